@@ -1,0 +1,265 @@
+// Package datasources holds the hourglass definition model: a project's raw datasources, its
+// hourly rollups and its endpoints, as read from YAML, validated and linted.
+//
+// The model is plain data. The compiler (package pipes) turns it into statements; nothing in
+// this package talks to ClickHouse.
+package datasources
+
+import "time"
+
+// Pos is a position in a definition file, used in error messages as file:line:col.
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// Project is a whole hourglass project: everything declared under one hourglass.yaml.
+type Project struct {
+	// Name is the project's name.
+	Name string
+	// Database is the ClickHouse database every table of the project lives in.
+	Database string
+	// DSN is the default engine DSN (overridden by --dsn and HOURGLASS_DSN).
+	DSN string
+	// Cluster, when set, makes the compiler emit ON CLUSTER and Replicated* engines.
+	Cluster string
+	// Dir is the project folder (where hourglass.yaml is).
+	Dir string
+
+	Datasources []*Datasource
+	Rollups     []*Rollup
+	Endpoints   []*Endpoint
+}
+
+// Datasource is a raw table: events, sessions, …
+type Datasource struct {
+	Name string
+	// Managed tables are created by hourglass; unmanaged ones are only read.
+	Managed bool
+	Columns []*Column
+	// Engine is a MergeTree-family engine, e.g. "MergeTree" or "ReplacingMergeTree(_timestamp)".
+	Engine string
+	// PartitionBy is the partition key expression, e.g. "toYYYYMM(timestamp)".
+	PartitionBy string
+	// OrderBy is the sorting key, one expression per element.
+	OrderBy []string
+	// SampleBy is the optional sampling expression.
+	SampleBy string
+	// TTL is the optional TTL expression, e.g. "timestamp + INTERVAL 1 YEAR".
+	TTL string
+	Pos Pos
+}
+
+// Column is one column of a raw datasource.
+type Column struct {
+	Name string
+	// Type is the ClickHouse type, e.g. "LowCardinality(String)" or "DateTime64(3, 'UTC')".
+	Type string
+	// Codec is an optional compression codec, e.g. "ZSTD(3)".
+	Codec string
+	// Default is an optional DEFAULT expression.
+	Default string
+	// JSONSource and JSONPath describe a column extracted from a JSON string column:
+	// `json: properties.$.utm.source` yields JSONSource "properties", JSONPath ["utm","source"],
+	// compiled to a MATERIALIZED JSONExtract… column.
+	JSONSource string
+	JSONPath   []string
+	Pos        Pos
+}
+
+// Granularity is the bucket size of a rollup. Only GranularityHour exists today.
+type Granularity string
+
+// GranularityHour buckets rows by hour.
+const GranularityHour Granularity = "hour"
+
+// PartitionGranularity is the size of one rollup partition, the unit of populate work.
+type PartitionGranularity string
+
+// Partition sizes.
+const (
+	PartitionDay   PartitionGranularity = "day"
+	PartitionMonth PartitionGranularity = "month"
+)
+
+// PopulateMode says how a rollup is kept fresh.
+type PopulateMode string
+
+// Populate modes.
+const (
+	// ModeScheduled rollups are filled by the populate query (backfill and the :05 cron).
+	ModeScheduled PopulateMode = "scheduled"
+	// ModeTrigger rollups get an insert-trigger materialized view for rows at or after a
+	// cut-over watermark; the backfill covers rows before it.
+	ModeTrigger PopulateMode = "trigger"
+)
+
+// Rollup is an hourly aggregate of one datasource: a materialized view in Tinybird's words.
+type Rollup struct {
+	Name string
+	// Source is the name of the datasource the rollup reads.
+	Source string
+	// TimeColumn is the source's DateTime/DateTime64 column the hour is taken from.
+	TimeColumn  string
+	Granularity Granularity
+	Dimensions  []*Dimension
+	Metrics     []*Metric
+	// Partition is the partition size (default day).
+	Partition PartitionGranularity
+	// OrderBy is the sorting key as dimension names plus "hour"; empty means the default
+	// (tenant-like dimensions, then hour, then the rest).
+	OrderBy []string
+	Mode    PopulateMode
+	// Schedule is a five-field cron expression in UTC (default "5 * * * *").
+	Schedule string
+	// Lookback is how far back each populate recomputes for late data (default 2h).
+	Lookback time.Duration
+	// Delay is how long after its end an hour counts as closed (default 5m).
+	Delay time.Duration
+	// Filter is an optional WHERE condition on source rows.
+	Filter string
+	Pos    Pos
+}
+
+// Dimension is a GROUP BY key of a rollup: a source column, or an expression with an alias.
+type Dimension struct {
+	// Name is the column name in the rollup.
+	Name string
+	// Column is the source column, when the dimension is a plain column.
+	Column string
+	// Expr is the SQL expression over source columns, when the dimension is computed.
+	Expr string
+	Pos  Pos
+}
+
+// MetricKind is the aggregate a metric computes.
+type MetricKind string
+
+// Metric kinds.
+const (
+	MetricCount     MetricKind = "count"
+	MetricCountIf   MetricKind = "count_if"
+	MetricSum       MetricKind = "sum"
+	MetricSumIf     MetricKind = "sum_if"
+	MetricMin       MetricKind = "min"
+	MetricMax       MetricKind = "max"
+	MetricUniq      MetricKind = "uniq"
+	MetricUniqExact MetricKind = "uniq_exact"
+	MetricAvg       MetricKind = "avg"
+	MetricArgMin    MetricKind = "arg_min"
+	MetricArgMax    MetricKind = "arg_max"
+)
+
+// Metric is one aggregate of a rollup, stored as mergeable state.
+type Metric struct {
+	Name string
+	Kind MetricKind
+	// Column is the argument column (all kinds but count and count_if).
+	Column string
+	// If is the condition of count_if and sum_if.
+	If string
+	// By is the ordering column of arg_min and arg_max.
+	By  string
+	Pos Pos
+}
+
+// Param is a parameter of an endpoint.
+type Param struct {
+	Name string
+	// Type is the ClickHouse type of the parameter, e.g. "DateTime" or "String".
+	Type string
+	// Default is the value used when the caller gives none; empty means required for
+	// start/end and "no filter" for filter parameters.
+	Default string
+	Pos     Pos
+}
+
+// Filter restricts an endpoint by a parameter: dimension = {param}, skipped when the
+// parameter is empty.
+type Filter struct {
+	Dimension string
+	Param     string
+	Pos       Pos
+}
+
+// Endpoint is a named, parameterised analytics query written against a rollup's metric names,
+// so hourglass can compile both a raw and a rollup version of it.
+type Endpoint struct {
+	Name string
+	// Rollup is the rollup whose metrics and dimensions the endpoint uses.
+	Rollup string
+	// Metrics are metric names of the rollup.
+	Metrics []string
+	// GroupBy are dimension names of the rollup.
+	GroupBy []string
+	// Bucket adds a time bucket column ("hour" or "day"); empty for totals.
+	Bucket string
+	// Params are the endpoint's parameters; start and end (DateTime) always exist.
+	Params  []*Param
+	Filters []*Filter
+	// OrderBy is an optional ORDER BY over output columns; Limit 0 means no limit.
+	OrderBy []string
+	Limit   int
+	Pos     Pos
+}
+
+// Datasource returns the datasource with the given name, or nil.
+func (p *Project) Datasource(name string) *Datasource {
+	for _, d := range p.Datasources {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Rollup returns the rollup with the given name, or nil.
+func (p *Project) Rollup(name string) *Rollup {
+	for _, r := range p.Rollups {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Endpoint returns the endpoint with the given name, or nil.
+func (p *Project) Endpoint(name string) *Endpoint {
+	for _, e := range p.Endpoints {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Column returns the column with the given name, or nil.
+func (d *Datasource) Column(name string) *Column {
+	for _, c := range d.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Metric returns the metric with the given name, or nil.
+func (r *Rollup) Metric(name string) *Metric {
+	for _, m := range r.Metrics {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Dimension returns the dimension with the given name, or nil.
+func (r *Rollup) Dimension(name string) *Dimension {
+	for _, d := range r.Dimensions {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
