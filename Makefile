@@ -1,0 +1,27 @@
+# hourglass — see README.md. `make demo` shows the whole product; `make test` is what CI runs.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/hourglass
+
+.PHONY: all engine build test vet demo bench fuzz clean
+
+all: build
+
+## engine: fetch the pinned embedded ClickHouse engine (libchdb.so) into the cache folder
+engine:
+	@scripts/fetch-engine.sh
+
+## build: the engine and the hourglass binary (no cgo)
+build: engine
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hourglass
+
+vet:
+	$(GO) vet ./...
+
+## test: every test, on the embedded engine and on a clickhouse-server the tests start
+test: engine vet
+	$(GO) test -count=1 -timeout 40m ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,420 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+)
+
+// ChdbVersion is the pinned chDB build `make engine` installs.
+const ChdbVersion = "26.5.3"
+
+// LibraryEnv names the environment variable that points at libchdb.so.
+const LibraryEnv = "HOURGLASS_CHDB_LIB"
+
+// LibraryPath returns where the embedded engine's library is looked for: $HOURGLASS_CHDB_LIB,
+// or the cache folder `make engine` installs into (~/.cache/hourglass/chdb-<version>/libchdb.so).
+func LibraryPath() string {
+	if p := os.Getenv(LibraryEnv); p != "" {
+		return p
+	}
+	return DefaultLibraryPath()
+}
+
+// DefaultLibraryPath is the cache location `make engine` installs libchdb.so into.
+func DefaultLibraryPath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil || dir == "" {
+		dir = filepath.Join(os.TempDir(), "hourglass-cache")
+	}
+	return filepath.Join(dir, "hourglass", "chdb-"+ChdbVersion, "libchdb.so")
+}
+
+// The chDB library is process-wide: it can be loaded once and holds one engine (one data
+// folder) at a time. This guard is the only package-level state in hourglass and exists because
+// the C library's own state is process-wide; it turns a second Open into a clear error instead
+// of undefined behaviour inside the engine.
+var embeddedGuard struct {
+	sync.Mutex
+	open string // the data folder of the open engine, "" when none
+}
+
+// chdbAPI holds the C functions hourglass calls.
+type chdbAPI struct {
+	connect          func(argc int32, argv **byte) unsafe.Pointer
+	closeConn        func(conn unsafe.Pointer)
+	query            func(conn unsafe.Pointer, query string, format string) unsafe.Pointer
+	queryWithParams  func(conn unsafe.Pointer, query string, format string, names **byte, values **byte, n uintptr) unsafe.Pointer
+	resultBuffer     func(res unsafe.Pointer) unsafe.Pointer
+	resultLength     func(res unsafe.Pointer) uintptr
+	resultError      func(res unsafe.Pointer) unsafe.Pointer
+	destroyResult    func(res unsafe.Pointer)
+	setSignalHandler func(enabled bool)
+}
+
+func loadChdb(path string) (*chdbAPI, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("embedded ClickHouse engine not found at %s: run `make engine`, or set %s to the path of libchdb.so", path, LibraryEnv)
+	}
+	if fi.IsDir() || fi.Size() < 1<<20 {
+		return nil, fmt.Errorf("embedded ClickHouse engine at %s is not a valid libchdb.so (%d bytes): run `make engine` again, or set %s to a good copy", path, fi.Size(), LibraryEnv)
+	}
+	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the embedded ClickHouse engine %s (%v): run `make engine` again, or set %s to a good copy of libchdb.so", path, oneLine(err.Error()), LibraryEnv)
+	}
+	api := &chdbAPI{}
+	for _, f := range []struct {
+		ptr  any
+		name string
+	}{
+		{&api.connect, "chdb_connect"},
+		{&api.closeConn, "chdb_close_conn"},
+		{&api.query, "chdb_query"},
+		{&api.queryWithParams, "chdb_query_with_params"},
+		{&api.resultBuffer, "chdb_result_buffer"},
+		{&api.resultLength, "chdb_result_length"},
+		{&api.resultError, "chdb_result_error"},
+		{&api.destroyResult, "chdb_destroy_query_result"},
+		{&api.setSignalHandler, "chdb_set_signal_handlers_enabled"},
+	} {
+		sym, err := purego.Dlsym(h, f.name)
+		if err != nil || sym == 0 {
+			return nil, fmt.Errorf("the library %s lacks %s: it is not chDB %s; run `make engine`", path, f.name, ChdbVersion)
+		}
+		purego.RegisterFunc(f.ptr, sym)
+	}
+	return api, nil
+}
+
+// embedded is the in-process engine.
+type embedded struct {
+	api      *chdbAPI
+	connPtr  unsafe.Pointer // chdb_connection*
+	conn     unsafe.Pointer // chdb_connection
+	dir      string
+	library  string
+	lock     *os.File
+	closeMu  sync.RWMutex
+	closed   bool
+	database string
+}
+
+func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	memory := dir == ":memory:"
+	if dir == "" {
+		return nil, fmt.Errorf("chdb:// needs a data folder (chdb://.hourglass/data) or :memory:")
+	}
+	if !memory {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("data folder %s: %w", dir, err)
+		}
+		dir = abs
+	}
+
+	api, err := loadChdb(library)
+	if err != nil {
+		return nil, err
+	}
+	embeddedGuard.Lock()
+	defer embeddedGuard.Unlock()
+	if embeddedGuard.open != "" {
+		return nil, fmt.Errorf("the embedded engine is already open on %s in this process: close it first (chDB holds one engine per process)", embeddedGuard.open)
+	}
+	e := &embedded{api: api, dir: dir, library: library}
+	if !memory {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data folder %s: %w", dir, err)
+		}
+		lock, err := lockFolder(dir)
+		if err != nil {
+			return nil, err
+		}
+		e.lock = lock
+	}
+
+	// Let Go keep its own signal handling (SIGINT/SIGTERM reach signal.NotifyContext).
+	api.setSignalHandler(false)
+	args := []string{"clickhouse"}
+	if !memory {
+		args = append(args, "--path="+dir)
+	}
+	cargs := make([]*byte, len(args))
+	for i, a := range args {
+		cargs[i] = cString(a)
+	}
+	e.connPtr = api.connect(int32(len(args)), &cargs[0])
+	if e.connPtr == nil || *(*unsafe.Pointer)(e.connPtr) == nil {
+		e.unlock()
+		return nil, fmt.Errorf("the embedded engine could not open %s: check that the folder is writable and not used by another ClickHouse", dir)
+	}
+	e.conn = *(*unsafe.Pointer)(e.connPtr)
+	for _, s := range []string{
+		"SET session_timezone = 'UTC'",
+		"SET output_format_json_quote_64bit_integers = 1",
+		"SET output_format_json_quote_denormals = 1",
+		"SET output_format_json_escape_forward_slashes = 0",
+	} {
+		if _, err := e.run(s, nil); err != nil {
+			e.api.closeConn(e.connPtr)
+			e.unlock()
+			return nil, fmt.Errorf("configure embedded engine: %w", err)
+		}
+	}
+	e.database = "default"
+	embeddedGuard.open = dir
+	return e, nil
+}
+
+// lockFolder takes an exclusive lock on the data folder so that a second process gets a clear
+// error instead of two engines writing the same files.
+func lockFolder(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "hourglass.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock data folder %s: %w (is it writable?)", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(path)
+		f.Close()
+		pid := strings.TrimSpace(string(b))
+		if pid == "" {
+			pid = "unknown"
+		}
+		return nil, fmt.Errorf("data folder %s is in use by PID %s: stop that hourglass process, or point --dsn at another folder", dir, pid)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+func (e *embedded) unlock() {
+	if e.lock != nil {
+		_ = e.lock.Truncate(0)
+		_ = syscall.Flock(int(e.lock.Fd()), syscall.LOCK_UN)
+		_ = e.lock.Close()
+		e.lock = nil
+	}
+}
+
+func (e *embedded) Exec(ctx context.Context, query string, params Params) error {
+	_, err := e.do(ctx, query, params)
+	return err
+}
+
+func (e *embedded) Query(ctx context.Context, query string, params Params) (*Result, error) {
+	out, err := e.do(ctx, query, params)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return &Result{}, nil
+	}
+	return decodeJSONCompact(out)
+}
+
+func (e *embedded) do(ctx context.Context, query string, params Params) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.closeMu.RLock()
+	defer e.closeMu.RUnlock()
+	if e.closed {
+		return nil, errors.New("embedded engine is closed")
+	}
+	return e.run(query, params)
+}
+
+// run executes one statement; the caller holds closeMu (or is opening the engine).
+func (e *embedded) run(query string, params Params) ([]byte, error) {
+	var res unsafe.Pointer
+	if len(params) == 0 {
+		res = e.api.query(e.conn, query, "JSONCompact")
+	} else {
+		names, values, err := paramStrings(params)
+		if err != nil {
+			return nil, err
+		}
+		cn := make([]*byte, len(names))
+		cv := make([]*byte, len(values))
+		for i := range names {
+			cn[i] = cString(names[i])
+			cv[i] = cString(values[i])
+		}
+		res = e.api.queryWithParams(e.conn, query, "JSONCompact", &cn[0], &cv[0], uintptr(len(names)))
+	}
+	if res == nil {
+		return nil, errors.New("embedded engine returned no result (out of memory?)")
+	}
+	defer e.api.destroyResult(res)
+	if p := e.api.resultError(res); p != nil {
+		if msg := goString(p); msg != "" {
+			return nil, parseErrorText(msg)
+		}
+	}
+	n := e.api.resultLength(res)
+	if n == 0 {
+		return nil, nil
+	}
+	buf := e.api.resultBuffer(res)
+	out := make([]byte, n)
+	copy(out, unsafe.Slice((*byte)(buf), n))
+	return out, nil
+}
+
+func (e *embedded) Info(ctx context.Context) (Info, error) {
+	r, err := e.Query(ctx, "SELECT version(), currentDatabase()", nil)
+	if err != nil {
+		return Info{}, fmt.Errorf("engine info: %w", err)
+	}
+	row := r.Row()
+	return Info{Kind: "embedded", Version: row[0].(string), Database: row[1].(string), Location: e.dir, Library: e.library}, nil
+}
+
+func (e *embedded) Close() error {
+	e.closeMu.Lock()
+	defer e.closeMu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.api.closeConn(e.connPtr)
+	e.unlock()
+	embeddedGuard.Lock()
+	embeddedGuard.open = ""
+	embeddedGuard.Unlock()
+	return nil
+}
+
+// cString returns a NUL-terminated copy of s. The Go slice stays reachable from the caller's
+// pointer slice for the duration of the call.
+func cString(s string) *byte {
+	b := make([]byte, len(s)+1)
+	copy(b, s)
+	return &b[0]
+}
+
+func goString(p unsafe.Pointer) string {
+	if p == nil {
+		return ""
+	}
+	n := 0
+	for *(*byte)(unsafe.Add(p, n)) != 0 {
+		n++
+	}
+	return string(unsafe.Slice((*byte)(p), n))
+}
+
+// paramStrings renders parameter values in the text form ClickHouse parses for {name:Type}
+// placeholders, in name order.
+func paramStrings(params Params) (names, values []string, err error) {
+	for name := range params {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v, err := paramText(params[name], true)
+		if err != nil {
+			return nil, nil, fmt.Errorf("parameter %s: %w", name, err)
+		}
+		values = append(values, v)
+	}
+	return names, values, nil
+}
+
+// paramText renders one value. top is false inside arrays, where strings are quoted.
+func paramText(v any, top bool) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "\\N", nil
+	case string:
+		if top {
+			return escapeParam(x), nil
+		}
+		return quoteString(x), nil
+	case bool:
+		if x {
+			return "true", nil
+		}
+		return "false", nil
+	case time.Time:
+		t := x.UTC()
+		if t.Nanosecond() != 0 {
+			return t.Format("2006-01-02 15:04:05.999999999"), nil
+		}
+		return t.Format(time.DateTime), nil
+	case int:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int8:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int16:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case uint:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint8:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint16:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case []string:
+		parts := make([]string, len(x))
+		for i, s := range x {
+			parts[i] = quoteString(s)
+		}
+		return "[" + strings.Join(parts, ",") + "]", nil
+	case []any:
+		parts := make([]string, len(x))
+		for i, s := range x {
+			p, err := paramText(s, false)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = p
+		}
+		return "[" + strings.Join(parts, ",") + "]", nil
+	}
+	return "", fmt.Errorf("unsupported parameter type %T", v)
+}
+
+// escapeParam escapes a top-level string parameter value: ClickHouse reads parameter values
+// in its escaped text format, where a backslash starts an escape sequence.
+func escapeParam(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "\t", "\\t", "\n", "\\n", "\r", "\\r", "\x00", "\\0").Replace(s)
+}
+
+// quoteString renders s as a ClickHouse string literal.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer("\\", "\\\\", "'", "\\'", "\n", "\\n", "\t", "\\t", "\r", "\\r", "\x00", "\\0").Replace(s) + "'"
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

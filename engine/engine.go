@@ -1,0 +1,152 @@
+// Package engine is the only place hourglass talks to ClickHouse. It offers one small
+// interface, Engine, with two implementations chosen by DSN:
+//
+//   - chdb://DIR or chdb://:memory: — the embedded engine: ClickHouse 26.x in-process through
+//     chDB's C API (libchdb.so), loaded at run time with purego, so the binary builds without
+//     cgo and only needs the library when the embedded engine is used;
+//   - clickhouse://user:pass@host:9000/db — a ClickHouse server over the native protocol
+//     (clickhouse-go/v2).
+//
+// Statements bind values as ClickHouse query parameters, written {name:Type} in the SQL and
+// passed in Params; values never travel inside the SQL text. Results come back as typed Go
+// values (see Result), identical for both implementations, and every session runs in UTC.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Engine runs SQL on a ClickHouse engine. Implementations are safe for concurrent use.
+type Engine interface {
+	// Exec runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER, SET).
+	Exec(ctx context.Context, query string, params Params) error
+	// Query runs a query and returns its rows as typed Go values.
+	Query(ctx context.Context, query string, params Params) (*Result, error)
+	// Info describes the engine: kind, ClickHouse version, where the data lives.
+	Info(ctx context.Context) (Info, error)
+	// Close releases the engine. The embedded engine must be closed before the process exits.
+	Close() error
+}
+
+// Params are query parameter values by name, for {name:Type} placeholders. Values may be
+// string, bool, any integer or float type, time.Time (sent in UTC), or a slice of those.
+type Params map[string]any
+
+// Column describes one result column.
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// Result holds a query's rows and what running it cost.
+//
+// Values are normalised so both engines return the same Go values: Int8…Int64 → int64,
+// UInt8…UInt64 → uint64, Float32/Float64 → float64, Bool → bool, String/FixedString/UUID/Enum/
+// IP/Decimal/128- and 256-bit integers → string, Date/DateTime/DateTime64 → time.Time in UTC,
+// Nullable → nil or the value, LowCardinality(T) → T, Array and Tuple → []any, Map →
+// map[string]any.
+type Result struct {
+	Columns []Column `json:"columns"`
+	Rows    [][]any  `json:"rows"`
+	Stats   Stats    `json:"statistics"`
+}
+
+// Stats is what a query read and how long it took, as the engine reports it.
+type Stats struct {
+	// RowsRead and BytesRead are the rows and bytes the engine scanned.
+	RowsRead  uint64 `json:"rows_read"`
+	BytesRead uint64 `json:"bytes_read"`
+	// Elapsed is the engine's own measure of the query time.
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Info describes an engine.
+type Info struct {
+	// Kind is "embedded" or "remote".
+	Kind string `json:"kind"`
+	// Version is the ClickHouse version, e.g. "26.5.1.1".
+	Version string `json:"version"`
+	// Location is the data folder (embedded) or host:port (remote).
+	Location string `json:"location"`
+	// Database is the default database of the session.
+	Database string `json:"database"`
+	// Library is the path of libchdb.so (embedded only).
+	Library string `json:"library,omitempty"`
+}
+
+// Error is an error reported by ClickHouse, carrying its numeric code and name.
+type Error struct {
+	// Code is ClickHouse's error code, e.g. 62 for a syntax error.
+	Code int
+	// Name is ClickHouse's error name, e.g. "SYNTAX_ERROR", when the engine reports it.
+	Name string
+	// Message is the engine's message, on one line.
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("ClickHouse error %d (%s): %s", e.Code, e.Name, e.Message)
+	}
+	return fmt.Sprintf("ClickHouse error %d: %s", e.Code, e.Message)
+}
+
+// Common ClickHouse error codes hourglass reacts to.
+const (
+	CodeSyntaxError        = 62
+	CodeUnknownTable       = 60
+	CodeUnknownDatabase    = 81
+	CodeTableAlreadyExists = 57
+	CodeMemoryLimit        = 241
+	CodeQueryWasCancelled  = 394
+)
+
+// Row returns the first row of a result, or nil.
+func (r *Result) Row() []any {
+	if len(r.Rows) == 0 {
+		return nil
+	}
+	return r.Rows[0]
+}
+
+// ColumnIndex returns the index of the named column, or -1.
+func (r *Result) ColumnIndex(name string) int {
+	for i, c := range r.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Open opens the engine a DSN names: "chdb://DIR", "chdb://:memory:" or
+// "clickhouse://user:pass@host:port/db". An empty DSN is an error; callers apply their
+// default (the project's data folder) first.
+func Open(ctx context.Context, dsn string) (Engine, error) {
+	switch {
+	case dsn == "":
+		return nil, fmt.Errorf("no engine DSN: pass --dsn chdb://DIR or clickhouse://host:9000/db")
+	case strings.HasPrefix(dsn, "chdb://"):
+		return openEmbedded(ctx, strings.TrimPrefix(dsn, "chdb://"), LibraryPath())
+	case strings.HasPrefix(dsn, "clickhouse://"), strings.HasPrefix(dsn, "tcp://"):
+		return openRemote(ctx, dsn)
+	}
+	return nil, fmt.Errorf("unknown engine DSN %q: use chdb://DIR, chdb://:memory: or clickhouse://user:pass@host:9000/db", redact(dsn))
+}
+
+// redact hides a password in a DSN for messages.
+func redact(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":***" + dsn[at:]
+	}
+	return dsn
+}
