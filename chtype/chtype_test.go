@@ -29,7 +29,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestPredicates(t *testing.T) {
 	cases := []struct {
-		s                                  string
+		s                                 string
 		integer, float, dt, str, nullable bool
 	}{
 		{"UInt64", true, false, false, false, false},

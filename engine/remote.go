@@ -23,13 +23,13 @@ const revisionWithParameters = 54459
 
 // remote is a ClickHouse server over the native protocol.
 type remote struct {
-	conn     driver.Conn
-	addr     string
-	database string
-	version  string
+	conn         driver.Conn
+	addr         string
+	database     string
+	version      string
 	serverParams bool
-	mu       sync.Mutex
-	closed   bool
+	mu           sync.Mutex
+	closed       bool
 }
 
 func openRemote(ctx context.Context, dsn string) (Engine, error) {
