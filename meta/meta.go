@@ -1,0 +1,147 @@
+// Package meta keeps hourglass's own records in metadata tables beside the project's tables:
+// what was deployed (with the definition hash), the run log of populate units, rollup
+// watermarks, endpoint state and its history, and the scheduler lease. It is the memory behind
+// deploy's idempotence, --resume, status, the watermark and the scheduler.
+//
+// Every table is an append-only MergeTree: a record is never updated in place, and the latest
+// value of anything is read with argMax over a nanosecond sequence, so concurrent writers never
+// lose each other's rows. The tables use only types Debian's ClickHouse 18.16 knows.
+package meta
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/ident"
+)
+
+// Table names, in the project database.
+const (
+	DeploymentsTable = "_hourglass_deployments"
+	RunsTable        = "_hourglass_runs"
+	StateTable       = "_hourglass_state"
+	EndpointsTable   = "_hourglass_endpoints"
+)
+
+// Store reads and writes the metadata tables of one database.
+type Store struct {
+	e   engine.Engine
+	db  string
+	now func() time.Time
+}
+
+// New returns a Store for database db. now is the clock (time.Now when nil).
+func New(e engine.Engine, db string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{e: e, db: db, now: now}
+}
+
+// Engine returns the engine the store writes to.
+func (s *Store) Engine() engine.Engine { return s.e }
+
+// Database returns the database the store lives in.
+func (s *Store) Database() string { return s.db }
+
+func (s *Store) table(name string) string { return ident.Qualified(s.db, name) }
+
+// Ensure creates the database and the metadata tables if they do not exist.
+func (s *Store) Ensure(ctx context.Context) error {
+	stmts := []string{
+		"CREATE DATABASE IF NOT EXISTS " + ident.Quote(s.db),
+		"CREATE TABLE IF NOT EXISTS " + s.table(DeploymentsTable) + ` (
+    object String, kind String, version UInt32, table_name String, hash String,
+    watermark DateTime, definition String, deployed_at DateTime, seq UInt64
+) ENGINE = MergeTree ORDER BY (object, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(RunsTable) + ` (
+    run_id String, rollup String, hash String, kind String, unit_start DateTime, unit_end DateTime,
+    status String, rows_read UInt64, rows_written UInt64, duration_ms UInt64, error String,
+    attempt UInt32, at DateTime, seq UInt64
+) ENGINE = MergeTree ORDER BY (rollup, unit_start, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(StateTable) + ` (
+    object String, key String, value String, at DateTime, seq UInt64
+) ENGINE = MergeTree ORDER BY (object, key, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(EndpointsTable) + ` (
+    endpoint String, target String, table_name String, actor String, validation String,
+    forced UInt8, at DateTime, seq UInt64
+) ENGINE = MergeTree ORDER BY (endpoint, seq)`,
+	}
+	for _, q := range stmts {
+		if err := s.e.Exec(ctx, q, nil); err != nil {
+			return fmt.Errorf("create metadata tables in %s: %w", s.db, err)
+		}
+	}
+	return nil
+}
+
+// Exists reports whether the metadata tables exist (deploy has run).
+func (s *Store) Exists(ctx context.Context) (bool, error) {
+	r, err := s.e.Query(ctx, "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+		engine.Params{"db": s.db, "t": RunsTable})
+	if err != nil {
+		return false, fmt.Errorf("look up metadata tables: %w", err)
+	}
+	return r.Row()[0] == uint64(1), nil
+}
+
+// seq returns a strictly useful ordering key: the clock in nanoseconds.
+func (s *Store) seq() uint64 { return uint64(time.Now().UnixNano()) }
+
+// Deployment is what deploy recorded for one object (a datasource, rollup or endpoint).
+type Deployment struct {
+	Object string `json:"object"`
+	// Kind is "datasource", "rollup" or "endpoint".
+	Kind string `json:"kind"`
+	// Version counts the incompatible versions of a rollup (1, 2, …).
+	Version int `json:"version"`
+	// Table is the live table name of this version.
+	Table string `json:"table"`
+	// Hash is the compiled definition hash.
+	Hash string `json:"hash"`
+	// Watermark is the cut-over hour of a trigger rollup (zero otherwise).
+	Watermark time.Time `json:"watermark,omitzero"`
+	// Definition is the compiled DDL that was applied, kept for plan's diff.
+	Definition string    `json:"-"`
+	At         time.Time `json:"deployed_at"`
+}
+
+// RecordDeployment appends a deployment record.
+func (s *Store) RecordDeployment(ctx context.Context, d Deployment) error {
+	err := s.e.Exec(ctx, "INSERT INTO "+s.table(DeploymentsTable)+
+		" SELECT {object:String}, {kind:String}, {version:UInt32}, {table:String}, {hash:String}, {watermark:DateTime}, {definition:String}, {at:DateTime}, {seq:UInt64}",
+		engine.Params{"object": d.Object, "kind": d.Kind, "version": uint32(d.Version), "table": d.Table, "hash": d.Hash,
+			"watermark": orEpoch(d.Watermark), "definition": d.Definition, "at": s.now().UTC().Truncate(time.Second), "seq": s.seq()})
+	if err != nil {
+		return fmt.Errorf("record deployment of %s: %w", d.Object, err)
+	}
+	return nil
+}
+
+// Deployments returns the latest deployment of every object, by object name.
+func (s *Store) Deployments(ctx context.Context) (map[string]Deployment, error) {
+	r, err := s.e.Query(ctx, "SELECT object, argMax(kind, seq), argMax(version, seq), argMax(table_name, seq), argMax(hash, seq), argMax(watermark, seq), argMax(definition, seq), argMax(deployed_at, seq) FROM "+
+		s.table(DeploymentsTable)+" GROUP BY object ORDER BY object", nil)
+	if err != nil {
+		return nil, fmt.Errorf("read deployments: %w", err)
+	}
+	out := make(map[string]Deployment, len(r.Rows))
+	for _, row := range r.Rows {
+		d := Deployment{Object: row[0].(string), Kind: row[1].(string), Version: int(row[2].(uint64)), Table: row[3].(string),
+			Hash: row[4].(string), Definition: row[6].(string), At: row[7].(time.Time)}
+		if w := row[5].(time.Time); w.Unix() > 0 {
+			d.Watermark = w
+		}
+		out[d.Object] = d
+	}
+	return out, nil
+}
+
+func orEpoch(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}

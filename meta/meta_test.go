@@ -1,0 +1,130 @@
+package meta_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/engine/enginetest"
+	"github.com/hourglass-dev/hourglass/meta"
+)
+
+var shared enginetest.Shared
+
+func TestMain(m *testing.M) {
+	os.Exit(enginetest.Main(m, &shared, enginetest.Options{Server: true}))
+}
+
+func TestEmbedded(t *testing.T) { exercise(t, shared.NeedEmbedded(t)) }
+func TestRemote(t *testing.T)   { exercise(t, shared.NeedRemote(t)) }
+
+func exercise(t *testing.T, e engine.Engine) {
+	ctx := context.Background()
+	db := enginetest.TempDatabase(t, e)
+	clock := time.Date(2026, 11, 2, 12, 5, 0, 0, time.UTC)
+	s := meta.New(e, db, func() time.Time { return clock })
+	if ok, err := s.Exists(ctx); err != nil || ok {
+		t.Fatalf("Exists before Ensure = %v, %v", ok, err)
+	}
+	for i := 0; i < 2; i++ { // idempotent
+		if err := s.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := s.Exists(ctx); err != nil || !ok {
+		t.Fatalf("Exists after Ensure = %v, %v", ok, err)
+	}
+
+	// Deployments: the latest record per object wins.
+	for _, d := range []meta.Deployment{
+		{Object: "events_hourly", Kind: "rollup", Version: 1, Table: "events_hourly", Hash: "h1", Definition: "CREATE …"},
+		{Object: "events_hourly", Kind: "rollup", Version: 2, Table: "events_hourly_v2", Hash: "h2", Definition: "CREATE … v2"},
+		{Object: "events", Kind: "datasource", Version: 1, Table: "events", Hash: "e1", Watermark: time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC)},
+	} {
+		if err := s.RecordDeployment(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deps, err := s.Deployments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := deps["events_hourly"]; d.Version != 2 || d.Hash != "h2" || d.Table != "events_hourly_v2" || !d.Watermark.IsZero() {
+		t.Errorf("events_hourly = %+v", d)
+	}
+	if d := deps["events"]; !d.Watermark.Equal(time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC)) || !d.At.Equal(clock) {
+		t.Errorf("events = %+v", d)
+	}
+
+	// Run log: latest status per unit.
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for _, u := range []meta.Unit{
+		{RunID: "r1", Rollup: "events_hourly", Hash: "h2", Kind: "backfill", Start: day, End: day.Add(24 * time.Hour), Status: meta.StatusStarted},
+		{RunID: "r1", Rollup: "events_hourly", Hash: "h2", Kind: "backfill", Start: day, End: day.Add(24 * time.Hour), Status: meta.StatusDone, RowsRead: 1000, RowsWritten: 10, Duration: 1500 * time.Millisecond},
+		{RunID: "r1", Rollup: "events_hourly", Hash: "h2", Kind: "backfill", Start: day.Add(24 * time.Hour), End: day.Add(48 * time.Hour), Status: meta.StatusFailed, Error: "boom", Attempt: 1},
+	} {
+		if err := s.RecordUnit(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	units, err := s.RunUnits(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, u := range units {
+		got = append(got, u.Start.Format("01-02")+":"+u.Status)
+	}
+	if diff := cmp.Diff([]string{"11-01:done", "11-02:failed"}, got); diff != "" {
+		t.Errorf("units (-want +got):\n%s", diff)
+	}
+	if units[0].RowsRead != 1000 || units[0].Duration != 1500*time.Millisecond || units[1].Error != "boom" || units[1].Attempt != 1 {
+		t.Errorf("unit details = %+v", units)
+	}
+	if id, err := s.LastRun(ctx, "events_hourly", "backfill"); err != nil || id != "r1" {
+		t.Errorf("LastRun = %q, %v", id, err)
+	}
+	if id, err := s.LastRun(ctx, "events_hourly", "populate"); err != nil || id != "" {
+		t.Errorf("LastRun(populate) = %q, %v", id, err)
+	}
+
+	// Watermark.
+	if _, ok, err := s.Watermark(ctx, "events_hourly"); err != nil || ok {
+		t.Fatalf("Watermark before Set = %v, %v", ok, err)
+	}
+	w := time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)
+	if err := s.SetWatermark(ctx, "events_hourly", w); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetWatermark(ctx, "events_hourly", w.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.Watermark(ctx, "events_hourly"); err != nil || !ok || !got.Equal(w.Add(time.Hour)) {
+		t.Errorf("Watermark = %v %v %v", got, ok, err)
+	}
+
+	// Endpoint state.
+	for _, st := range []meta.EndpointState{
+		{Endpoint: "sum_primitives", Target: "raw", Table: "events", Actor: "deploy"},
+		{Endpoint: "sum_primitives", Target: "rollup", Table: "events_overview_hourly", Actor: "dev@host", Validation: "exact", Forced: true},
+	} {
+		if err := s.RecordEndpoint(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	states, err := s.Endpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := states["sum_primitives"]; st.Target != "rollup" || !st.Forced || st.Actor != "dev@host" {
+		t.Errorf("state = %+v", st)
+	}
+	hist, err := s.EndpointHistory(ctx, "sum_primitives")
+	if err != nil || len(hist) != 2 || hist[1].Target != "raw" {
+		t.Errorf("history = %+v, %v", hist, err)
+	}
+}
