@@ -1,0 +1,80 @@
+package timerange
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 22, 7, 30, 0, 0, time.UTC)
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2026-11-02":                time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
+		"2026-11-02 10:00":          time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		"2026-11-02T10:00:00Z":      time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		"2026-11-02T12:00:00+02:00": time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		"now":                       now,
+		"-30d":                      now.Add(-30 * 24 * time.Hour),
+		"-6h":                       now.Add(-6 * time.Hour),
+	} {
+		got, err := ParseTime(in, now)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "yesterday", "1900-01-01", "9999-12-31", "2026-13-01", "-x", "2026-11-02'; DROP TABLE x"} {
+		if _, err := ParseTime(in, now); err == nil {
+			t.Errorf("ParseTime(%q): want error", in)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "2h": 2 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute, "0s": 0} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-2h", "xd", "3w"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q): want error", in)
+		}
+	}
+}
+
+func TestParseRangeErrors(t *testing.T) {
+	opts := Options{Now: now, MaxLength: 400 * 24 * time.Hour}
+	for _, c := range []struct{ from, to, want string }{
+		{"2026-11-03", "2026-11-02", "not before"},
+		{"2026-11-02", "2026-11-02", "not before"},
+		{"2026-11-02 10:30", "2026-11-03", "not on the hour"},
+		{"2026-11-02", "2026-11-23", "in the future"},
+		{"2024-01-01", "2026-11-01", "longer than"},
+		{"garbage", "2026-11-01", "--from"},
+	} {
+		_, err := Parse(c.from, c.to, opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q, %q) = %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+	r, err := Parse("2026-11-01", "2026-11-22 07:00", opts)
+	if err != nil || r.Hours() != 21*24+7 {
+		t.Errorf("Parse = %v (%d h), %v", r, r.Hours(), err)
+	}
+}
+
+func TestPartitions(t *testing.T) {
+	r := Range{Start: time.Date(2026, 10, 31, 22, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 2, 1, 0, 0, 0, time.UTC)}
+	days := Partitions("day", r)
+	if len(days) != 3 || !days[0].Start.Equal(time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)) || !days[2].End.Equal(time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("day partitions = %v", days)
+	}
+	months := Partitions("month", r)
+	if len(months) != 2 || PartitionID("month", months[1].Start) != "202611" || PartitionID("day", days[1].Start) != "20261101" {
+		t.Errorf("month partitions = %v", months)
+	}
+	if got := r.Intersect(days[0]); got.Hours() != 2 {
+		t.Errorf("intersect = %v", got)
+	}
+}
