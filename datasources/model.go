@@ -263,3 +263,34 @@ func (r *Rollup) Dimension(name string) *Dimension {
 	}
 	return nil
 }
+
+// Param returns the endpoint parameter with the given name, or nil.
+func (e *Endpoint) Param(name string) *Param {
+	for _, p := range e.Params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// MaxPrimaryKey is the longest primary key PrimaryKey returns.
+const MaxPrimaryKey = 8
+
+// PrimaryKey returns the prefix of the rollup's sorting key worth indexing: OrderBy up to and
+// including "hour", extended to at most MaxPrimaryKey elements. The sorting key itself must
+// hold every dimension (AggregatingMergeTree merges rows with equal sorting keys), but a
+// ClickHouse PRIMARY KEY may be a shorter prefix of it, keeping the index small for wide
+// rollups.
+func (r *Rollup) PrimaryKey() []string {
+	n := len(r.OrderBy)
+	if n <= MaxPrimaryKey {
+		return r.OrderBy
+	}
+	for i, k := range r.OrderBy {
+		if k == "hour" && i+1 > MaxPrimaryKey {
+			return r.OrderBy[:i+1]
+		}
+	}
+	return r.OrderBy[:MaxPrimaryKey]
+}

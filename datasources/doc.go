@@ -1,0 +1,136 @@
+// Package datasources reads, validates and lints hourglass project definitions. This comment
+// is the manual of the format.
+//
+// # Project layout
+//
+// A project is a folder with hourglass.yaml at its root. Definitions live either inline in
+// hourglass.yaml (keys datasources, rollups, endpoints, each a list) or in files:
+//
+//	hourglass.yaml
+//	datasources/*.yaml   raw tables
+//	rollups/*.yaml       hourly rollups of raw tables
+//	endpoints/*.yaml     analytics queries over rollups
+//
+// The folder decides the kind. A file holds one definition (a mapping) or several (a list of
+// mappings), and may hold several YAML documents separated by ---. Files ending in .yml are
+// read too; other folders are ignored. YAML anchors and aliases work (the scaffold shares one
+// metric list between two rollups). [Load] reads the whole folder from an fs.FS; [Scaffold]
+// returns the default project `hourglass init` writes.
+//
+// # hourglass.yaml
+//
+//	name: web_analytics        # required, an identifier
+//	database: analytics        # default "analytics"
+//	dsn: ""                    # default engine DSN (overridden by --dsn / HOURGLASS_DSN)
+//	cluster: my_cluster        # optional: ON CLUSTER and Replicated* engines
+//	defaults:                  # optional defaults for every rollup
+//	  partition: day           # day (default) or month
+//	  schedule: "5 * * * *"    # five-field cron, UTC (default "5 * * * *")
+//	  lookback: 2h             # default 2h
+//	  delay: 5m                # default 5m
+//
+// # Datasources
+//
+//	name: events
+//	managed: true                        # default true; false: hourglass only reads the table
+//	engine: MergeTree                    # default MergeTree; any MergeTree-family engine,
+//	                                     # e.g. ReplacingMergeTree(version), Replicated…
+//	partition_by: toYYYYMM(timestamp)    # optional SQL expression (lint warns when absent)
+//	order_by: [workspace_id, toStartOfHour(timestamp), event_type]  # required when managed
+//	sample_by: cityHash64(user_id)       # optional
+//	ttl: timestamp + INTERVAL 1 YEAR     # optional
+//	columns:
+//	  - {name: timestamp, type: DateTime}
+//	  - {name: workspace_id, type: LowCardinality(String)}
+//	  - {name: value_usd, type: Float64, default: "0", codec: ZSTD(3)}
+//	  - {name: properties, type: String}
+//	  - {name: utm_content, type: String, json: properties.$.utm.content}
+//
+// Column types are ClickHouse types (package chtype). A column with json is extracted from
+// the String column before ".$." by the key path after it (compiled to a MATERIALIZED
+// JSONExtract… column); its type must be String, LowCardinality(String), a number, Bool, or
+// Nullable of those, and it takes no default.
+//
+// # Rollups
+//
+//	name: events_hourly
+//	source: events              # required: a datasource (not a rollup)
+//	time_column: timestamp      # DateTime/DateTime64 column; default: the source's only one
+//	granularity: hour           # the only granularity (default)
+//	partition: day              # day or month; default from defaults, else day
+//	mode: scheduled             # scheduled (default) or trigger (insert-trigger view)
+//	schedule: "5 * * * *"       # at most hourly; default from defaults, else "5 * * * *"
+//	lookback: 2h                # default from defaults, else 2h; "0s" for none
+//	delay: 5m                   # under 1h; default from defaults, else 5m
+//	filter: event_type != 'bot' # optional WHERE condition on source rows
+//	dimensions:
+//	  - workspace_id                             # a source column
+//	  - {name: country_code, column: country}    # a source column, renamed
+//	  - {name: hour_of_day, expr: toHour(timestamp)}  # a computed dimension
+//	metrics:
+//	  - {name: event_count, kind: count}
+//	  - {name: unload_count, kind: count_if, if: "is_page_unload = 1"}
+//	  - {name: total_value_usd, kind: sum, column: value_usd}
+//	  - {name: paid_value_usd, kind: sum_if, column: value_usd, if: "value_usd > 0"}
+//	  - {name: unique_users, kind: uniq, column: user_id}
+//	  - {name: last_page, kind: arg_max, column: page_path, by: timestamp}
+//	order_by: [workspace_id, hour, country_code, hour_of_day]   # optional
+//
+// Durations are written with a unit: 2h, 90m, 0s. Metric kinds and what they take:
+//
+//	count, count_if          no column; count_if needs if
+//	sum, sum_if, avg         a numeric column; sum_if needs if
+//	min, max                 a comparable column (number, string, date, time, UUID, enum)
+//	uniq, uniq_exact         any column that is not an aggregate state
+//	arg_min, arg_max         a column and by, a comparable column
+//
+// Only count_if and sum_if take if; only arg_min and arg_max take by. "hour" is the rollup's
+// time bucket column and cannot name a dimension or metric; dimension and metric names share
+// one namespace.
+//
+// The sorting key (order_by) is made of dimension names and hour, and must hold every
+// dimension: an AggregatingMergeTree merges rows whose sorting keys are equal. The default is
+// the tenant-like dimensions ([TenantDimensions]: workspace_id, team_id, tenant_id,
+// project_id, campaign_id, environment, account_id, org_id) in declared order, then hour, then
+// the other dimensions in declared order. The key is not capped, since leaving a dimension
+// out would merge distinct rows; [Rollup.PrimaryKey] gives a prefix of at most
+// [MaxPrimaryKey] elements (always through hour) for a shorter PRIMARY KEY.
+//
+// # Endpoints
+//
+//	name: conversions_breakdown
+//	rollup: events_hourly          # required: a rollup
+//	metrics: [event_count, unique_users]   # required: metric names of the rollup
+//	group_by: [event_id, event_type]       # optional: dimension names of the rollup
+//	bucket: day                    # optional: hour or day, adds a column of that name
+//	params:
+//	  - {name: campaign_id, type: String}              # type defaults to String
+//	  - {name: event_type, type: String, default: ""}
+//	filters:
+//	  - {dimension: campaign_id, param: campaign_id}   # dimension = {param}, skipped when empty
+//	  - event_type                                     # shorthand: dimension and param alike
+//	order_by: [event_count DESC]   # output columns (metrics, group_by, bucket), ASC/DESC
+//	limit: 100                     # optional, 0 or absent: no limit
+//
+// Every endpoint has the DateTime params start and end, the half-open range [start, end);
+// they are added first when not declared, and must be DateTime when declared. A filter's
+// param must be declared under params.
+//
+// # Names and SQL
+//
+// Every name (project, database, datasource, column, rollup, dimension, metric, endpoint,
+// param) must pass ident.Check: ASCII letters, digits and underscores, starting with a letter
+// or underscore. Datasources, rollups and endpoints share one namespace. Free SQL expressions
+// (partition_by, order_by items of datasources, sample_by, ttl, engine, codec, default,
+// dimension expr, metric if, rollup filter) may not hold ";", "--", "/*" or a backtick; the
+// engine verifies the rest at deploy.
+//
+// # Diagnostics
+//
+// [Load] collects every problem across all files and returns them as [*Errors], sorted by
+// file, line and column, printed one per line as "file:line:col: message". Each [Diagnostic]
+// has a stable code (HG001…HG147, see the Code… constants); [Lint] returns warnings coded
+// HGW001…HGW003 (Warn… constants): a rollup sorting key not starting with its tenant
+// dimensions then hour, a datasource partition key making more than [MaxPartitionsPerYear]
+// partitions a year, a managed datasource without a time-based partition key.
+package datasources

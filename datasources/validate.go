@@ -1,0 +1,485 @@
+package datasources
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/chtype"
+	"github.com/hourglass-dev/hourglass/ident"
+	"github.com/robfig/cron/v3"
+)
+
+// scheduleProblem returns why s is not an acceptable schedule, or "". Messages about
+// frequency start with "fires".
+func scheduleProblem(s string) string {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "TZ=") || strings.HasPrefix(t, "CRON_TZ=") {
+		return "sets a time zone: schedules are in UTC; remove the TZ= prefix and write e.g. \"5 * * * *\""
+	}
+	sched, err := cron.ParseStandard(t)
+	if err != nil {
+		return fmt.Sprintf("is not a valid cron expression (%v): write five fields, minute hour day month weekday, e.g. \"5 * * * *\" for :05 every hour", err)
+	}
+	// The rollup is hourly: find the shortest gap over two weeks of fire times.
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := at.Add(14 * 24 * time.Hour)
+	prev := sched.Next(at)
+	for n := 0; n < 2000 && !prev.IsZero() && prev.Before(end); n++ {
+		next := sched.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		if gap := next.Sub(prev); gap < time.Hour {
+			return fmt.Sprintf("fires every %s (at %s and %s): the rollup is hourly, so run at most once an hour, e.g. \"5 * * * *\"", gap, prev.Format("15:04"), next.Format("15:04"))
+		}
+		prev = next
+	}
+	return ""
+}
+
+// validate checks the references between definitions, after all files are read.
+func (l *loader) validate() {
+	p := l.p
+	type owner struct {
+		kind string
+		pos  Pos
+	}
+	tables := map[string]owner{}
+	claim := func(kind, name string, pos Pos) {
+		if name == "" {
+			return
+		}
+		if prev, ok := tables[name]; ok {
+			l.errAt(pos, CodeDupName, "%s name %q is already used by the %s at %s: datasources, rollups and endpoints share one namespace; rename one", kind, name, prev.kind, prev.pos)
+			return
+		}
+		tables[name] = owner{kind, pos}
+	}
+	for _, d := range p.Datasources {
+		claim("datasource", d.Name, l.posOf(d, "name", d.Pos))
+		l.validateDatasource(d)
+	}
+	for _, r := range p.Rollups {
+		claim("rollup", r.Name, l.posOf(r, "name", r.Pos))
+		l.validateRollup(r)
+	}
+	for _, e := range p.Endpoints {
+		claim("endpoint", e.Name, l.posOf(e, "name", e.Pos))
+		l.validateEndpoint(e)
+	}
+}
+
+// uniqueNames reports a duplicate name within one definition.
+type uniqueNames struct {
+	l    *loader
+	seen map[string]string // name → "column at file:line:col"
+}
+
+func (l *loader) unique() *uniqueNames { return &uniqueNames{l: l, seen: map[string]string{}} }
+
+func (u *uniqueNames) add(kind, name string, pos Pos, where string) {
+	if name == "" {
+		return
+	}
+	if prev, ok := u.seen[name]; ok {
+		u.l.errAt(pos, CodeDupName, "%s %q of %s is already declared as the %s: rename one", kind, name, where, prev)
+		return
+	}
+	u.seen[name] = fmt.Sprintf("%s at %s", kind, pos)
+}
+
+func isAggregate(t *chtype.Type) bool {
+	n := t.Base().Name
+	return n == "AggregateFunction" || n == "SimpleAggregateFunction"
+}
+
+func isJSONType(t *chtype.Type) bool {
+	b := t.Base()
+	return len(b.Args) == 0 && (b.Name == "String" || t.IsNumeric())
+}
+
+func (l *loader) validateDatasource(d *Datasource) {
+	where := fmt.Sprintf("datasource %q", d.Name)
+	u := l.unique()
+	for _, c := range d.Columns {
+		u.add("column", c.Name, l.posOf(c, "name", c.Pos), where)
+	}
+	for _, c := range d.Columns {
+		if c.JSONSource == "" {
+			continue
+		}
+		jpos := l.posOf(c, "json", c.Pos)
+		if t := l.colTypes[c]; t != nil && !isJSONType(t) {
+			l.errAt(l.posOf(c, "type", c.Pos), CodeJSON, "column %q extracted from JSON has type %s: use String, LowCardinality(String), a number, Bool, or Nullable of those", c.Name, c.Type)
+		}
+		src := d.Column(c.JSONSource)
+		switch {
+		case src == nil:
+			l.errAt(jpos, CodeUnknownColumn, "column %q extracts from %q, which is not a column of %s%s", c.Name, c.JSONSource, where, l.columnHint(d, c.JSONSource))
+		case src.JSONSource != "":
+			l.errAt(jpos, CodeJSON, "column %q extracts from %q, itself extracted from JSON: extract from the raw String column %q instead", c.Name, c.JSONSource, src.JSONSource)
+		case l.colTypes[src] != nil && !l.colTypes[src].IsString():
+			l.errAt(jpos, CodeJSON, "column %q extracts from %q of type %s: the JSON source must be a String column", c.Name, c.JSONSource, src.Type)
+		}
+	}
+	// Plain column names in the sorting key must exist.
+	for i, o := range d.OrderBy {
+		if len(d.Columns) == 0 {
+			break // reported already
+		}
+		o = strings.TrimSpace(o)
+		if ident.Check(o) == nil && d.Column(o) == nil {
+			pos := l.posOf(&d.OrderBy, strconv.Itoa(i), d.Pos)
+			l.errAt(pos, CodeUnknownColumn, "%s order_by names %q, which is not one of its columns%s", where, o, l.columnHint(d, o))
+		}
+	}
+}
+
+// columnHint suggests the closest column name of d.
+func (l *loader) columnHint(d *Datasource, name string) string {
+	var names []string
+	for _, c := range d.Columns {
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return suggest(name, names)
+}
+
+func (l *loader) validateRollup(r *Rollup) {
+	where := fmt.Sprintf("rollup %q", r.Name)
+	// Names: dimensions and metrics share the rollup's columns with hour.
+	u := l.unique()
+	for _, d := range r.Dimensions {
+		pos := l.posOf(d, "name", d.Pos)
+		if d.Name == ReservedColumn {
+			l.errAt(pos, CodeReserved, "dimension name %q is reserved for the time bucket of %s: rename it, e.g. hour_of_day with expr: toHour(timestamp)", d.Name, where)
+			continue
+		}
+		u.add("dimension", d.Name, pos, where)
+	}
+	for _, m := range r.Metrics {
+		pos := l.posOf(m, "name", m.Pos)
+		if m.Name == ReservedColumn {
+			l.errAt(pos, CodeReserved, "metric name %q is reserved for the time bucket of %s: rename it", m.Name, where)
+			continue
+		}
+		u.add("metric", m.Name, pos, where)
+	}
+	l.validateRollupOrderBy(r, where)
+
+	// Source.
+	srcPos := l.posOf(r, "source", r.Pos)
+	var src *Datasource
+	switch {
+	case r.Source == "":
+	case l.p.Datasource(r.Source) != nil:
+		src = l.p.Datasource(r.Source)
+	case l.p.Rollup(r.Source) != nil:
+		other := l.p.Rollup(r.Source)
+		if other == r {
+			l.errAt(srcPos, CodeRollupOfRollup, "%s reads itself (a cycle): set source to the datasource it aggregates", where)
+		} else {
+			hint := ""
+			if other.Source != "" && l.p.Datasource(other.Source) != nil {
+				hint = fmt.Sprintf(" %q", other.Source)
+			}
+			l.errAt(srcPos, CodeRollupOfRollup, "%s reads rollup %q: a rollup of a rollup is not supported; set source to the raw datasource%s, rollups are already mergeable by hour", where, r.Source, hint)
+		}
+	default:
+		l.errAt(srcPos, CodeUnknownSource, "%s source %q is not a declared datasource%s", where, r.Source, l.datasourceHint(r.Source))
+	}
+	if src == nil || len(src.Columns) == 0 {
+		return // an unknown source, or one without columns, is reported already
+	}
+
+	// Time column.
+	if r.TimeColumn == "" {
+		var times []string
+		for _, c := range src.Columns {
+			if t := l.colTypes[c]; t != nil && t.IsDateTime() {
+				times = append(times, c.Name)
+			}
+		}
+		switch len(times) {
+		case 1:
+			r.TimeColumn = times[0]
+		case 0:
+			l.errAt(r.Pos, CodeTimeColumn, "%s has no time column: datasource %q has no DateTime column; add one (e.g. timestamp DateTime) and write time_column: timestamp", where, src.Name)
+		default:
+			l.errAt(r.Pos, CodeTimeColumn, "%s has no time_column and datasource %q has several DateTime columns (%s): write time_column: %s", where, src.Name, strings.Join(times, ", "), times[0])
+		}
+	} else {
+		pos := l.posOf(r, "time_column", r.Pos)
+		c := src.Column(r.TimeColumn)
+		switch {
+		case c == nil:
+			l.errAt(pos, CodeTimeColumn, "%s time_column %q is not a column of datasource %q%s", where, r.TimeColumn, src.Name, l.columnHint(src, r.TimeColumn))
+		case l.colTypes[c] == nil:
+		case !l.colTypes[c].IsDateTime():
+			l.errAt(pos, CodeTimeColumn, "%s time_column %q has type %s: hourly buckets need DateTime or DateTime64 (a Date has no hours); use such a column", where, r.TimeColumn, c.Type)
+		}
+	}
+
+	// Dimensions.
+	for _, d := range r.Dimensions {
+		if d.Column == "" {
+			continue
+		}
+		l.columnRef(src, d.Column, l.posOf(d, "column", d.Pos), fmt.Sprintf("dimension %q of %s", d.Name, where), func(t *chtype.Type) string {
+			if isAggregate(t) {
+				return "is an aggregate state and cannot be grouped by"
+			}
+			return ""
+		})
+	}
+
+	// Metrics.
+	for _, m := range r.Metrics {
+		l.validateMetric(src, m, where)
+	}
+}
+
+func (l *loader) datasourceHint(name string) string {
+	var names []string
+	for _, d := range l.p.Datasources {
+		names = append(names, d.Name)
+	}
+	if len(names) == 0 {
+		return ": declare it under datasources"
+	}
+	return suggest(name, names)
+}
+
+func (l *loader) validateRollupOrderBy(r *Rollup, where string) {
+	if !l.set(r, "order_by") {
+		return
+	}
+	pos := l.posOf(r, "order_by", r.Pos)
+	seen := map[string]bool{}
+	for i, k := range r.OrderBy {
+		pos := l.posOf(&r.OrderBy, strconv.Itoa(i), pos)
+		switch {
+		case seen[k]:
+			l.errAt(pos, CodeRollupOrderBy, "%s order_by lists %q twice: keep one", where, k)
+		case k != ReservedColumn && r.Dimension(k) == nil:
+			l.errAt(pos, CodeRollupOrderBy, "%s order_by names %q, which is neither hour nor one of its dimensions: list hour and dimension names only", where, k)
+		}
+		seen[k] = true
+	}
+	var missing []string
+	if !seen[ReservedColumn] {
+		missing = append(missing, ReservedColumn)
+	}
+	for _, d := range r.Dimensions {
+		if !seen[d.Name] && d.Name != ReservedColumn {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		l.errAt(pos, CodeRollupOrderBy, "%s order_by leaves out %s: the sorting key must hold hour and every dimension, or rows with different values are merged together; add them (or leave order_by out for the default)", where, strings.Join(missing, ", "))
+	}
+}
+
+// columnRef checks that name is a column of src and, when check is set, that its type fits.
+// It returns the column type when known.
+func (l *loader) columnRef(src *Datasource, name string, pos Pos, what string, check func(*chtype.Type) string) *chtype.Type {
+	if err := ident.Check(name); err != nil {
+		l.errAt(pos, CodeIdent, "%s column %v", what, err)
+		return nil
+	}
+	c := src.Column(name)
+	if c == nil {
+		l.errAt(pos, CodeUnknownColumn, "%s reads column %q, which datasource %q does not have%s", what, name, src.Name, l.columnHint(src, name))
+		return nil
+	}
+	t := l.colTypes[c]
+	if t != nil && check != nil {
+		if msg := check(t); msg != "" {
+			l.errAt(pos, CodeMetricType, "%s: column %q of type %s %s", what, name, c.Type, msg)
+		}
+	}
+	return t
+}
+
+func (l *loader) validateMetric(src *Datasource, m *Metric, rollup string) {
+	what := fmt.Sprintf("metric %q of %s", m.Name, rollup)
+	colPos := l.posOf(m, "column", m.Pos)
+	kind := m.Kind
+	if !contains(metricKinds, string(kind)) {
+		return // reported when read
+	}
+	numeric := func(t *chtype.Type) string {
+		if !t.IsNumeric() {
+			return fmt.Sprintf("is not numeric: %s needs a number column (for strings use uniq, or count_if)", kind)
+		}
+		return ""
+	}
+	comparable := func(t *chtype.Type) string {
+		if !t.IsComparable() {
+			return fmt.Sprintf("is not comparable: %s needs a number, string, date or time column", kind)
+		}
+		return ""
+	}
+	anyPlain := func(t *chtype.Type) string {
+		if isAggregate(t) {
+			return "is already an aggregate state: count distinct values of a plain column"
+		}
+		return ""
+	}
+
+	// if: only count_if and sum_if, which require it.
+	switch kind {
+	case MetricCountIf, MetricSumIf:
+		if m.If == "" {
+			l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no if: add the condition, e.g. if: \"is_page_unload = 1\"", what, kind)
+		}
+	default:
+		if m.If != "" {
+			alt := "count_if"
+			if kind == MetricSum {
+				alt = "sum_if"
+			}
+			l.errAt(l.posOf(m, "if", m.Pos), CodeMetricArgs, "%s has an if, which only count_if and sum_if take: use kind %s, or remove if", what, alt)
+		}
+	}
+	// by: only arg_min and arg_max, which require it.
+	if kind != MetricArgMin && kind != MetricArgMax && m.By != "" {
+		l.errAt(l.posOf(m, "by", m.Pos), CodeMetricArgs, "%s has a by, which only arg_min and arg_max take: remove it", what)
+	}
+
+	switch kind {
+	case MetricCount, MetricCountIf:
+		if m.Column != "" {
+			l.errAt(colPos, CodeMetricArgs, "%s has kind %s, which takes no column: remove column (count distinct values with kind uniq)", what, kind)
+		}
+		return
+	}
+	if m.Column == "" {
+		l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no column: add `column: <source column>`", what, kind)
+		return
+	}
+	switch kind {
+	case MetricSum, MetricSumIf, MetricAvg:
+		l.columnRef(src, m.Column, colPos, what, numeric)
+	case MetricMin, MetricMax:
+		l.columnRef(src, m.Column, colPos, what, comparable)
+	case MetricUniq, MetricUniqExact:
+		l.columnRef(src, m.Column, colPos, what, anyPlain)
+	case MetricArgMin, MetricArgMax:
+		l.columnRef(src, m.Column, colPos, what, anyPlain)
+		if m.By == "" {
+			l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no by: add `by: <column>` naming the column whose %s picks the row", what, kind, strings.TrimPrefix(string(kind), "arg_"))
+			return
+		}
+		l.columnRef(src, m.By, l.posOf(m, "by", m.Pos), what+" by", comparable)
+	}
+}
+
+func (l *loader) validateEndpoint(e *Endpoint) {
+	where := fmt.Sprintf("endpoint %q", e.Name)
+	// Params.
+	u := l.unique()
+	for _, p := range e.Params {
+		if l.set(p, "name") {
+			u.add("param", p.Name, l.posOf(p, "name", p.Pos), where)
+		}
+	}
+	r := l.p.Rollup(e.Rollup)
+	rpos := l.posOf(e, "rollup", e.Pos)
+	if e.Rollup != "" && r == nil {
+		if l.p.Datasource(e.Rollup) != nil {
+			l.errAt(rpos, CodeUnknownRollup, "%s reads %q, which is a datasource, not a rollup: endpoints are written against a rollup's metrics; declare a rollup over %q and name it here", where, e.Rollup, e.Rollup)
+		} else {
+			var names []string
+			for _, x := range l.p.Rollups {
+				names = append(names, x.Name)
+			}
+			hint := ": declare it under rollups"
+			if len(names) > 0 {
+				hint = suggest(e.Rollup, names)
+			}
+			l.errAt(rpos, CodeUnknownRollup, "%s rollup %q is not a declared rollup%s", where, e.Rollup, hint)
+		}
+	}
+	// Filters: params must be declared.
+	for _, f := range e.Filters {
+		pp := l.posOf(f, "param", f.Pos)
+		if f.Param != "" && e.Param(f.Param) == nil {
+			l.errAt(pp, CodeUnknownParam, "%s filter on %q uses param %q, which is not declared: add `- {name: %s, type: String}` under params", where, f.Dimension, f.Param, f.Param)
+		}
+	}
+	if r == nil {
+		return
+	}
+	var dimNames, metNames []string
+	for _, d := range r.Dimensions {
+		dimNames = append(dimNames, d.Name)
+	}
+	for _, m := range r.Metrics {
+		metNames = append(metNames, m.Name)
+	}
+	hint := func(name string, names []string) string {
+		if len(names) == 0 {
+			return ""
+		}
+		return suggest(name, names)
+	}
+	out := map[string]bool{}
+	if e.Bucket != "" {
+		out[e.Bucket] = true
+	}
+	for i, m := range e.Metrics {
+		pos := l.posOf(&e.Metrics, strconv.Itoa(i), e.Pos)
+		if r.Metric(m) == nil {
+			l.errAt(pos, CodeUnknownMetric, "%s metric %q is not a metric of rollup %q%s", where, m, r.Name, hint(m, metNames))
+		}
+		if out[m] {
+			l.errAt(pos, CodeDupName, "%s lists output column %q twice: keep one", where, m)
+		}
+		out[m] = true
+	}
+	for i, g := range e.GroupBy {
+		pos := l.posOf(&e.GroupBy, strconv.Itoa(i), e.Pos)
+		if r.Dimension(g) == nil {
+			l.errAt(pos, CodeUnknownDimension, "%s group_by %q is not a dimension of rollup %q%s", where, g, r.Name, hint(g, dimNames))
+		}
+		if out[g] {
+			l.errAt(pos, CodeDupName, "%s lists output column %q twice: keep one", where, g)
+		}
+		out[g] = true
+	}
+	for _, f := range e.Filters {
+		if f.Dimension != "" && r.Dimension(f.Dimension) == nil {
+			l.errAt(l.posOf(f, "dimension", f.Pos), CodeUnknownDimension, "%s filters on %q, which is not a dimension of rollup %q%s", where, f.Dimension, r.Name, hint(f.Dimension, dimNames))
+		}
+	}
+	for i, o := range e.OrderBy {
+		pos := l.posOf(&e.OrderBy, strconv.Itoa(i), e.Pos)
+		fields := strings.Fields(o)
+		ok := len(fields) == 1 || (len(fields) == 2 && (strings.EqualFold(fields[1], "asc") || strings.EqualFold(fields[1], "desc")))
+		if !ok || !out[fields[0]] {
+			l.errAt(pos, CodeEndpointOrderBy, "%s order_by %q: write an output column (a listed metric, group_by dimension or the bucket), optionally followed by ASC or DESC%s", where, o, hint(firstField(fields), sortedKeys(out)))
+		}
+	}
+}
+
+func firstField(f []string) string {
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
