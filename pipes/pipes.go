@@ -1,0 +1,288 @@
+// Package pipes is the hourglass compiler: it turns a definition model (package datasources)
+// into ClickHouse statements (database, raw tables, rollups, staging tables, populate and read
+// queries, insert-trigger views, endpoint views) and Tinybird datafiles.
+//
+// The compiler is pure and deterministic: the same project always compiles to byte-identical
+// artifacts, and nothing here talks to ClickHouse. Every identifier it writes goes through
+// ident.Quote; every time range is a bound query parameter ({start:DateTime}, {end:DateTime});
+// the only time ever formatted into SQL is the hour-aligned watermark of an insert-trigger view
+// (see RollupArtifacts.TriggerViewSQL), because ClickHouse views cannot take parameters.
+package pipes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/ident"
+)
+
+// Side says which table a query reads: the raw datasource or the rollup.
+type Side string
+
+// Sides.
+const (
+	// SideRaw reads the raw datasource with plain aggregates (count(), uniq(col), avg(col) …).
+	SideRaw Side = "raw"
+	// SideRollup reads the rollup table and finalises its states (sum, uniqMerge, …).
+	SideRollup Side = "rollup"
+)
+
+// Role is what a rollup column holds.
+type Role string
+
+// Column roles.
+const (
+	// RoleHour is the hour bucket column, always named "hour" and typed DateTime('UTC').
+	RoleHour Role = "hour"
+	// RoleDimension is a GROUP BY key.
+	RoleDimension Role = "dimension"
+	// RoleMetric is a metric's mergeable state (an avg metric has two such columns).
+	RoleMetric Role = "metric"
+)
+
+// Parameter names and the type of the time-range parameters every range query binds.
+const (
+	// StartParam is the name of the inclusive range start parameter.
+	StartParam = "start"
+	// EndParam is the name of the exclusive range end parameter.
+	EndParam = "end"
+	// TimeParamType is the ClickHouse type the range parameters are declared with.
+	TimeParamType = "DateTime"
+)
+
+// Column is one column of a compiled rollup table.
+type Column struct {
+	// Name is the column name in the rollup (unquoted).
+	Name string
+	// Type is the ClickHouse type, e.g. "SimpleAggregateFunction(sum, UInt64)".
+	Type string
+	// Role says whether the column is the hour, a dimension or a metric state.
+	Role Role
+	// Metric is the metric the column belongs to (metric columns only).
+	Metric string
+	// Expr is the expression over source columns that fills the column in populate queries.
+	Expr string
+}
+
+// Artifacts is everything Compile produces for a project.
+type Artifacts struct {
+	// Project is the compiled project.
+	Project *datasources.Project
+	// CreateDatabase is the CREATE DATABASE IF NOT EXISTS statement.
+	CreateDatabase string
+	// Datasources, Rollups and Endpoints follow the project's declaration order.
+	Datasources []*DatasourceArtifacts
+	Rollups     []*RollupArtifacts
+	Endpoints   []*EndpointArtifacts
+}
+
+// DatasourceArtifacts is the compiled form of a raw datasource.
+type DatasourceArtifacts struct {
+	// Datasource is the compiled definition.
+	Datasource *datasources.Datasource
+	// Table is the unquoted table name.
+	Table string
+	// CreateTable is the CREATE TABLE IF NOT EXISTS statement; empty for unmanaged datasources,
+	// which hourglass only reads.
+	CreateTable string
+}
+
+// RollupArtifacts is the compiled form of a rollup.
+type RollupArtifacts struct {
+	// Rollup is the compiled definition.
+	Rollup *datasources.Rollup
+	// Table and StagingTable are the unquoted names of the rollup and its staging table
+	// ("<rollup>" and "<rollup>_staging").
+	Table, StagingTable string
+	// TriggerView is the unquoted name of the insert-trigger view ("<rollup>_mv"), used by
+	// trigger rollups (see TriggerViewSQL).
+	TriggerView string
+	// CreateTable and CreateStaging are the CREATE TABLE IF NOT EXISTS statements of the rollup
+	// and of its staging table (same columns, partitioning and sorting key, never replicated).
+	CreateTable, CreateStaging string
+	// DropTriggerView drops the insert-trigger view if it exists.
+	DropTriggerView string
+	// Columns are the rollup's columns in table order: hour, dimensions, metric states.
+	Columns []Column
+	// Populate is INSERT INTO the staging table of the rollup's states over the hours in
+	// [{start:DateTime}, {end:DateTime}).
+	Populate string
+	// PopulateSelect is Populate's SELECT alone; its output column names are the rollup's.
+	PopulateSelect string
+	// PartitionExpr is the partition key expression, "toYYYYMMDD(`hour`)" or "toYYYYMM(`hour`)".
+	PartitionExpr string
+	// Read and RawRead compute every metric per hour and per dimension over
+	// [{start:DateTime}, {end:DateTime}) from the rollup and from the raw datasource (see
+	// MetricsQuery): validate compares them.
+	Read, RawRead string
+	// Hash is the hex sha256 of the rollup's DDL and populate SQL: it changes exactly when the
+	// stored data would differ. Deploy records it.
+	Hash string
+
+	plan *rollupPlan
+}
+
+// EndpointArtifacts is the compiled form of an endpoint.
+type EndpointArtifacts struct {
+	// Endpoint is the compiled definition.
+	Endpoint *datasources.Endpoint
+	// RawSQL reads the raw datasource; RollupSQL reads the rollup. Both take {start:DateTime},
+	// {end:DateTime} and one parameter per filter, and return the same columns.
+	RawSQL, RollupSQL string
+	// RawView and RollupView are CREATE OR REPLACE VIEW statements publishing RawSQL or
+	// RollupSQL as the parameterised view `db`.`<endpoint>`; switching an endpoint runs one of them.
+	RawView, RollupView string
+}
+
+// Rollup returns the compiled rollup with the given name, or nil.
+func (a *Artifacts) Rollup(name string) *RollupArtifacts {
+	for _, r := range a.Rollups {
+		if r.Rollup.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Endpoint returns the compiled endpoint with the given name, or nil.
+func (a *Artifacts) Endpoint(name string) *EndpointArtifacts {
+	for _, e := range a.Endpoints {
+		if e.Endpoint.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Datasource returns the compiled datasource with the given name, or nil.
+func (a *Artifacts) Datasource(name string) *DatasourceArtifacts {
+	for _, d := range a.Datasources {
+		if d.Datasource.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Compile compiles a whole project. It is pure and deterministic: compiling the same project
+// twice gives identical artifacts. It reports the first definition error it finds, prefixed with
+// the definition's position when known.
+func Compile(p *datasources.Project) (*Artifacts, error) {
+	if p == nil {
+		return nil, fmt.Errorf("no project")
+	}
+	if err := ident.Check(p.Database); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if p.Cluster != "" {
+		if err := ident.Check(p.Cluster); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+	a := &Artifacts{Project: p, CreateDatabase: createDatabase(p)}
+	tables := map[string]string{}
+	claim := func(name, what string, pos datasources.Pos) error {
+		if prev, ok := tables[name]; ok {
+			return errAt(pos, "%s %q: the table name is already used by %s", what, name, prev)
+		}
+		tables[name] = fmt.Sprintf("%s %q", what, name)
+		return nil
+	}
+	for _, d := range p.Datasources {
+		da, err := compileDatasource(p, d)
+		if err != nil {
+			return nil, err
+		}
+		if err := claim(d.Name, "datasource", d.Pos); err != nil {
+			return nil, err
+		}
+		a.Datasources = append(a.Datasources, da)
+	}
+	for _, r := range p.Rollups {
+		ra, err := compileRollup(p, r)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range []string{ra.Table, ra.StagingTable, ra.TriggerView} {
+			if err := claim(t, "rollup", r.Pos); err != nil {
+				return nil, err
+			}
+		}
+		a.Rollups = append(a.Rollups, ra)
+	}
+	for _, e := range p.Endpoints {
+		ea, err := compileEndpoint(p, e)
+		if err != nil {
+			return nil, err
+		}
+		if err := claim(e.Name, "endpoint", e.Pos); err != nil {
+			return nil, err
+		}
+		a.Endpoints = append(a.Endpoints, ea)
+	}
+	return a, nil
+}
+
+func compileRollup(p *datasources.Project, r *datasources.Rollup) (*RollupArtifacts, error) {
+	rp, err := planRollup(p, r)
+	if err != nil {
+		return nil, err
+	}
+	ra := &RollupArtifacts{
+		Rollup:       r,
+		Table:        r.Name,
+		StagingTable: r.Name + "_staging",
+		TriggerView:  r.Name + "_mv",
+		Columns:      rp.columns(),
+		plan:         rp,
+	}
+	for _, n := range []string{ra.StagingTable, ra.TriggerView} {
+		if err := ident.Check(n); err != nil {
+			return nil, errAt(r.Pos, "rollup %q: %v", r.Name, err)
+		}
+	}
+	ra.PartitionExpr = rp.partitionExpr()
+	ra.CreateTable = rp.createTable(ra.Table, true)
+	ra.CreateStaging = rp.createTable(ra.StagingTable, false)
+	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, r.Source), param(StartParam, TimeParamType), param(EndParam, TimeParamType))
+	ra.Populate = "INSERT INTO " + ident.Qualified(p.Database, ra.StagingTable) + " (" + rp.columnList() + ")\n" + ra.PopulateSelect
+	ra.DropTriggerView = "DROP VIEW IF EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + onCluster(p)
+	var dims []string
+	for _, d := range r.Dimensions {
+		dims = append(dims, d.Name)
+	}
+	t := clickhouseTarget(p.Database)
+	if ra.Read, err = rp.query(t, querySpec{side: SideRollup, bucket: "hour", groupBy: dims}); err != nil {
+		return nil, errAt(r.Pos, "rollup %q: %v", r.Name, err)
+	}
+	if ra.RawRead, err = rp.query(t, querySpec{side: SideRaw, bucket: "hour", groupBy: dims}); err != nil {
+		return nil, errAt(r.Pos, "rollup %q: %v", r.Name, err)
+	}
+	h := sha256.New()
+	h.Write([]byte(ra.CreateTable))
+	h.Write([]byte{0})
+	h.Write([]byte(ra.PopulateSelect))
+	ra.Hash = hex.EncodeToString(h.Sum(nil))
+	return ra, nil
+}
+
+func errAt(pos datasources.Pos, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if pos.File != "" {
+		return fmt.Errorf("%s:%d:%d: %s", pos.File, pos.Line, pos.Col, msg)
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+func onCluster(p *datasources.Project) string {
+	if p.Cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + ident.Quote(p.Cluster)
+}
+
+func createDatabase(p *datasources.Project) string {
+	return "CREATE DATABASE IF NOT EXISTS " + ident.Quote(p.Database) + onCluster(p)
+}
