@@ -68,6 +68,11 @@ func Main(ctx context.Context, args []string, stdio IO, build Build) int {
 		}
 		return ExitCheckFailed
 	}
+	var ml *multiLineError
+	if errors.As(err, &ml) {
+		fmt.Fprintln(stdio.Err, "hourglass: "+err.Error())
+		return ExitError
+	}
 	fmt.Fprintln(stdio.Err, "hourglass: "+oneLine(err.Error()))
 	return ExitError
 }

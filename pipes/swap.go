@@ -1,6 +1,11 @@
 package pipes
 
 import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
 )
 
@@ -62,3 +67,43 @@ func (ra *RollupArtifacts) CountSource() string {
 // StagingPrefix is how every staging table of the rollup starts; leftovers of killed runs are
 // found by it.
 func (ra *RollupArtifacts) StagingPrefix() string { return ra.Table + "__stg_" }
+
+// Trigger rollups are cut over at one hour-aligned watermark T: the insert-trigger view writes
+// rows with time ≥ T, the backfill rows before T. Their rollup and staging tables add
+// `hour >= T` to the partition key, so the day holding T splits into partition "<day>-0"
+// (backfill) and "<day>-1" (view): a backfill swap replaces only "-0" partitions and can never
+// touch a row the view wrote, however late it arrives.
+
+// CreateTableAt returns the rollup DDL of a trigger rollup cut over at watermark.
+func (ra *RollupArtifacts) CreateTableAt(watermark time.Time) (string, error) {
+	return ra.splitAt(ra.CreateTable, watermark)
+}
+
+// CreateStagingNamedAt returns the staging DDL of a trigger rollup cut over at watermark.
+func (ra *RollupArtifacts) CreateStagingNamedAt(name string, watermark time.Time) (string, error) {
+	return ra.splitAt(ra.CreateStagingNamed(name), watermark)
+}
+
+// BackfillPartitionID returns the partition id a backfill unit replaces for the partition
+// whose plain id is id: id itself, or id+"-0" for trigger rollups.
+func (ra *RollupArtifacts) BackfillPartitionID(id string) string {
+	if ra.Rollup.Mode == datasources.ModeTrigger {
+		return id + "-0"
+	}
+	return id
+}
+
+func (ra *RollupArtifacts) splitAt(ddl string, watermark time.Time) (string, error) {
+	if ra.Rollup.Mode != datasources.ModeTrigger {
+		return "", fmt.Errorf("rollup %q is not a trigger rollup (mode %q)", ra.Rollup.Name, ra.Rollup.Mode)
+	}
+	lit, err := watermarkLiteral(watermark)
+	if err != nil {
+		return "", fmt.Errorf("rollup %q: %w", ra.Rollup.Name, err)
+	}
+	old := "PARTITION BY " + ra.plan.partitionExpr() + "\n"
+	if !strings.Contains(ddl, old) {
+		return "", fmt.Errorf("rollup %q: partition clause not found", ra.Rollup.Name)
+	}
+	return strings.Replace(ddl, old, "PARTITION BY ("+ra.plan.partitionExpr()+", "+ident.Quote(HourColumn)+" >= "+lit+")\n", 1), nil
+}

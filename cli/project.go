@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/pipes"
+)
+
+// project is a loaded and compiled project.
+type project struct {
+	def       *datasources.Project
+	artifacts *pipes.Artifacts
+}
+
+// loadProject reads and compiles the project in --project. Bad definitions come back as one
+// error listing every diagnostic (file:line:col: message), before anything touches a database.
+func (g *globals) loadProject() (*project, error) {
+	dir := g.project
+	if _, err := os.Stat(filepath.Join(dir, datasources.ProjectFile)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no %s in %s: run hourglass init %s, or pass --project DIR", datasources.ProjectFile, dir, dir)
+		}
+		return nil, err
+	}
+	def, err := datasources.Load(os.DirFS(dir))
+	if err != nil {
+		var diags *datasources.Errors
+		if errors.As(err, &diags) && len(*diags) > 1 {
+			return nil, &multiLineError{head: fmt.Sprintf("%d problems in the definitions", len(*diags)), err: err}
+		}
+		return nil, err
+	}
+	def.Dir = dir
+	a, err := pipes.Compile(def)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", dir, err)
+	}
+	return &project{def: def, artifacts: a}, nil
+}
+
+// multiLineError is an error that Main prints as its first line followed by details, one per
+// line: a list of definition diagnostics.
+type multiLineError struct {
+	head string
+	err  error
+}
+
+func (e *multiLineError) Error() string { return e.head + ":\n" + e.err.Error() }
+func (e *multiLineError) Unwrap() error { return e.err }
+
+// session is a compiled project with its engine and metadata store open.
+type session struct {
+	*project
+	engine engine.Engine
+	store  *meta.Store
+}
+
+// openSession loads the project and opens its engine. The caller must call close.
+func (g *globals) openSession(ctx context.Context, now func() time.Time) (*session, error) {
+	p, err := g.loadProject()
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.Open(ctx, g.resolveDSN(p.def.DSN))
+	if err != nil {
+		return nil, err
+	}
+	return &session{project: p, engine: e, store: meta.New(e, p.def.Database, now)}, nil
+}
+
+func (s *session) close() { s.engine.Close() }
