@@ -23,5 +23,12 @@ vet:
 test: engine vet
 	$(GO) test -count=1 -timeout 40m ./...
 
+## fuzz: run each fuzz target for FUZZTIME (not part of make test or CI)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run XXX -fuzz '^FuzzQuote$$' -fuzztime $(FUZZTIME) ./ident
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./timerange
+	$(GO) test -run XXX -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./datasources
+
 clean:
 	rm -rf bin

@@ -107,6 +107,10 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newVersionCmd(g),
 		newSQLCmd(g),
 		newEngineCmd(g),
+		newBackfillCmd(g),
+		newPopulateCmd(g),
+		newReconcileCmd(g),
+		newStatusCmd(g),
 	)
 	return root
 }

@@ -107,3 +107,9 @@ func (ra *RollupArtifacts) splitAt(ddl string, watermark time.Time) (string, err
 	}
 	return strings.Replace(ddl, old, "PARTITION BY ("+ra.plan.partitionExpr()+", "+ident.Quote(HourColumn)+" >= "+lit+")\n", 1), nil
 }
+
+// HourBounds returns a query for the first and last hour a rollup-shaped table holds.
+func (ra *RollupArtifacts) HourBounds(table string) string {
+	h := ident.Quote(HourColumn)
+	return "SELECT min(" + h + "), max(" + h + ") FROM " + ident.Qualified(ra.plan.p.Database, table)
+}

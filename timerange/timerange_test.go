@@ -78,3 +78,26 @@ func TestPartitions(t *testing.T) {
 		t.Errorf("intersect = %v", got)
 	}
 }
+
+// FuzzParse: any accepted range is hour-aligned, half-open, UTC, ordered and within bounds,
+// and nothing panics.
+func FuzzParse(f *testing.F) {
+	for _, s := range [][2]string{{"2026-11-01", "2026-11-02"}, {"-30d", "now"}, {"2026-11-02 10:00", "2026-11-02 11:00"}, {"1900-01-01", "9999-01-01"}, {"x", "-"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, from, to string) {
+		r, err := Parse(from, to, Options{Now: now, MaxLength: 400 * 24 * time.Hour})
+		if err != nil {
+			return
+		}
+		if !r.Start.Before(r.End) || r.Start.Location() != time.UTC || !r.Start.Equal(r.Start.Truncate(time.Hour)) ||
+			!r.End.Equal(r.End.Truncate(time.Hour)) || r.End.After(now) || r.Start.Before(Earliest) {
+			t.Fatalf("Parse(%q, %q) accepted %v", from, to, r)
+		}
+		for _, p := range Partitions("day", r) {
+			if p.Empty() {
+				t.Fatalf("empty partition %v", p)
+			}
+		}
+	})
+}

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hourglass-dev/hourglass/populate"
+	"github.com/hourglass-dev/hourglass/timerange"
+)
+
+// maxBackfill is the longest range one backfill accepts: longer ones are almost always a typo.
+const maxBackfill = 5 * 366 * 24 * time.Hour
+
+// clockFlag is a --now flag: a fixed clock for tests and replays.
+type clockFlag struct{ value string }
+
+func (c *clockFlag) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.value, "now", "", "fix the clock (UTC), for tests and replays: 2026-11-02T12:05:00Z")
+}
+
+func (c *clockFlag) clock() (func() time.Time, error) {
+	if c.value == "" {
+		return time.Now, nil
+	}
+	t, err := timerange.ParseTime(c.value, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("--now: %w", err)
+	}
+	return func() time.Time { return t }, nil
+}
+
+func newBackfillCmd(g *globals) *cobra.Command {
+	var from, to string
+	var parallel int
+	var resume, dryRun bool
+	var now clockFlag
+	c := &cobra.Command{
+		Use:   "backfill ROLLUP --from T --to T",
+		Short: "Recompute a rollup over a range of history, partition by partition, exactly once",
+		Long: `backfill recomputes every partition (a day by default) that [--from, --to) touches from the raw
+table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
+rollup. Hours that are not closed yet are left to the hourly populate. Ctrl-C stops after the
+units in progress; run the same command with --resume to skip what was finished.`,
+		Example: `  hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22
+  hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22 --parallel 2 --resume
+  hourglass backfill sessions_hourly --from -30d --to now --dry-run`,
+		Args: exactArgs(1, "name the rollup to backfill"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clock, err := now.clock()
+			if err != nil {
+				return err
+			}
+			if from == "" || to == "" {
+				return fmt.Errorf("backfill needs --from and --to, e.g. --from 2026-08-24 --to 2026-11-22")
+			}
+			if parallel < 1 || parallel > 64 {
+				return fmt.Errorf("--parallel %d: use 1 to 64", parallel)
+			}
+			t := clock()
+			rg, err := timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill})
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, clock)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			bar := newProgress(g.io.Err, "backfill")
+			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
+			if dryRun {
+				dr, err := runner.PlanBackfill(ctx, args[0], rg)
+				if err != nil {
+					return err
+				}
+				return writeDryRun(g, dr)
+			}
+			rep, err := runner.Backfill(ctx, args[0], rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
+			bar.finish()
+			var ie *populate.InterruptedError
+			if errors.As(err, &ie) {
+				return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, args[0], from, to)
+			}
+			if err != nil {
+				return fmt.Errorf("backfill %s: %w", args[0], err)
+			}
+			return writeReport(g, rep)
+		},
+	}
+	c.Flags().StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -30d")
+	c.Flags().StringVar(&to, "to", "", "end of the range (exclusive, UTC, on the hour): 2026-11-22, now")
+	c.Flags().IntVar(&parallel, "parallel", 1, "units to run at once")
+	c.Flags().BoolVar(&resume, "resume", false, "skip the units the latest interrupted backfill of this rollup finished")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the units and the statements of the first one, run nothing")
+	now.add(c)
+	return c
+}
+
+func writeDryRun(g *globals, dr *populate.DryRun) error {
+	if g.output == "json" {
+		return writeJSON(g.io.Out, dr)
+	}
+	fmt.Fprintf(g.io.Out, "backfill %s over %s: %d unit(s)\n", dr.Rollup, dr.Range, len(dr.Units))
+	rows := make([][]string, 0, len(dr.Units))
+	for _, u := range dr.Units {
+		rows = append(rows, []string{u.PartitionID, u.Range.String()})
+	}
+	if err := writeTable(g.io.Out, []string{"partition", "recomputes"}, rows); err != nil {
+		return err
+	}
+	if len(dr.Statements) > 0 {
+		fmt.Fprintln(g.io.Out, "\nstatements of the first unit:")
+		for _, s := range dr.Statements {
+			fmt.Fprintf(g.io.Out, "%s;\n\n", s)
+		}
+	}
+	return nil
+}
+
+func writeReport(g *globals, rep *populate.Report) error {
+	if g.output == "json" {
+		return writeJSON(g.io.Out, rep)
+	}
+	w := "none"
+	if !rep.Watermark.IsZero() {
+		w = timerange.Format(rep.Watermark)
+	}
+	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows → %d rollup rows in %s; watermark %s\n",
+		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w)
+	return err
+}
+
+func newPopulateCmd(g *globals) *cobra.Command {
+	var now clockFlag
+	c := &cobra.Command{
+		Use:   "populate [ROLLUP…]",
+		Short: "Run the hourly populate: recompute from watermark − lookback to the last closed hour",
+		Long: `populate is what the :05 cron (or hourglass schedule) runs. For each scheduled rollup (all of them
+when none is named) it recomputes the partitions from the watermark minus the lookback up to
+the last closed hour (an hour closes its delay after it ends), catching up every hour missed
+while the job was down, then advances the watermark. Run it as often as you like.`,
+		Example: `  hourglass populate
+  hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clock, err := now.clock()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, clock)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			bar := newProgress(g.io.Err, "populate")
+			bar.tty = false
+			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
+			reps, err := runner.Populate(ctx, args)
+			if g.output == "json" && err == nil {
+				return writeJSON(g.io.Out, reps)
+			}
+			for _, rep := range reps {
+				if werr := writeReport(g, rep); werr != nil {
+					return werr
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("populate: %w", err)
+			}
+			return nil
+		},
+	}
+	now.add(c)
+	return c
+}
+
+func newReconcileCmd(g *globals) *cobra.Command {
+	var since, from, to string
+	var repair bool
+	var now clockFlag
+	c := &cobra.Command{
+		Use:   "reconcile ROLLUP (--since 30d | --from T --to T) [--repair]",
+		Short: "Find partitions whose rollup drifted from the raw table, and repair them",
+		Long: `reconcile compares, per partition, the raw table's row count with the count the rollup stores
+(its count metric). Partitions differ when raw data arrived later than the lookback, was
+back-filled or deleted. With --repair the drifted partitions are recomputed.`,
+		Example: `  hourglass reconcile events_hourly --since 30d
+  hourglass reconcile events_hourly --from 2026-10-01 --to 2026-11-01 --repair`,
+		Args: exactArgs(1, "name the rollup to reconcile"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clock, err := now.clock()
+			if err != nil {
+				return err
+			}
+			t := clock()
+			var rg timerange.Range
+			switch {
+			case since != "" && (from != "" || to != ""):
+				return fmt.Errorf("use either --since or --from/--to, not both")
+			case since != "":
+				d, err := timerange.ParseDuration(since)
+				if err != nil {
+					return fmt.Errorf("--since: %w", err)
+				}
+				end := t.UTC().Truncate(time.Hour)
+				rg = timerange.Range{Start: end.Add(-d).Truncate(time.Hour), End: end}
+				if err := timerange.Check(rg, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
+					return fmt.Errorf("--since %s: %w", since, err)
+				}
+			case from != "" && to != "":
+				if rg, err = timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("reconcile needs --since 30d or --from and --to")
+			}
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, clock)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: newProgress(g.io.Err, "repair").event})
+			rep, err := runner.Reconcile(ctx, args[0], rg, repair)
+			if err != nil {
+				return fmt.Errorf("reconcile %s: %w", args[0], err)
+			}
+			if g.output == "json" {
+				return writeJSON(g.io.Out, rep)
+			}
+			fmt.Fprintf(g.io.Out, "reconcile %s %s: %d partition(s) checked on %s, %d drifted\n", rep.Rollup, rep.Range, rep.Partitions, rep.Metric, len(rep.Drifted))
+			if len(rep.Drifted) > 0 {
+				rows := [][]string{}
+				for _, d := range rep.Drifted {
+					rows = append(rows, []string{d.PartitionID, fmt.Sprint(d.RawRows), fmt.Sprint(d.RollupRows), fmt.Sprintf("%+d", int64(d.RawRows)-int64(d.RollupRows))})
+				}
+				if err := writeTable(g.io.Out, []string{"partition", "raw rows", "rollup rows", "difference"}, rows); err != nil {
+					return err
+				}
+				if rep.Repaired == nil {
+					fmt.Fprintf(g.io.Out, "repair with: hourglass reconcile %s %s --repair\n", args[0], strings.Join(rangeFlags(since, from, to), " "))
+				} else {
+					fmt.Fprintf(g.io.Out, "repaired %d partition(s)\n", rep.Repaired.Done)
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&since, "since", "", "check the last DURATION up to now: 30d, 12h")
+	c.Flags().StringVar(&from, "from", "", "start of the range (UTC, on the hour)")
+	c.Flags().StringVar(&to, "to", "", "end of the range (exclusive)")
+	c.Flags().BoolVar(&repair, "repair", false, "recompute the partitions that drifted")
+	now.add(c)
+	return c
+}
+
+func rangeFlags(since, from, to string) []string {
+	if since != "" {
+		return []string{"--since", since}
+	}
+	return []string{"--from", fmt.Sprintf("%q", from), "--to", fmt.Sprintf("%q", to)}
+}

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/populate"
+	"github.com/hourglass-dev/hourglass/timerange"
+)
+
+// isTerminal reports whether w is a character device (a terminal), where a live progress bar
+// makes sense; elsewhere (CI logs, files) progress is printed as plain lines.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progress renders populate events: a redrawn bar on a terminal, one line per unit elsewhere.
+type progress struct {
+	w       io.Writer
+	tty     bool
+	verb    string
+	total   int
+	done    int
+	skipped int
+	rows    uint64
+	started time.Time
+	now     func() time.Time
+}
+
+func newProgress(w io.Writer, verb string) *progress {
+	return &progress{w: w, tty: isTerminal(w), verb: verb, now: time.Now}
+}
+
+// event is the populate.Options.Events callback.
+func (p *progress) event(ev populate.Event) {
+	switch ev.Kind {
+	case populate.EventPlanned:
+		p.total, p.started = ev.Total, p.now()
+		if !p.tty {
+			fmt.Fprintf(p.w, "%s: %d unit(s) to run\n", p.verb, ev.Total)
+		}
+		return
+	case populate.EventSkipped:
+		p.skipped++
+		if !p.tty {
+			fmt.Fprintf(p.w, "%s %s %s: done by the interrupted run, skipped\n", p.verb, ev.Unit.Rollup, day(ev.Unit))
+		}
+	case populate.EventDone:
+		p.done++
+		p.rows += ev.RowsRead
+		if !p.tty {
+			fmt.Fprintf(p.w, "%s %s %s: %d raw rows → %d rollup rows in %s (%d/%d)\n", p.verb, ev.Unit.Rollup, day(ev.Unit),
+				ev.RowsRead, ev.RowsWritten, ev.Duration.Round(time.Millisecond), p.done+p.skipped, p.total)
+		}
+	case populate.EventFailed:
+		if p.tty {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		fmt.Fprintf(p.w, "%s %s %s: failed after %s: %v\n", p.verb, ev.Unit.Rollup, day(ev.Unit), ev.Duration.Round(time.Millisecond), ev.Err)
+		return
+	default:
+		return
+	}
+	if p.tty {
+		p.draw()
+	}
+}
+
+func day(u populate.Unit) string {
+	s := timerange.Format(u.Range.Start)
+	if u.Range.Hours() < 24 {
+		return s[:13] + "h–" + timerange.Format(u.Range.End)[11:13] + "h"
+	}
+	return s[:10]
+}
+
+func (p *progress) draw() {
+	const width = 30
+	n := p.done + p.skipped
+	filled := 0
+	if p.total > 0 {
+		filled = width * n / p.total
+	}
+	elapsed := p.now().Sub(p.started)
+	rate, eta := "", ""
+	if elapsed > 0 && p.rows > 0 {
+		rate = fmt.Sprintf(" · %s rows/s", humanCount(float64(p.rows)/elapsed.Seconds()))
+	}
+	if p.done > 0 && n < p.total {
+		per := elapsed / time.Duration(p.done)
+		eta = " · ETA " + (per * time.Duration(p.total-n)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %d/%d units%s%s", p.verb, strings.Repeat("█", filled), strings.Repeat("░", width-filled), n, p.total, rate, eta)
+}
+
+// finish ends the bar's line.
+func (p *progress) finish() {
+	if p.tty && p.total > 0 {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func humanCount(x float64) string {
+	switch {
+	case x >= 1e9:
+		return fmt.Sprintf("%.1f G", x/1e9)
+	case x >= 1e6:
+		return fmt.Sprintf("%.1f M", x/1e6)
+	case x >= 1e3:
+		return fmt.Sprintf("%.1f k", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
