@@ -25,7 +25,7 @@ import (
 var shared enginetest.Shared
 
 func TestMain(m *testing.M) {
-	os.Exit(enginetest.Main(m, &shared, enginetest.Options{}))
+	os.Exit(enginetest.Main(m, &shared, enginetest.Options{Server: true}))
 }
 
 // fixture is the default project deployed into a fresh database of the embedded engine.
