@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 	"testing/fstest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
