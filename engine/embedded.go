@@ -101,13 +101,15 @@ func loadChdb(path string) (*chdbAPI, error) {
 
 // embedded is the in-process engine.
 type embedded struct {
-	api      *chdbAPI
-	connPtr  unsafe.Pointer // chdb_connection*
-	conn     unsafe.Pointer // chdb_connection
-	dir      string
-	library  string
-	lock     *os.File
-	closeMu  sync.RWMutex
+	api     *chdbAPI
+	connPtr unsafe.Pointer // chdb_connection*
+	conn    unsafe.Pointer // chdb_connection
+	dir     string
+	library string
+	lock    *os.File
+	// mu serialises calls: chDB binds query parameters on the connection, so two
+	// parameterised queries running at once would see each other's values (or none).
+	mu       sync.Mutex
 	closed   bool
 	database string
 }
@@ -234,15 +236,15 @@ func (e *embedded) do(ctx context.Context, query string, params Params) ([]byte,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	e.closeMu.RLock()
-	defer e.closeMu.RUnlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
 		return nil, errors.New("embedded engine is closed")
 	}
 	return e.run(query, params)
 }
 
-// run executes one statement; the caller holds closeMu (or is opening the engine).
+// run executes one statement; the caller holds mu (or is opening the engine).
 func (e *embedded) run(query string, params Params) ([]byte, error) {
 	var res unsafe.Pointer
 	if len(params) == 0 {
@@ -289,8 +291,8 @@ func (e *embedded) Info(ctx context.Context) (Info, error) {
 }
 
 func (e *embedded) Close() error {
-	e.closeMu.Lock()
-	defer e.closeMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.closed {
 		return nil
 	}

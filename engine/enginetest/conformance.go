@@ -3,7 +3,9 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,6 +156,8 @@ func Conformance(t *testing.T, e engine.Engine) {
 		}
 	})
 
+	t.Run("ConcurrentParameters", func(t *testing.T) { ConcurrentParameters(t, e) })
+
 	t.Run("ArraysAndTypes", func(t *testing.T) {
 		r := MustQuery(t, e, "SELECT [1, 2, 3] a, ['x', 'y'] b, toUInt8(1) = 1 c", nil)
 		want := []any{[]any{uint64(1), uint64(2), uint64(3)}, []any{"x", "y"}, uint64(1)}
@@ -161,4 +165,34 @@ func Conformance(t *testing.T, e engine.Engine) {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	})
+}
+
+// ConcurrentParameters runs parameterised queries from several goroutines at once: each must
+// see its own values.
+func ConcurrentParameters(t *testing.T, e engine.Engine) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*25)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				want := uint64(g*1000 + i)
+				r, err := e.Query(context.Background(), "SELECT {v:UInt64} + 0 AS v, {s:String} AS s FROM numbers(1000) LIMIT 1", engine.Params{"v": want, "s": fmt.Sprint(want)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r.Row()[0] != want || r.Row()[1] != fmt.Sprint(want) {
+					errs <- fmt.Errorf("goroutine %d got %v, want %d", g, r.Row(), want)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
