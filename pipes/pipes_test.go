@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/ident"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -222,7 +223,7 @@ func TestSortingKey(t *testing.T) {
 	if !strings.Contains(s, "ORDER BY (`workspace_id`, `campaign_id`, `hour`, `country`, `device_type`, `referrer`)") {
 		t.Errorf("sessions_hourly sorting key:\n%s", s)
 	}
-	if !strings.Contains(s, "SETTINGS allow_nullable_key = 1") || strings.Contains(a.Rollup("events_hourly").CreateTable, "allow_nullable_key") {
+	if !strings.Contains(s, ", allow_nullable_key = 1") || strings.Contains(a.Rollup("events_hourly").CreateTable, "allow_nullable_key") {
 		t.Errorf("allow_nullable_key only where a key column is Nullable")
 	}
 	if !strings.Contains(s, "PARTITION BY toYYYYMM(`hour`)") {
@@ -359,5 +360,38 @@ func TestDatasourceDDL(t *testing.T) {
 	p.Datasources[0].Managed = false
 	if s := mustCompile(t, p).Datasource("events").CreateTable; s != "" {
 		t.Errorf("unmanaged datasource got DDL:\n%s", s)
+	}
+}
+
+func TestVersionedMetricsQueryReadsTheVersionTable(t *testing.T) {
+	a := mustCompile(t, webProject(""))
+	ra := a.Rollups[0]
+	v, err := ra.Versioned(ra.Table + "_v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := v.MetricsQuery(SideRollup, "hour", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(q, ident.Quote(ra.Table+"_v2")) {
+		t.Errorf("versioned rollup query does not read %s_v2:\n%s", ra.Table, q)
+	}
+	base, _ := ra.MetricsQuery(SideRollup, "hour", nil, nil)
+	fn, _ := MetricsQuery(a.Project, ra.Rollup, SideRollup, "hour", nil, nil)
+	if base != fn {
+		t.Errorf("method and function differ for the base version")
+	}
+}
+
+// Replaced parts must leave the disk at once, or a restart reloads them (see OutdatedParts).
+func TestRollupTablesPurgeReplacedParts(t *testing.T) {
+	a := mustCompile(t, webProject(""))
+	for _, ra := range a.Rollups {
+		for _, ddl := range []string{ra.CreateTable, ra.CreateStaging, ra.CreateStagingNamed("x")} {
+			if !strings.Contains(ddl, "SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0") {
+				t.Errorf("%s: DDL lacks the cleanup settings:\n%s", ra.Rollup.Name, ddl)
+			}
+		}
 	}
 }

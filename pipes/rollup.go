@@ -477,8 +477,13 @@ func (rp *rollupPlan) createTable(name string, replicated bool) string {
 	if pk := rp.primaryKey(); pk != nil {
 		b.WriteString("\nPRIMARY KEY (" + quoteList(pk) + ")")
 	}
+	// Replaced parts must leave the disk at once: a part REPLACE PARTITION made outdated but
+	// that is still on disk when the process stops is loaded as active again by the next
+	// process, doubling its partition. Populate waits for them to go before it records a unit
+	// done (see OutdatedParts).
+	b.WriteString("\nSETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
 	if rp.nullableKey {
-		b.WriteString("\nSETTINGS allow_nullable_key = 1")
+		b.WriteString(", allow_nullable_key = 1")
 	}
 	return b.String()
 }

@@ -113,3 +113,33 @@ func (ra *RollupArtifacts) HourBounds(table string) string {
 	h := ident.Quote(HourColumn)
 	return "SELECT min(" + h + "), max(" + h + ") FROM " + ident.Qualified(ra.plan.p.Database, table)
 }
+
+// MetricsQuery is MetricsQuery for this compiled rollup: the rollup side reads the table this
+// artifact lives in (a deployed version's "<rollup>_vN" included).
+func (ra *RollupArtifacts) MetricsQuery(side Side, bucket string, groupBy []string, metrics []string) (string, error) {
+	return ra.plan.query(clickhouseTarget(ra.plan.p.Database), querySpec{side: side, bucket: bucket, groupBy: groupBy, metrics: metrics})
+}
+
+// OutdatedParts returns a query counting the parts of some partitions of the rollup that a
+// swap made outdated and that are still on disk; bind it with OutdatedPartsParams.
+func (ra *RollupArtifacts) OutdatedParts() string {
+	return "SELECT count() FROM system.parts WHERE database = {db:String} AND table = {table:String} AND has({partitions:Array(String)}, partition_id) AND active = 0"
+}
+
+// OutdatedPartsParams returns the parameters of OutdatedParts for partitions ids.
+func (ra *RollupArtifacts) OutdatedPartsParams(ids []string) map[string]any {
+	return map[string]any{"db": ra.plan.p.Database, "table": ra.Table, "partitions": ids}
+}
+
+// PurgeReplaced returns the statement that makes ClickHouse delete, at once, the parts a
+// REPLACE PARTITION made outdated: dropping a partition that never exists (the Unix epoch's,
+// before any data hourglass accepts) clears the table's outdated parts synchronously. Without
+// it they linger until a background task removes them, and a process that stops in between
+// loads them again as active parts on its next start, doubling their partitions.
+func (ra *RollupArtifacts) PurgeReplaced() string {
+	id := "19700101"
+	if ra.Rollup.Partition == datasources.PartitionMonth {
+		id = "197001"
+	}
+	return ra.DropPartition(ra.BackfillPartitionID(id))
+}

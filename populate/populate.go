@@ -217,12 +217,16 @@ func newRunID(now time.Time) string {
 
 // runUnits runs units with up to parallel workers. When ctx is cancelled, units already
 // running finish (they run on a context that is not cancelled) and no new unit starts.
+//
+// A unit is recorded done only once the parts its swap replaced have left the disk (see
+// waitPurged): the run waits for that once, after its last unit, rather than after each.
 func (r *Runner) runUnits(ctx context.Context, ra *pipes.RollupArtifacts, kind, runID string, units []Unit, skip map[time.Time]bool, parallel int, rep *Report) error {
 	if parallel < 1 {
 		parallel = 1
 	}
 	var mu, evMu sync.Mutex
 	var firstErr error
+	var swapped []swappedUnit
 	r.emit(&evMu, Event{Kind: EventPlanned, RunID: runID, Total: len(units)})
 	work := make(chan Unit)
 	var wg sync.WaitGroup
@@ -234,11 +238,11 @@ func (r *Runner) runUnits(ctx context.Context, ra *pipes.RollupArtifacts, kind, 
 				mu.Lock()
 				stop := firstErr != nil
 				mu.Unlock()
-				if stop {
-					continue // a unit failed: drain without starting new work
+				if stop || ctx.Err() != nil {
+					continue // a unit failed or the run was interrupted: start nothing new
 				}
 				r.emit(&evMu, Event{Kind: EventStarted, RunID: runID, Unit: u})
-				read, written, d, err := r.runUnit(context.WithoutCancel(ctx), ra, kind, runID, u)
+				su, err := r.runUnit(context.WithoutCancel(ctx), ra, kind, runID, u)
 				mu.Lock()
 				if err != nil {
 					rep.Failed++
@@ -246,15 +250,13 @@ func (r *Runner) runUnits(ctx context.Context, ra *pipes.RollupArtifacts, kind, 
 						firstErr = err
 					}
 				} else {
-					rep.Done++
-					rep.RowsRead += read
-					rep.RowsWritten += written
+					swapped = append(swapped, su)
 				}
 				mu.Unlock()
 				if err != nil {
-					r.emit(&evMu, Event{Kind: EventFailed, RunID: runID, Unit: u, Err: err, Duration: d})
+					r.emit(&evMu, Event{Kind: EventFailed, RunID: runID, Unit: u, Err: err, Duration: su.rec.Duration})
 				} else {
-					r.emit(&evMu, Event{Kind: EventDone, RunID: runID, Unit: u, RowsRead: read, RowsWritten: written, Duration: d})
+					r.emit(&evMu, Event{Kind: EventDone, RunID: runID, Unit: u, RowsRead: su.rec.RowsRead, RowsWritten: su.rec.RowsWritten, Duration: su.rec.Duration})
 				}
 			}
 		}()
@@ -282,6 +284,9 @@ dispatch:
 	}
 	close(work)
 	wg.Wait()
+	if err := r.finish(context.WithoutCancel(ctx), ra, swapped, rep); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -291,27 +296,59 @@ dispatch:
 	return nil
 }
 
-// runUnit recomputes one partition and swaps it in. It returns source rows read, rollup rows
-// written and the time taken.
-func (r *Runner) runUnit(ctx context.Context, ra *pipes.RollupArtifacts, kind, runID string, u Unit) (read, written uint64, d time.Duration, err error) {
+// swappedUnit is a unit whose partition was swapped in, waiting to be recorded done.
+type swappedUnit struct {
+	unit        Unit
+	partitionID string
+	rec         meta.Unit
+}
+
+// finish waits until the parts the swaps replaced are purged, then records the units done.
+func (r *Runner) finish(ctx context.Context, ra *pipes.RollupArtifacts, swapped []swappedUnit, rep *Report) error {
+	if len(swapped) == 0 {
+		return nil
+	}
+	ids := make([]string, len(swapped))
+	for i, su := range swapped {
+		ids[i] = su.partitionID
+	}
+	purgeErr := r.waitPurged(ctx, ra, ids)
+	for _, su := range swapped {
+		rec := su.rec
+		if purgeErr != nil {
+			rec.Status, rec.Error = meta.StatusFailed, oneLine(purgeErr.Error())
+			rep.Failed++
+		} else {
+			rec.Status = meta.StatusDone
+			rep.Done++
+			rep.RowsRead += rec.RowsRead
+			rep.RowsWritten += rec.RowsWritten
+		}
+		if err := r.store.RecordUnit(ctx, rec); err != nil {
+			return &UnitError{Unit: su.unit, Err: err}
+		}
+	}
+	return purgeErr
+}
+
+// runUnit recomputes one partition and swaps it in, recording the start (and a failure) in
+// the run log.
+func (r *Runner) runUnit(ctx context.Context, ra *pipes.RollupArtifacts, kind, runID string, u Unit) (swappedUnit, error) {
 	start := time.Now()
 	rec := meta.Unit{RunID: runID, Rollup: ra.Rollup.Name, Hash: ra.Hash, Kind: kind, Start: u.Range.Start, End: u.Range.End, Status: meta.StatusStarted}
+	su := swappedUnit{unit: u, partitionID: ra.BackfillPartitionID(u.PartitionID)}
 	if err := r.store.RecordUnit(ctx, rec); err != nil {
-		return 0, 0, 0, &UnitError{Unit: u, Err: err}
+		return su, &UnitError{Unit: u, Err: err}
 	}
-	read, written, err = r.swap(ctx, ra, runID, u)
-	d = time.Since(start)
-	rec.Duration, rec.RowsRead, rec.RowsWritten = d, read, written
+	read, written, err := r.swap(ctx, ra, runID, u)
+	rec.Duration, rec.RowsRead, rec.RowsWritten = time.Since(start), read, written
+	su.rec = rec
 	if err != nil {
 		rec.Status, rec.Error = meta.StatusFailed, oneLine(err.Error())
 		_ = r.store.RecordUnit(ctx, rec)
-		return 0, 0, d, &UnitError{Unit: u, Err: err}
+		return su, &UnitError{Unit: u, Err: err}
 	}
-	rec.Status = meta.StatusDone
-	if err := r.store.RecordUnit(ctx, rec); err != nil {
-		return read, written, d, &UnitError{Unit: u, Err: err}
-	}
-	return read, written, d, nil
+	return su, nil
 }
 
 // swap is the exactly-once core: recompute into a private staging table, then replace.
@@ -362,12 +399,43 @@ func (r *Runner) swap(ctx context.Context, ra *pipes.RollupArtifacts, runID stri
 		if err := r.e.Exec(ctx, ra.DropPartition(partitionID), nil); err != nil {
 			return 0, 0, fmt.Errorf("drop empty partition %s: %w", partitionID, err)
 		}
-		return read, 0, nil
-	}
-	if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(partitionID, staging), nil); err != nil {
+	} else if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(partitionID, staging), nil); err != nil {
 		return 0, 0, fmt.Errorf("swap partition %s: %w", partitionID, err)
 	}
 	return read, written, nil
+}
+
+// purgeWait bounds how long a run waits for the parts its swaps replaced to leave the disk
+// (a part still read by a running query stays until that query ends).
+const purgeWait = 60 * time.Second
+
+// waitPurged deletes the parts the swaps of partitions ids replaced and waits until they are
+// gone from disk. Until then a process that stops could load them again as active parts on
+// its next start and double those partitions, so no unit is done before they are. A unit
+// interrupted before stays "started" in the run log, and running it again replaces every part
+// of its partition, reloaded ones included.
+func (r *Runner) waitPurged(ctx context.Context, ra *pipes.RollupArtifacts, ids []string) error {
+	deadline := time.Now().Add(purgeWait)
+	pause := 20 * time.Millisecond
+	for {
+		if err := r.e.Exec(ctx, ra.PurgeReplaced(), nil); err != nil {
+			return fmt.Errorf("delete replaced parts: %w", err)
+		}
+		res, err := r.e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams(ids))
+		if err != nil {
+			return fmt.Errorf("check replaced parts: %w", err)
+		}
+		if res.Row()[0] == uint64(0) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("parts replaced by the swap are still on disk after %s (a long query may still read them): run again", purgeWait)
+		}
+		time.Sleep(pause)
+		if pause < 500*time.Millisecond {
+			pause *= 2
+		}
+	}
 }
 
 // advanceWatermark moves the watermark to end when the run covered everything from the

@@ -353,3 +353,24 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("hash mismatch = %v", err)
 	}
 }
+
+// The interrupt must stop the run after the unit in progress every time, not most of the time.
+func TestInterruptStopsAfterCurrentUnitAlways(t *testing.T) {
+	f := newFixture(t)
+	f.insertEvents(day(1, 0), day(7, 0), 3000, 9)
+	rg := timerange.Range{Start: day(1, 0), End: day(7, 0)}
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		runner := populate.New(f.e, f.store, f.a, populate.Options{Now: f.now, Events: func(ev populate.Event) {
+			if ev.Kind == populate.EventDone {
+				cancel()
+			}
+		}})
+		_, err := runner.Backfill(ctx, "events_overview_hourly", rg, populate.BackfillOptions{})
+		var ie *populate.InterruptedError
+		if !errors.As(err, &ie) || ie.Report.Done != 1 {
+			t.Fatalf("attempt %d: %v (%+v), want exactly one unit done", i, err, ie)
+		}
+		cancel()
+	}
+}

@@ -102,7 +102,7 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 // countsByPartition sums the count metric per partition over the closed hours of rg (whole
 // partitions: the range is widened to the partitions it touches).
 func (r *Runner) countsByPartition(ctx context.Context, ra *pipes.RollupArtifacts, side pipes.Side, metric string, rg timerange.Range) (map[time.Time]uint64, error) {
-	q, err := pipes.MetricsQuery(r.artifacts.Project, ra.Rollup, side, "day", nil, []string{metric})
+	q, err := ra.MetricsQuery(side, "day", nil, []string{metric})
 	if err != nil {
 		return nil, err
 	}

@@ -15,4 +15,5 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly` ON CLUSTER `main`
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/events_hourly', '{replica}')
 PARTITION BY toYYYYMMDD(`hour`)
-ORDER BY (`workspace_id`, `campaign_id`, `hour`, `event_type`, `utm_source`, `is_paid`);
+ORDER BY (`workspace_id`, `campaign_id`, `hour`, `event_type`, `utm_source`, `is_paid`)
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
