@@ -107,10 +107,19 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newVersionCmd(g),
 		newSQLCmd(g),
 		newEngineCmd(g),
+		newInitCmd(g),
+		newBuildCmd(g),
+		newPlanCmd(g),
+		newDeployCmd(g),
 		newBackfillCmd(g),
 		newPopulateCmd(g),
 		newReconcileCmd(g),
 		newStatusCmd(g),
+		newValidateCmd(g),
+		newSwitchCmd(g),
+		newEndpointCmd(g),
+		newGenerateCmd(g),
+		newEstimateCmd(g),
 	)
 	return root
 }

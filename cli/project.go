@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/deploy"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
@@ -78,3 +79,41 @@ func (g *globals) openSession(ctx context.Context, now func() time.Time) (*sessi
 }
 
 func (s *session) close() { s.engine.Close() }
+
+// openLiveSession is openSession for commands that read or write rollup data: each rollup's
+// artifacts are those of its deployed version ("<rollup>_vN" after an incompatible change), so
+// backfill, populate, reconcile, validate and status all work on the table deploy recorded.
+func (g *globals) openLiveSession(ctx context.Context, now func() time.Time) (*session, error) {
+	s, err := g.openSession(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.useLiveVersions(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) useLiveVersions(ctx context.Context) error {
+	ok, err := s.store.Exists(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	deps, err := s.store.Deployments(ctx)
+	if err != nil {
+		return err
+	}
+	for i, ra := range s.artifacts.Rollups {
+		d, ok := deps[ra.Rollup.Name]
+		if !ok {
+			continue
+		}
+		live, err := deploy.LiveRollup(ra, d)
+		if err != nil {
+			return fmt.Errorf("rollup %s version %d (%s): %w", ra.Rollup.Name, d.Version, d.Table, err)
+		}
+		s.artifacts.Rollups[i] = live
+	}
+	return nil
+}

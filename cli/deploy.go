@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/deploy"
+)
+
+// printLint writes the project's lint warnings to stderr, one "warning: file:line:col: …" line
+// each.
+func printLint(g *globals, p *project) {
+	for _, d := range datasources.Lint(p.def) {
+		fmt.Fprintln(g.io.Err, "warning: "+d.String())
+	}
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan",
+		Short: "Show what deploy would change in the database",
+		Long: `plan compares the compiled definitions with the live database (system.tables,
+system.columns) and hourglass's metadata, and prints each change: create, unchanged, alter
+(a compatible change such as an added raw column), destructive (a type change, a dropped
+column, a sorting or partition key change, a changed rollup — deployed as a new version), or
+skip (the server cannot run it). It writes nothing.`,
+		Example: `  hourglass plan
+  hourglass plan --project demo --output json
+  hourglass plan --dsn clickhouse://default:@127.0.0.1:9000/default`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			printLint(g, s.project)
+			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return writeJSON(g.io.Out, p)
+			}
+			return writePlan(g, p, false)
+		},
+	}
+}
+
+// writePlan prints a plan as a table and a summary line; withSQL adds the statements of the
+// pending changes.
+func writePlan(g *globals, p *deploy.ChangePlan, withSQL bool) error {
+	rows := make([][]string, 0, len(p.Changes))
+	for _, c := range p.Changes {
+		object := c.Object
+		if c.Kind == deploy.KindRollup && c.Table != "" && c.Table != c.Object {
+			object += " → " + c.Table
+		}
+		rows = append(rows, []string{string(c.Action), string(c.Kind), object, c.Detail})
+	}
+	if err := writeTable(g.io.Out, []string{"action", "kind", "object", "detail"}, rows); err != nil {
+		return err
+	}
+	if withSQL {
+		for _, c := range p.Changes {
+			if !c.Pending() || len(c.Statements) == 0 {
+				continue
+			}
+			fmt.Fprintf(g.io.Out, "\n-- %s %s %s\n", c.Action, c.Kind, c.Object)
+			for _, st := range c.Statements {
+				fmt.Fprintln(g.io.Out, st+";")
+			}
+		}
+	}
+	msg := "plan for " + p.Database + " on ClickHouse " + p.Server + ": " + p.Summary()
+	if p.NothingToDo() {
+		msg += " — nothing to do"
+	} else if n := len(p.Destructive()); n > 0 {
+		msg += fmt.Sprintf(" — deploy needs --allow-destructive for the %d destructive change(s)", n)
+	}
+	_, err := fmt.Fprintln(g.io.Out, msg)
+	return err
+}
+
+func newDeployCmd(g *globals) *cobra.Command {
+	var allowDestructive, dryRun bool
+	c := &cobra.Command{
+		Use:   "deploy",
+		Short: "Create or update the project's tables, rollups and endpoint views",
+		Long: `deploy validates the definitions, plans (see hourglass plan) and applies the plan in
+dependency order: database, metadata tables, raw datasources, rollups with their staging
+tables, endpoint views (published on their raw version). It records every deployed object's
+definition hash, so a second deploy with nothing changed does nothing and says so.
+
+Destructive changes are refused — nothing is written — unless --allow-destructive: a changed
+rollup is then deployed as a new version (<rollup>_v2, …) beside the old one, which keeps
+serving; a raw column type change or drop is applied in place. Trigger rollups are cut over
+at the next hour boundary; nothing is created with POPULATE.`,
+		Example: `  hourglass deploy
+  hourglass deploy --dry-run
+  hourglass deploy --allow-destructive
+  hourglass deploy --project demo --dsn chdb://demo/.hourglass/data --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			printLint(g, s.project)
+			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				if g.output == "json" {
+					if err := writeJSON(g.io.Out, p); err != nil {
+						return err
+					}
+				} else {
+					if err := writePlan(g, p, true); err != nil {
+						return err
+					}
+					fmt.Fprintln(g.io.Out, "dry run: nothing applied")
+				}
+				if n := len(p.Destructive()); n > 0 && !allowDestructive {
+					return fmt.Errorf("deploy would refuse %d destructive change(s): re-run with --allow-destructive", n)
+				}
+				return nil
+			}
+			res, err := deploy.Apply(ctx, s.engine, s.store, p, deploy.ApplyOptions{AllowDestructive: allowDestructive, Now: time.Now()})
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return writeJSON(g.io.Out, res)
+			}
+			return writeDeployResult(g, p, res)
+		},
+	}
+	c.Flags().BoolVar(&allowDestructive, "allow-destructive", false, "apply destructive changes (new rollup versions, raw column type changes and drops)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and its statements without applying them")
+	return c
+}
+
+var pastTense = map[deploy.Action]string{
+	deploy.ActionCreate:      "created",
+	deploy.ActionAlter:       "altered",
+	deploy.ActionDestructive: "deployed",
+	deploy.ActionUnchanged:   "recorded",
+}
+
+// writeDeployResult prints what a deploy did.
+func writeDeployResult(g *globals, p *deploy.ChangePlan, res *deploy.Result) error {
+	w := g.io.Out
+	for _, c := range res.Applied {
+		line := pastTense[c.Action] + " " + string(c.Kind) + " " + c.Object
+		if c.Kind == deploy.KindRollup && c.Table != "" {
+			line += fmt.Sprintf(" (version %d, table %s)", c.Version, c.Table)
+		}
+		if c.Detail != "" {
+			line += ": " + c.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, c := range res.Skipped {
+		fmt.Fprintf(w, "skipped %s %s: %s\n", c.Kind, c.Object, c.Detail)
+	}
+	if !res.Watermark.IsZero() {
+		fmt.Fprintf(w, "trigger rollups cut over at %s UTC: backfill the hours before it\n", res.Watermark.UTC().Format(time.DateTime))
+	}
+	if res.NothingToDo {
+		msg := "nothing to do: " + p.Database + " is up to date"
+		if len(res.Skipped) > 0 {
+			msg += fmt.Sprintf(" (%d skipped)", len(res.Skipped))
+		}
+		_, err := fmt.Fprintln(w, msg)
+		return err
+	}
+	var kinds []string
+	n := map[deploy.Kind]int{}
+	for _, c := range res.Applied {
+		if n[c.Kind] == 0 {
+			kinds = append(kinds, string(c.Kind))
+		}
+		n[c.Kind]++
+	}
+	_, err := fmt.Fprintf(w, "deployed %s: %d change(s), %d statement(s) (%s)\n", p.Database, len(res.Applied), res.Statements, strings.Join(kinds, ", "))
+	return err
+}

@@ -1,0 +1,128 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/meta"
+)
+
+// ApplyOptions say how far Apply may go.
+type ApplyOptions struct {
+	// AllowDestructive lets Apply carry out destructive changes (new rollup versions, raw
+	// column type changes and drops).
+	AllowDestructive bool
+	// Now is the clock trigger watermarks are chosen from (time.Now when zero).
+	Now time.Time
+}
+
+// Result is what Apply did.
+type Result struct {
+	Database string `json:"database"`
+	// NothingToDo is set when the database was already up to date: nothing ran.
+	NothingToDo bool `json:"nothing_to_do"`
+	// Applied are the changes carried out, with the statements that ran.
+	Applied []Change `json:"applied"`
+	// Skipped are the changes the server cannot run, with why.
+	Skipped []Change `json:"skipped,omitempty"`
+	// Statements counts the statements run.
+	Statements int `json:"statements"`
+	// Watermark is the cut-over hour of the trigger rollups created by this deploy.
+	Watermark time.Time `json:"watermark,omitzero"`
+}
+
+// ApplyError is a failure part-way through Apply: the changes before Change were applied and
+// recorded; running deploy again plans and applies the rest.
+type ApplyError struct {
+	Change    Change
+	Statement string
+	Applied   []Change
+	Err       error
+}
+
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("deploy %s %s failed: %v (%d change(s) applied before it; fix the cause and run deploy again to apply the rest)",
+		e.Change.Kind, e.Change.Object, e.Err, len(e.Applied))
+}
+
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Apply carries out a plan in order and records every deployed object in the metadata
+// tables. Before running anything it refuses the plan — returning a *RefusedError and leaving
+// the database untouched — when it holds a change that cannot be applied in place, or
+// destructive changes without opts.AllowDestructive. A plan with nothing to do runs nothing.
+func Apply(ctx context.Context, e engine.Engine, store *meta.Store, p *ChangePlan, opts ApplyOptions) (*Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	var manual, destructive []Change
+	for _, c := range p.Changes {
+		if c.Manual && c.Pending() {
+			manual = append(manual, c)
+		}
+		if c.Action == ActionDestructive {
+			destructive = append(destructive, c)
+		}
+	}
+	if len(manual) > 0 {
+		return nil, &RefusedError{Changes: manual, Manual: true}
+	}
+	if len(destructive) > 0 && !opts.AllowDestructive {
+		return nil, &RefusedError{Changes: destructive}
+	}
+	res := &Result{Database: p.Database, Applied: []Change{}}
+	for _, c := range p.Changes {
+		if c.Action == ActionSkip {
+			res.Skipped = append(res.Skipped, c)
+		}
+	}
+	if p.NothingToDo() {
+		res.NothingToDo = true
+		return res, nil
+	}
+	cut := NextWatermark(opts.Now)
+	for _, c := range p.Changes {
+		if !c.Pending() {
+			continue
+		}
+		if c.newCut {
+			s, err := cutStatements(c, cut)
+			if err != nil {
+				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
+			}
+			c.Statements = s
+			res.Watermark = cut
+		}
+		if c.Kind == KindMetadata {
+			if err := store.Ensure(ctx); err != nil {
+				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
+			}
+		}
+		for _, s := range c.Statements {
+			if err := e.Exec(ctx, s, nil); err != nil {
+				return res, &ApplyError{Change: c, Statement: s, Applied: res.Applied, Err: err}
+			}
+			res.Statements++
+		}
+		if c.dep != nil {
+			d := *c.dep
+			if c.newCut && c.Kind == KindRollup {
+				d.Watermark, d.Definition = cut, c.Statements[0]
+			} else if c.Kind == KindRollup {
+				d.Watermark = c.watermark
+			}
+			if err := store.RecordDeployment(ctx, d); err != nil {
+				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
+			}
+		}
+		if c.endpoint != nil {
+			if err := store.RecordEndpoint(ctx, *c.endpoint); err != nil {
+				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
+			}
+		}
+		res.Applied = append(res.Applied, c)
+	}
+	return res, nil
+}

@@ -1,0 +1,183 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hourglass-dev/hourglass/chtype"
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/meta"
+)
+
+// live is what the database holds: its tables and their columns, and hourglass's records.
+type live struct {
+	version     [2]int // server major, minor
+	versionText string
+	dbExists    bool
+	tables      map[string]*liveTable
+	deployments map[string]meta.Deployment
+	endpoints   map[string]meta.EndpointState
+}
+
+type liveTable struct {
+	name    string
+	engine  string
+	columns []liveColumn
+	// partitionKey and sortingKey are system.tables' columns; known is false on servers whose
+	// system.tables lacks them.
+	partitionKey, sortingKey string
+	keysKnown                bool
+}
+
+type liveColumn struct {
+	name, typ string
+}
+
+func (t *liveTable) column(name string) *liveColumn {
+	for i := range t.columns {
+		if t.columns[i].name == name {
+			return &t.columns[i]
+		}
+	}
+	return nil
+}
+
+func (l *live) table(name string) *liveTable { return l.tables[name] }
+
+// readLive reads the project database's tables, columns and hourglass records.
+func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string) (*live, error) {
+	info, err := e.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the engine version: %w", err)
+	}
+	l := &live{versionText: info.Version, version: parseVersion(info.Version), tables: map[string]*liveTable{}}
+	r, err := e.Query(ctx, "SELECT count() FROM system.databases WHERE name = {db:String}", engine.Params{"db": db})
+	if err != nil {
+		return nil, fmt.Errorf("look up database %s: %w", db, err)
+	}
+	l.dbExists = r.Row()[0] == uint64(1)
+	if !l.dbExists {
+		return l, nil
+	}
+	// system.tables gained partition_key and sorting_key over time: read what this server has.
+	r, err = e.Query(ctx, "SELECT name FROM system.columns WHERE database = 'system' AND table = 'tables'", nil)
+	if err != nil {
+		return nil, fmt.Errorf("read system.tables columns: %w", err)
+	}
+	have := map[string]bool{}
+	for _, row := range r.Rows {
+		have[row[0].(string)] = true
+	}
+	keys := have["partition_key"] && have["sorting_key"]
+	q := "SELECT name, engine"
+	if keys {
+		q += ", partition_key, sorting_key"
+	}
+	r, err = e.Query(ctx, q+" FROM system.tables WHERE database = {db:String}", engine.Params{"db": db})
+	if err != nil {
+		return nil, fmt.Errorf("read tables of %s: %w", db, err)
+	}
+	for _, row := range r.Rows {
+		t := &liveTable{name: row[0].(string), engine: row[1].(string), keysKnown: keys}
+		if keys {
+			t.partitionKey, t.sortingKey = row[2].(string), row[3].(string)
+		}
+		l.tables[t.name] = t
+	}
+	r, err = e.Query(ctx, "SELECT table, name, type FROM system.columns WHERE database = {db:String}", engine.Params{"db": db})
+	if err != nil {
+		return nil, fmt.Errorf("read columns of %s: %w", db, err)
+	}
+	for _, row := range r.Rows {
+		if t := l.tables[row[0].(string)]; t != nil {
+			t.columns = append(t.columns, liveColumn{name: row[1].(string), typ: row[2].(string)})
+		}
+	}
+	if l.tables[meta.DeploymentsTable] != nil {
+		if l.deployments, err = store.Deployments(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if l.tables[meta.EndpointsTable] != nil {
+		if l.endpoints, err = store.Endpoints(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// metadataTables are the tables meta.Store.Ensure creates.
+var metadataTables = []string{meta.DeploymentsTable, meta.RunsTable, meta.StateTable, meta.EndpointsTable}
+
+// parseVersion reads "major.minor" from a ClickHouse version string; unknown parts are 0.
+func parseVersion(v string) [2]int {
+	var out [2]int
+	for i, p := range strings.SplitN(v, ".", 3) {
+		if i > 1 {
+			break
+		}
+		n, _ := strconv.Atoi(p)
+		out[i] = n
+	}
+	return out
+}
+
+// atLeast reports whether version v is at least major.minor.
+func atLeast(v [2]int, major, minor int) bool {
+	return v[0] > major || v[0] == major && v[1] >= minor
+}
+
+// sameType compares a declared type with a live one, after normalising both through the type
+// parser (spacing, quoting).
+func sameType(declared, liveType string) bool {
+	return normType(declared) == normType(liveType)
+}
+
+func normType(s string) string {
+	if t, err := chtype.Parse(s); err == nil {
+		return t.String()
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// normKey normalises a sorting or partition key for comparison: no backquotes, no spaces, no
+// enclosing parentheses; "tuple()" is the empty key.
+func normKey(s string) string {
+	s = strings.NewReplacer("`", "", " ", "", "\n", "", "\t", "").Replace(s)
+	for strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") && balanced(s[1:len(s)-1]) {
+		s = s[1 : len(s)-1]
+	}
+	if s == "tuple()" {
+		return ""
+	}
+	return s
+}
+
+// balanced reports whether s's parentheses balance without going negative.
+func balanced(s string) bool {
+	depth := 0
+	for _, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
+}
+
+// showKey renders a key for messages, without backquotes: "(a, b)", "toYYYYMM(ts)" or
+// "tuple()".
+func showKey(s string) string {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "`", ""))
+	if normKey(s) == "" {
+		return "tuple()"
+	}
+	return s
+}
