@@ -1,0 +1,232 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
+)
+
+func newValidateCmd(g *globals) *cobra.Command {
+	var from, to, by, junit string
+	var dims, tolerance []string
+	var maxMismatches int
+	var now clockFlag
+	c := &cobra.Command{
+		Use:   "validate ROLLUP... --from T --to T",
+		Short: "Prove a rollup returns the same numbers as its raw table, per bucket and dimension",
+		Long: `validate computes every metric of a rollup twice over [--from, --to) — from the raw table with the
+rollup's own definitions, and from the rollup with its read queries — per hour (or day) and, with
+--dimensions, per dimension value, and compares them. Counts, integer sums, min/max and distinct
+counts must match exactly; float sums and averages within a relative tolerance (1e-9 unless
+--tolerance says otherwise). A bucket present on one side only is a mismatch (a coverage gap).
+Hours that are not closed yet are left out, and the report says so.
+
+Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With several rollups,
+--output json prints a list of reports.`,
+		Example: `  hourglass validate events_hourly --from 2026-10-23 --to 2026-11-22
+  hourglass validate sessions_hourly --from -7d --to now --by day --dimensions campaign_id,country
+  hourglass validate events_hourly --from -30d --to now --tolerance total_value_usd=1e-6 --junit accuracy.xml
+  hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("%s needs at least one rollup name (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clock, err := now.clock()
+			if err != nil {
+				return err
+			}
+			t := clock()
+			if from == "" || to == "" {
+				return fmt.Errorf("validate needs --from and --to, e.g. --from -7d --to now")
+			}
+			rg, err := parseValidateRange(from, to, t)
+			if err != nil {
+				return err
+			}
+			tol, err := parseTolerances(tolerance)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := g.openSession(ctx, clock)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			var reports []*validate.Report
+			for _, name := range args {
+				rep, err := validate.Run(ctx, s.engine, s.artifacts, name, validate.Options{
+					Range: rg, By: by, Dimensions: dims, Tolerance: tol, Now: t, MaxMismatches: maxMismatches,
+				})
+				if err != nil {
+					return fmt.Errorf("validate %s: %w", name, err)
+				}
+				reports = append(reports, rep)
+			}
+			if junit != "" {
+				if err := writeJUnitFile(junit, reports); err != nil {
+					return err
+				}
+			}
+			if g.output == "json" {
+				var v any = reports
+				if len(reports) == 1 {
+					v = reports[0]
+				}
+				if err := writeJSON(g.io.Out, v); err != nil {
+					return err
+				}
+			} else {
+				for i, rep := range reports {
+					if i > 0 {
+						fmt.Fprintln(g.io.Out)
+					}
+					if err := writeValidation(g.io.Out, rep); err != nil {
+						return err
+					}
+				}
+			}
+			var bad []string
+			for _, rep := range reports {
+				if !rep.Exact {
+					bad = append(bad, fmt.Sprintf("%s (%d of %d values)", rep.Rollup, rep.MismatchCount, rep.Values))
+				}
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("%w: rollup differs from raw: %s", ErrCheckFailed, strings.Join(bad, ", "))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -7d")
+	f.StringVar(&to, "to", "", "end of the range (exclusive, UTC, on the hour): 2026-11-22, now (clipped to the last closed hour)")
+	f.StringVar(&by, "by", "hour", "bucket to compare per: hour or day")
+	f.StringSliceVar(&dims, "dimensions", nil, "dimensions to compare per value, comma-separated: campaign_id,country")
+	f.StringSliceVar(&tolerance, "tolerance", nil, "relative tolerance of a metric, METRIC=REL (repeatable): total_value_usd=1e-6")
+	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE (one test case per metric)")
+	f.IntVar(&maxMismatches, "max-mismatches", validate.DefaultMaxMismatches, "how many mismatches to list (all are counted)")
+	now.add(c)
+	return c
+}
+
+// parseValidateRange reads --from/--to. Relative forms (now, -7d) are rounded down to the hour;
+// an end in the future is allowed (validate clips it to the last closed hour).
+func parseValidateRange(from, to string, now time.Time) (timerange.Range, error) {
+	read := func(flag, v string) (time.Time, error) {
+		t, err := timerange.ParseTime(v, now)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%s: %w", flag, err)
+		}
+		if v = strings.TrimSpace(v); v == "now" || strings.HasPrefix(v, "-") {
+			t = t.Truncate(time.Hour)
+		}
+		return t, nil
+	}
+	start, err := read("--from", from)
+	if err != nil {
+		return timerange.Range{}, err
+	}
+	end, err := read("--to", to)
+	if err != nil {
+		return timerange.Range{}, err
+	}
+	rg := timerange.Range{Start: start, End: end}
+	return rg, timerange.Check(rg, timerange.Options{Now: now, AllowFuture: true})
+}
+
+func parseTolerances(specs []string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, s := range specs {
+		name, val, ok := strings.Cut(s, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--tolerance %q: write METRIC=REL, e.g. total_value_usd=1e-6", s)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return nil, fmt.Errorf("--tolerance %q: %q is not a number (write e.g. 1e-6)", s, val)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func writeJUnitFile(path string, reports []*validate.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	if err := validate.WriteJUnit(f, reports...); err != nil {
+		f.Close()
+		return fmt.Errorf("--junit %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--junit %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeValidation prints a report: the verdict on one line, the note on the open hour, then a
+// table of the first mismatches.
+func writeValidation(w io.Writer, rep *validate.Report) error {
+	if _, err := fmt.Fprintln(w, rep.Summary()); err != nil {
+		return err
+	}
+	if rep.Note != "" {
+		fmt.Fprintln(w, "note: "+rep.Note)
+	}
+	if rep.Exact {
+		return nil
+	}
+	header := append([]string{rep.By}, rep.Dimensions...)
+	header = append(header, "metric", "raw", "rollup", "difference", "rel. error")
+	var rows [][]string
+	for _, m := range rep.Mismatches {
+		row := []string{formatValue(m.Bucket)}
+		for _, d := range rep.Dimensions {
+			row = append(row, m.Dimensions[d])
+		}
+		raw, rollup := "—", "—"
+		if m.Kind != validate.KindMissingInRaw {
+			raw = validate.FormatValue(m.Raw)
+		}
+		if m.Kind != validate.KindMissingInRollup {
+			rollup = validate.FormatValue(m.Rollup)
+		}
+		diff := strconv.FormatFloat(m.Difference, 'g', 6, 64)
+		switch m.Kind {
+		case validate.KindMissingInRollup:
+			diff = "no rollup row"
+		case validate.KindMissingInRaw:
+			diff = "no raw row"
+		}
+		row = append(row, m.Metric, raw, rollup, diff, strconv.FormatFloat(m.RelativeError, 'g', 3, 64))
+		rows = append(rows, row)
+	}
+	if err := writeTable(w, header, rows); err != nil {
+		return err
+	}
+	if rep.Truncated {
+		fmt.Fprintf(w, "… %d more mismatches not listed (--max-mismatches %d)\n", rep.MismatchCount-len(rep.Mismatches), len(rep.Mismatches))
+	}
+	var per []string
+	for _, m := range rep.Metrics {
+		if n := rep.MismatchesByMetric[m]; n > 0 {
+			per = append(per, fmt.Sprintf("%s %d", m, n))
+		}
+	}
+	_, err := fmt.Fprintln(w, "mismatches by metric: "+strings.Join(per, ", "))
+	return err
+}
