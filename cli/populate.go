@@ -66,7 +66,7 @@ units in progress; run the same command with --resume to skip what was finished.
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ while the job was down, then advances the watermark. Run it as often as you like
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}
@@ -220,7 +220,7 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 				return fmt.Errorf("reconcile needs --since 30d or --from and --to")
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}

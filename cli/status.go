@@ -50,7 +50,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}
