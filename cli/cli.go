@@ -118,6 +118,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newValidateCmd(g),
 		newSwitchCmd(g),
 		newEndpointCmd(g),
+		newScheduleCmd(g),
 		newGenerateCmd(g),
 		newEstimateCmd(g),
 	)
