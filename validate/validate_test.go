@@ -9,13 +9,11 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
-	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
-	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
@@ -28,18 +26,11 @@ func TestMain(m *testing.M) {
 	os.Exit(enginetest.Main(m, &shared, enginetest.Options{}))
 }
 
-// fixture is the default project set up in a fresh database of the embedded engine, the way
-// deploy would (tables from the artifacts, metadata tables, rollup deployments recorded).
-type fixture struct {
-	t     *testing.T
-	e     engine.Engine
-	db    string
-	a     *pipes.Artifacts
-	store *meta.Store
-	clock time.Time
-}
+// fixture is the default project deployed in a database of its own (see projecttest), with
+// the clock in the open hour right after dataEnd.
+type fixture struct{ *projecttest.Fixture }
 
-func day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+func day(d, h int) time.Time { return projecttest.Day(d, h) }
 
 // dataStart and dataEnd bound the 30 days of test data; the clock stands in the open hour
 // right after dataEnd.
@@ -50,72 +41,19 @@ var (
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	e := shared.NeedEmbedded(t)
-	db := enginetest.TempDatabase(t, e)
-	fs := fstest.MapFS{}
-	for path, b := range datasources.Scaffold() {
-		fs[path] = &fstest.MapFile{Data: b}
-	}
-	def, err := datasources.Load(fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	def.Database = db
-	a, err := pipes.Compile(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, e: e, db: db, a: a, clock: dataEnd.Add(30 * time.Minute)}
-	f.store = meta.New(e, db, func() time.Time { return f.clock })
-	ctx := context.Background()
-	if err := f.store.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range a.Datasources {
-		enginetest.MustExec(t, e, d.CreateTable)
-	}
-	for _, r := range a.Rollups {
-		enginetest.MustExec(t, e, r.CreateTable)
-		if err := f.store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := &fixture{projecttest.New(t, shared.NeedEmbedded(t))}
+	f.Clock = dataEnd.Add(30 * time.Minute)
 	return f
-}
-
-// insertEvents adds n events spread evenly over [from, to), deterministically by seed.
-func (f *fixture) insertEvents(from, to time.Time, n int, seed int) {
-	f.t.Helper()
-	step := to.Sub(from).Seconds() / float64(n)
-	enginetest.MustExec(f.t, f.e, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_id, event_type,
-    session_id, user_id, device_type, country, city, utm_source, value_usd, time_on_page, is_page_unload)
-SELECT toDateTime(%d + intDiv(number * %d, 1000), 'UTC'), concat('w', toString(cityHash64(number, %d) %% 2)), 'p1',
-    concat('c', toString(cityHash64(number, %d, 1) %% 5)), 'prod', concat('e', toString(number %% 4)), ['pageview','click','purchase'][1 + number %% 3],
-    concat('s', toString(intDiv(number, 4) + %d * 1000000)), concat('u', toString(cityHash64(number, %d, 2) %% 300)),
-    ['desktop','mobile'][1 + number %% 2], ['DE','US','FR'][1 + cityHash64(number, 3) %% 3], 'Berlin', 'google',
-    (cityHash64(number, %d, 4) %% 1000000) / 7.0, cityHash64(number, 5) %% 120, number %% 7 = 0
-FROM numbers(%d)`, f.db, from.Unix(), int64(step*1000), seed, seed, seed, seed, seed, n))
-}
-
-func (f *fixture) insertSessions(from, to time.Time, n int) {
-	f.t.Helper()
-	step := to.Sub(from).Seconds() / float64(n)
-	enginetest.MustExec(f.t, f.e, fmt.Sprintf(`INSERT INTO %s.sessions (session_start, session_id, user_id, workspace_id, project_id, campaign_id, environment,
-    device_type, country, is_returning, duration, event_count)
-SELECT toDateTime(%d + intDiv(number * %d, 1000), 'UTC'), concat('s', toString(number)), concat('u', toString(number %% 97)), 'w1', 'p1',
-    concat('c', toString(number %% 3)), 'prod', ['desktop','mobile'][1 + number %% 2], ['DE','US'][1 + number %% 2],
-    number %% 3 = 0, number %% 11, 1 + number %% 5
-FROM numbers(%d)`, f.db, from.Unix(), int64(step*1000), n))
 }
 
 // loadAndPopulate fills 30 days of events and sessions and backfills the named rollups (every
 // rollup when none is named) over the last days of them.
 func (f *fixture) loadAndPopulate(days int, rollups ...string) {
-	f.t.Helper()
-	f.insertEvents(dataStart, dataEnd, 4000, 1)
-	f.insertSessions(dataStart, dataEnd, 2000)
+	f.T.Helper()
+	f.InsertEvents(dataStart, dataEnd, 4000, 1)
+	f.InsertSessions(dataStart, dataEnd, 2000)
 	if len(rollups) == 0 {
-		for _, ra := range f.a.Rollups {
+		for _, ra := range f.A.Rollups {
 			rollups = append(rollups, ra.Rollup.Name)
 		}
 	}
@@ -125,25 +63,25 @@ func (f *fixture) loadAndPopulate(days int, rollups ...string) {
 }
 
 func (f *fixture) populate(rollup string, rg timerange.Range) {
-	f.t.Helper()
-	r := populate.New(f.e, f.store, f.a, populate.Options{Now: func() time.Time { return f.clock }})
+	f.T.Helper()
+	r := populate.New(f.E, f.Store, f.A, populate.Options{Now: func() time.Time { return f.Clock }})
 	if _, err := r.Backfill(context.Background(), rollup, rg, populate.BackfillOptions{}); err != nil {
-		f.t.Fatalf("backfill %s: %v", rollup, err)
+		f.T.Fatalf("backfill %s: %v", rollup, err)
 	}
 }
 
 func (f *fixture) validate(rollup string, opts validate.Options) *validate.Report {
-	f.t.Helper()
+	f.T.Helper()
 	if opts.Now.IsZero() {
-		opts.Now = f.clock
+		opts.Now = f.Clock
 	}
-	rep, err := validate.Run(context.Background(), f.e, f.a, rollup, opts)
+	rep, err := validate.Run(context.Background(), f.E, f.A, rollup, opts)
 	if err != nil {
-		f.t.Fatalf("validate %s: %v", rollup, err)
+		f.T.Fatalf("validate %s: %v", rollup, err)
 	}
 	// Every report is JSON-serialisable.
 	if _, err := json.Marshal(rep); err != nil {
-		f.t.Fatalf("report of %s is not JSON-serialisable: %v", rollup, err)
+		f.T.Fatalf("report of %s is not JSON-serialisable: %v", rollup, err)
 	}
 	return rep
 }
@@ -173,7 +111,7 @@ func requireExact(t *testing.T, rep *validate.Report) {
 func TestCleanRollupsAreExactOver7_15_30Days(t *testing.T) {
 	f := newFixture(t)
 	f.loadAndPopulate(30)
-	for _, ra := range f.a.Rollups {
+	for _, ra := range f.A.Rollups {
 		for _, days := range []int{7, 15, 30} {
 			rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -days), End: dataEnd}
 			for _, c := range []struct {
@@ -217,20 +155,20 @@ func TestOpenHourIsExcluded(t *testing.T) {
 	f := newFixture(t)
 	f.loadAndPopulate(2, "events_overview_hourly")
 	// Events of the open hour exist in raw, and the rollup has none of them yet.
-	f.insertEvents(dataEnd, dataEnd.Add(30*time.Minute), 50, 9)
+	f.InsertEvents(dataEnd, dataEnd.Add(30*time.Minute), 50, 9)
 	rep := f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: dataEnd.AddDate(0, 0, -1), End: dataEnd.Add(3 * time.Hour)}})
 	requireExact(t, rep)
 	if !rep.OpenHourExcluded || !rep.Range.End.Equal(dataEnd) || !strings.Contains(rep.Note, "not closed yet") {
 		t.Fatalf("report = range %s, excluded %v, note %q", rep.Range, rep.OpenHourExcluded, rep.Note)
 	}
 	// The delay: at 00:04 the 23:00 hour is not closed yet either (delay 5m).
-	f.clock = dataEnd.Add(4 * time.Minute)
+	f.Clock = dataEnd.Add(4 * time.Minute)
 	rep = f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: dataEnd.AddDate(0, 0, -1), End: dataEnd}})
 	if !rep.Range.End.Equal(dataEnd.Add(-time.Hour)) || !rep.OpenHourExcluded {
 		t.Fatalf("with the delay, range = %s", rep.Range)
 	}
 	// A range entirely in the open hour is an error, not an empty success.
-	if _, err := validate.Run(context.Background(), f.e, f.a, "events_overview_hourly", validate.Options{Range: timerange.Range{Start: dataEnd, End: dataEnd.Add(time.Hour)}, Now: f.clock}); err == nil {
+	if _, err := validate.Run(context.Background(), f.E, f.A, "events_overview_hourly", validate.Options{Range: timerange.Range{Start: dataEnd, End: dataEnd.Add(time.Hour)}, Now: f.Clock}); err == nil {
 		t.Fatal("validating only the open hour succeeded")
 	}
 }
@@ -248,13 +186,13 @@ func TestDriftRollupRowRemoved(t *testing.T) {
 	f := newFixture(t)
 	f.loadAndPopulate(7, "events_overview_hourly")
 	hour := day(15, 10)
-	r := enginetest.MustQuery(t, f.e, fmt.Sprintf("SELECT campaign_id, sum(event_count) FROM %s.events_overview_hourly WHERE hour = {h:DateTime} GROUP BY campaign_id ORDER BY campaign_id LIMIT 1", f.db), engine.Params{"h": hour})
+	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT campaign_id, sum(event_count) FROM %s.events_overview_hourly WHERE hour = {h:DateTime} GROUP BY campaign_id ORDER BY campaign_id LIMIT 1", f.DB), engine.Params{"h": hour})
 	if len(r.Rows) == 0 {
 		t.Fatal("no rollup rows in the chosen hour")
 	}
 	campaign, count := r.Row()[0].(string), r.Row()[1].(uint64)
-	enginetest.MustExec(t, f.e, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly DELETE WHERE hour = '%s' AND campaign_id = '%s' SETTINGS mutations_sync = 2",
-		f.db, timerange.Format(hour), campaign))
+	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly DELETE WHERE hour = '%s' AND campaign_id = '%s' SETTINGS mutations_sync = 2",
+		f.DB, timerange.Format(hour), campaign))
 	rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -7), End: dataEnd}
 
 	// Per hour: the hour's values are lower.
@@ -290,8 +228,8 @@ func TestDriftRawEventAddedAfterPopulate(t *testing.T) {
 	f := newFixture(t)
 	f.loadAndPopulate(7, "events_hourly", "events_overview_hourly")
 	at := day(18, 7).Add(17 * time.Minute)
-	enginetest.MustExec(t, f.e, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, value_usd)
-VALUES ('%s', 'w0', 'p1', 'c_late', 'prod', 'click', 's_late', 'u_late', 1.5)`, f.db, timerange.Format(at)))
+	enginetest.MustExec(t, f.E, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, value_usd)
+VALUES ('%s', 'w0', 'p1', 'c_late', 'prod', 'click', 's_late', 'u_late', 1.5)`, f.DB, timerange.Format(at)))
 	rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -7), End: dataEnd}
 	for _, rollup := range []string{"events_hourly", "events_overview_hourly"} {
 		rep := f.validate(rollup, validate.Options{Range: rg, Dimensions: []string{"campaign_id"}})
@@ -321,10 +259,10 @@ func TestDriftFloatBeyondTolerance(t *testing.T) {
 	hour := day(17, 3)
 	// A raw event worth 1e-6 of the hour's total value, with no other effect on the metrics
 	// that the test checks: it perturbs total_value_usd by 1e-6 relative.
-	r := enginetest.MustQuery(t, f.e, fmt.Sprintf("SELECT sum(value_usd), any(campaign_id), any(session_id), any(user_id), any(workspace_id), any(event_type) FROM %s.events WHERE toStartOfHour(timestamp) = {h:DateTime}", f.db), engine.Params{"h": hour})
+	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT sum(value_usd), any(campaign_id), any(session_id), any(user_id), any(workspace_id), any(event_type) FROM %s.events WHERE toStartOfHour(timestamp) = {h:DateTime}", f.DB), engine.Params{"h": hour})
 	total := r.Row()[0].(float64)
-	enginetest.MustExec(t, f.e, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, value_usd)
-VALUES ('%s', '%s', 'p1', '%s', 'prod', '%s', '%s', '%s', %v)`, f.db, timerange.Format(hour.Add(time.Minute)), r.Row()[4], r.Row()[1], r.Row()[5], r.Row()[2], r.Row()[3], total*1e-6))
+	enginetest.MustExec(t, f.E, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, value_usd)
+VALUES ('%s', '%s', 'p1', '%s', 'prod', '%s', '%s', '%s', %v)`, f.DB, timerange.Format(hour.Add(time.Minute)), r.Row()[4], r.Row()[1], r.Row()[5], r.Row()[2], r.Row()[3], total*1e-6))
 	rep := f.validate("events_overview_hourly", validate.Options{Range: rg})
 	m := findMismatch(rep, "total_value_usd", hour)
 	if rep.Exact || m == nil || m.RelativeError < 0.9e-6 || m.RelativeError > 1.1e-6 || m.Tolerance != validate.DefaultTolerance {
@@ -333,8 +271,8 @@ VALUES ('%s', '%s', 'p1', '%s', 'prod', '%s', '%s', '%s', %v)`, f.db, timerange.
 
 	// The rollup's stored float itself perturbed by 2e-6: only total_value_usd differs, and a
 	// tolerance of 1e-5 for it accepts the difference.
-	enginetest.MustExec(t, f.e, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly UPDATE total_value_usd = total_value_usd * (1 + 2e-6) WHERE hour = '%s' SETTINGS mutations_sync = 2",
-		f.db, timerange.Format(day(16, 5))))
+	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly UPDATE total_value_usd = total_value_usd * (1 + 2e-6) WHERE hour = '%s' SETTINGS mutations_sync = 2",
+		f.DB, timerange.Format(day(16, 5))))
 	rep = f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: day(16, 0), End: day(17, 0)}, Dimensions: []string{"campaign_id"}})
 	if rep.Exact {
 		t.Fatal("a 2e-6 float perturbation passed the default tolerance")
@@ -351,17 +289,17 @@ VALUES ('%s', '%s', 'p1', '%s', 'prod', '%s', '%s', '%s', %v)`, f.db, timerange.
 		Tolerance: map[string]float64{"total_value_usd": 1e-5}})
 	requireExact(t, rep)
 	// A tolerance cannot name an unknown metric.
-	if _, err := validate.Run(context.Background(), f.e, f.a, "events_overview_hourly", validate.Options{Range: rg, Now: f.clock, Tolerance: map[string]float64{"nope": 1}}); err == nil || !strings.Contains(err.Error(), "no metric") {
+	if _, err := validate.Run(context.Background(), f.E, f.A, "events_overview_hourly", validate.Options{Range: rg, Now: f.Clock, Tolerance: map[string]float64{"nope": 1}}); err == nil || !strings.Contains(err.Error(), "no metric") {
 		t.Errorf("unknown tolerance metric: %v", err)
 	}
 }
 
 func TestSessionEdgeCasesAreExact(t *testing.T) {
 	f := newFixture(t)
-	f.insertSessions(dataStart, dataEnd, 1500)
+	f.InsertSessions(dataStart, dataEnd, 1500)
 	// Hand-made sessions: crossing an hour, crossing a day, single-event, the bounce threshold
 	// (duration < 3 bounces, exactly 3 does not), and one returning user over several sessions.
-	enginetest.MustExec(t, f.e, fmt.Sprintf(`INSERT INTO %s.sessions (session_start, session_id, user_id, workspace_id, project_id, campaign_id, environment, device_type, country, is_returning, duration, event_count) VALUES
+	enginetest.MustExec(t, f.E, fmt.Sprintf(`INSERT INTO %s.sessions (session_start, session_id, user_id, workspace_id, project_id, campaign_id, environment, device_type, country, is_returning, duration, event_count) VALUES
     ('2026-11-12 10:59:58', 'x_hour', 'x_u1', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 0, 600, 4),
     ('2026-11-12 23:59:59', 'x_day', 'x_u2', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 0, 7200, 9),
     ('2026-11-12 23:00:00', 'x_single', 'x_u3', 'wx', 'p1', 'cx', 'prod', 'mobile', 'US', 0, 0, 1),
@@ -369,22 +307,22 @@ func TestSessionEdgeCasesAreExact(t *testing.T) {
     ('2026-11-12 23:20:00', 'x_two', 'x_u5', 'wx', 'p1', 'cx', 'prod', 'mobile', 'US', 0, 2, 2),
     ('2026-11-12 10:05:00', 'x_ret1', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 0, 30, 3),
     ('2026-11-12 10:40:00', 'x_ret2', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 1, 40, 3),
-    ('2026-11-13 00:00:00', 'x_ret3', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 1, 50, 3)`, f.db))
+    ('2026-11-13 00:00:00', 'x_ret3', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 1, 50, 3)`, f.DB))
 	for _, rollup := range []string{"sessions_hourly", "audience_hourly"} {
 		f.populate(rollup, timerange.Range{Start: day(10, 0), End: day(15, 0)})
 		for _, c := range []struct {
 			by   string
 			dims []string
-		}{{"hour", nil}, {"day", nil}, {"hour", []string{"workspace_id", "campaign_id", "country"}}, {"hour", dims(f.a.Rollup(rollup))}} {
+		}{{"hour", nil}, {"day", nil}, {"hour", []string{"workspace_id", "campaign_id", "country"}}, {"hour", dims(f.A.Rollup(rollup))}} {
 			requireExact(t, f.validate(rollup, validate.Options{Range: timerange.Range{Start: day(10, 0), End: day(15, 0)}, By: c.by, Dimensions: c.dims}))
 		}
 	}
 	// The hand-made sessions land where the rules say, read from the rollup.
-	q, err := pipes.MetricsQuery(f.a.Project, f.a.Rollup("audience_hourly").Rollup, pipes.SideRollup, "hour", []string{"workspace_id"}, []string{"session_count", "unique_users", "bounced_sessions", "returning_sessions", "new_sessions"})
+	q, err := pipes.MetricsQuery(f.A.Project, f.A.Rollup("audience_hourly").Rollup, pipes.SideRollup, "hour", []string{"workspace_id"}, []string{"session_count", "unique_users", "bounced_sessions", "returning_sessions", "new_sessions"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := enginetest.MustQuery(t, f.e, "SELECT * FROM ("+q+") WHERE workspace_id = 'wx'", engine.Params{"start": day(12, 0), "end": day(14, 0)})
+	r := enginetest.MustQuery(t, f.E, "SELECT * FROM ("+q+") WHERE workspace_id = 'wx'", engine.Params{"start": day(12, 0), "end": day(14, 0)})
 	want := map[time.Time][]any{
 		// x_hour, x_ret1 and x_ret2 start in hour 10: one returning session, two users.
 		day(12, 10): {uint64(3), uint64(2), uint64(0), uint64(1), uint64(2)},
@@ -403,8 +341,8 @@ func TestSessionEdgeCasesAreExact(t *testing.T) {
 		}
 	}
 	// Unique users over the two days merge states: x_ret counts once.
-	q, _ = pipes.MetricsQuery(f.a.Project, f.a.Rollup("audience_hourly").Rollup, pipes.SideRollup, "", []string{"workspace_id"}, []string{"unique_users", "session_count"})
-	r = enginetest.MustQuery(t, f.e, "SELECT * FROM ("+q+") WHERE workspace_id = 'wx'", engine.Params{"start": day(12, 0), "end": day(14, 0)})
+	q, _ = pipes.MetricsQuery(f.A.Project, f.A.Rollup("audience_hourly").Rollup, pipes.SideRollup, "", []string{"workspace_id"}, []string{"unique_users", "session_count"})
+	r = enginetest.MustQuery(t, f.E, "SELECT * FROM ("+q+") WHERE workspace_id = 'wx'", engine.Params{"start": day(12, 0), "end": day(14, 0)})
 	if fmt.Sprint(r.Row()) != "[wx 6 8]" {
 		t.Errorf("two-day totals = %v, want 6 users and 8 sessions", r.Row())
 	}
@@ -414,7 +352,7 @@ func TestJUnitReport(t *testing.T) {
 	f := newFixture(t)
 	f.loadAndPopulate(4, "audience_hourly", "events_overview_hourly")
 	rg := timerange.Range{Start: day(16, 0), End: day(17, 0)}
-	enginetest.MustExec(t, f.e, fmt.Sprintf("ALTER TABLE %s.audience_hourly DELETE WHERE hour = '%s' SETTINGS mutations_sync = 2", f.db, timerange.Format(day(16, 4))))
+	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.audience_hourly DELETE WHERE hour = '%s' SETTINGS mutations_sync = 2", f.DB, timerange.Format(day(16, 4))))
 	bad := f.validate("audience_hourly", validate.Options{Range: rg})
 	good := f.validate("events_overview_hourly", validate.Options{Range: rg})
 	var buf bytes.Buffer

@@ -1,0 +1,140 @@
+// Package projecttest sets up the default web-analytics project (datasources.Scaffold) in a
+// fresh database of a real engine, the way deploy would, and gives tests the data and
+// comparison helpers they share: deterministic event and session inserts, and every metric of
+// a rollup computed from raw rows and from the rollup.
+package projecttest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/engine/enginetest"
+	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/timerange"
+)
+
+// Fixture is the default project deployed into a database of its own.
+type Fixture struct {
+	T     testing.TB
+	E     engine.Engine
+	DB    string
+	A     *pipes.Artifacts
+	Store *meta.Store
+	// Clock is what Now returns; tests move it.
+	Clock time.Time
+}
+
+// Day returns 2026-11-d h:00 UTC.
+func Day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+
+// Project loads the default project with its database renamed to db.
+func Project(t testing.TB, db string) *datasources.Project {
+	t.Helper()
+	fs := fstest.MapFS{}
+	for path, b := range datasources.Scaffold() {
+		fs[path] = &fstest.MapFile{Data: b}
+	}
+	def, err := datasources.Load(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def.Database = db
+	return def
+}
+
+// New deploys the default project into a new database of e (dropped when the test ends):
+// raw tables, rollup tables, metadata tables, and a deployment record per rollup.
+func New(t testing.TB, e engine.Engine) *Fixture {
+	t.Helper()
+	db := enginetest.TempDatabase(t, e)
+	a, err := pipes.Compile(Project(t, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fixture{T: t, E: e, DB: db, A: a, Clock: Day(10, 0)}
+	f.Store = meta.New(e, db, f.Now)
+	ctx := context.Background()
+	if err := f.Store.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range a.Datasources {
+		enginetest.MustExec(t, e, d.CreateTable)
+	}
+	for _, r := range a.Rollups {
+		enginetest.MustExec(t, e, r.CreateTable)
+		if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// Now is the fixture's clock.
+func (f *Fixture) Now() time.Time { return f.Clock }
+
+// InsertEvents adds n events spread evenly over [from, to), deterministically by seed.
+func (f *Fixture) InsertEvents(from, to time.Time, n int, seed int) {
+	f.T.Helper()
+	step := to.Sub(from).Seconds() / float64(n)
+	enginetest.MustExec(f.T, f.E, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_id, event_type,
+    session_id, user_id, device_type, country, city, utm_source, value_usd, time_on_page, is_page_unload)
+SELECT toDateTime(%d + intDiv(number * %d, 1000), 'UTC'), concat('w', toString(cityHash64(number, %d) %% 2)), 'p1',
+    concat('c', toString(cityHash64(number, %d, 1) %% 5)), 'prod', concat('e', toString(number %% 4)), ['pageview','click','purchase'][1 + number %% 3],
+    concat('s', toString(intDiv(number, 4) + %d * 1000000)), concat('u', toString(cityHash64(number, %d, 2) %% 300)),
+    ['desktop','mobile'][1 + number %% 2], ['DE','US','FR'][1 + cityHash64(number, 3) %% 3], 'Berlin', 'google',
+    (cityHash64(number, %d, 4) %% 1000000) / 7.0, cityHash64(number, 5) %% 120, number %% 7 = 0
+FROM numbers(%d)`, f.DB, from.Unix(), int64(step*1000), seed, seed, seed, seed, seed, n))
+}
+
+// InsertSessions adds n sessions spread evenly over [from, to).
+func (f *Fixture) InsertSessions(from, to time.Time, n int) {
+	f.T.Helper()
+	step := to.Sub(from).Seconds() / float64(n)
+	enginetest.MustExec(f.T, f.E, fmt.Sprintf(`INSERT INTO %s.sessions (session_start, session_id, user_id, workspace_id, project_id, campaign_id, environment,
+    device_type, country, is_returning, duration, event_count)
+SELECT toDateTime(%d + intDiv(number * %d, 1000), 'UTC'), concat('s', toString(number)), concat('u', toString(number %% 97)), 'w1', 'p1',
+    concat('c', toString(number %% 3)), 'prod', ['desktop','mobile'][1 + number %% 2], ['DE','US'][1 + number %% 2],
+    number %% 3 = 0, number %% 11, 1 + number %% 5
+FROM numbers(%d)`, f.DB, from.Unix(), int64(step*1000), n))
+}
+
+// Approx compares floats within 1e-9 relative: float sums differ in their last bits when
+// added in another order.
+var Approx = cmpopts.EquateApprox(1e-9, 0)
+
+// Metrics returns every metric of a rollup per hour and per dimension over rg, from side.
+func (f *Fixture) Metrics(rollup string, side pipes.Side, rg timerange.Range) [][]any {
+	f.T.Helper()
+	ra := f.A.Rollup(rollup)
+	var dims []string
+	for _, d := range ra.Rollup.Dimensions {
+		dims = append(dims, d.Name)
+	}
+	q, err := ra.MetricsQuery(side, "hour", dims, nil)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return enginetest.MustQuery(f.T, f.E, q, engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End}).Rows
+}
+
+// RequireExact fails the test unless every metric of the rollup equals raw over rg, per hour
+// and per dimension value, and there is something to compare.
+func (f *Fixture) RequireExact(rollup string, rg timerange.Range) {
+	f.T.Helper()
+	raw, rolled := f.Metrics(rollup, pipes.SideRaw, rg), f.Metrics(rollup, pipes.SideRollup, rg)
+	if len(raw) == 0 {
+		f.T.Fatalf("%s: no raw rows in %s: the test checks nothing", rollup, rg)
+	}
+	if diff := cmp.Diff(raw, rolled, Approx); diff != "" {
+		f.T.Fatalf("%s over %s: rollup differs from raw (-raw +rollup):\n%s", rollup, rg, diff)
+	}
+}
