@@ -44,7 +44,7 @@ hourglass status and hourglass endpoint history. Parameterised views need ClickH
 				return fmt.Errorf("--window: %w", err)
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}

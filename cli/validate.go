@@ -59,7 +59,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, clock)
+			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
 				return err
 			}

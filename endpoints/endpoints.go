@@ -193,7 +193,11 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		res.Validation = "not needed (rollback to raw)"
 		res.Forced = false
 	case TargetRollup:
-		res.Table, res.Statement = ra.Table, ea.RollupView
+		view, err := ra.EndpointRollupView(ea.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		res.Table, res.Statement = ra.Table, view
 		end := validate.ClosedEnd(now, ra.Rollup.Delay)
 		rg := timerange.Range{Start: end.Add(-window), End: end}
 		res.Window = &rg

@@ -395,3 +395,18 @@ func TestRollupTablesPurgeReplacedParts(t *testing.T) {
 		}
 	}
 }
+
+func TestEndpointRollupViewFollowsTheVersion(t *testing.T) {
+	a := mustCompile(t, webProject(""))
+	ea := a.Endpoints[0]
+	ra := a.Rollup(ea.Endpoint.Rollup)
+	base, err := ra.EndpointRollupView(ea.Endpoint)
+	if err != nil || base != ea.RollupView {
+		t.Fatalf("base version view differs from the compiled one (%v):\n%s\n---\n%s", err, base, ea.RollupView)
+	}
+	v, _ := ra.Versioned(ra.Table + "_v3")
+	view, err := v.EndpointRollupView(ea.Endpoint)
+	if err != nil || !strings.Contains(view, ident.Quote(ra.Table+"_v3")) || !strings.Contains(view, ident.Quote(ea.Endpoint.Name)) {
+		t.Fatalf("versioned view (%v):\n%s", err, view)
+	}
+}

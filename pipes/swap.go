@@ -143,3 +143,14 @@ func (ra *RollupArtifacts) PurgeReplaced() string {
 	}
 	return ra.DropPartition(ra.BackfillPartitionID(id))
 }
+
+// EndpointRollupView returns the CREATE OR REPLACE VIEW statement publishing endpoint e on
+// this compiled rollup: the table this artifact lives in, a deployed version's
+// "<rollup>_vN" included.
+func (ra *RollupArtifacts) EndpointRollupView(e *datasources.Endpoint) (string, error) {
+	sql, err := ra.plan.query(clickhouseTarget(ra.plan.p.Database), endpointSpec(e, SideRollup))
+	if err != nil {
+		return "", fmt.Errorf("endpoint %q: %v", e.Name, err)
+	}
+	return viewSQL(ra.plan.p, e, sql), nil
+}

@@ -1,6 +1,6 @@
 // Package validate proves a rollup returns the same numbers as its raw datasource: it computes
 // every metric of the rollup twice over the same closed hours — from the raw table with the
-// rollup's own definitions and from the rollup with its read queries (pipes.MetricsQuery) — per
+// rollup's own definitions and from the rollup with its read queries (RollupArtifacts.MetricsQuery, on the deployed version's table) — per
 // bucket and, when asked, per dimension value, and diffs them.
 //
 // Counts, integer sums, min/max and distinct counts from merged states must match exactly;
@@ -221,11 +221,11 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	}
 	rep.Tolerance = tol
 
-	rawQ, err := pipes.MetricsQuery(a.Project, r, pipes.SideRaw, by, opts.Dimensions, rep.Metrics)
+	rawQ, err := ra.MetricsQuery(pipes.SideRaw, by, opts.Dimensions, rep.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	rollQ, err := pipes.MetricsQuery(a.Project, r, pipes.SideRollup, by, opts.Dimensions, rep.Metrics)
+	rollQ, err := ra.MetricsQuery(pipes.SideRollup, by, opts.Dimensions, rep.Metrics)
 	if err != nil {
 		return nil, err
 	}
