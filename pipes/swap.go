@@ -154,3 +154,9 @@ func (ra *RollupArtifacts) EndpointRollupView(e *datasources.Endpoint) (string, 
 	}
 	return viewSQL(ra.plan.p, e, sql), nil
 }
+
+// StagingTables returns a query listing the rollup's staging tables; it binds {db:String} and
+// {prefix:String} (StagingPrefix).
+func (ra *RollupArtifacts) StagingTables() string {
+	return "SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})"
+}

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -227,6 +228,7 @@ func (r *Runner) runUnits(ctx context.Context, ra *pipes.RollupArtifacts, kind, 
 	var mu, evMu sync.Mutex
 	var firstErr error
 	var swapped []swappedUnit
+	r.dropStaleStaging(ctx, ra)
 	r.emit(&evMu, Event{Kind: EventPlanned, RunID: runID, Total: len(units)})
 	work := make(chan Unit)
 	var wg sync.WaitGroup
@@ -296,6 +298,46 @@ dispatch:
 	return nil
 }
 
+// staleAfter is how old a staging table must be before a run takes it for a leftover of a
+// killed run: far longer than any unit takes, so a concurrent run's tables are never touched.
+const staleAfter = 6 * time.Hour
+
+// stagingName names a unit's private staging table: the rollup's staging prefix, the
+// partition, the wall-clock creation time in Unix seconds (how leftovers are recognised) and
+// the run id, so no two units ever share one.
+func stagingName(ra *pipes.RollupArtifacts, u Unit, runID string, created time.Time) string {
+	return fmt.Sprintf("%s%s_%d_%s", ra.StagingPrefix(), u.PartitionID, created.Unix(), strings.NewReplacer("-", "_").Replace(runID))
+}
+
+// stagingCreated reads the creation time back from a staging table's name.
+func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
+	if len(parts) < 3 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+		return time.Time{}, false
+	}
+	sec, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0), true
+}
+
+// dropStaleStaging drops the rollup's staging tables that runs killed between creating and
+// dropping them left behind. It is housekeeping: a failure does not stop the run.
+func (r *Runner) dropStaleStaging(ctx context.Context, ra *pipes.RollupArtifacts) {
+	ctx = context.WithoutCancel(ctx)
+	res, err := r.e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
+	if err != nil {
+		return
+	}
+	for _, row := range res.Rows {
+		name := row[0].(string)
+		if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
+			_ = r.e.Exec(ctx, ra.DropTableNamed(name), nil)
+		}
+	}
+}
+
 // swappedUnit is a unit whose partition was swapped in, waiting to be recorded done.
 type swappedUnit struct {
 	unit        Unit
@@ -353,7 +395,7 @@ func (r *Runner) runUnit(ctx context.Context, ra *pipes.RollupArtifacts, kind, r
 
 // swap is the exactly-once core: recompute into a private staging table, then replace.
 func (r *Runner) swap(ctx context.Context, ra *pipes.RollupArtifacts, runID string, u Unit) (read, written uint64, err error) {
-	staging := ra.StagingPrefix() + u.PartitionID + "_" + strings.NewReplacer("-", "_").Replace(runID)
+	staging := stagingName(ra, u, runID, time.Now())
 	params := engine.Params{pipes.StartParam: u.Range.Start, pipes.EndParam: u.Range.End}
 	if err := r.e.Exec(ctx, ra.DropTableNamed(staging), nil); err != nil {
 		return 0, 0, fmt.Errorf("clear staging: %w", err)

@@ -275,3 +275,22 @@ func TestInterruptStopsAfterCurrentUnitAlways(t *testing.T) {
 		cancel()
 	}
 }
+
+// A staging table left by a killed run (older than a unit could ever take) is dropped by the
+// next run; a fresh one, which may belong to a concurrent run, is left alone.
+func TestStaleStagingIsDropped(t *testing.T) {
+	f := newFixture(t)
+	f.InsertEvents(day(1, 0), day(2, 0), 500, 1)
+	ra := f.A.Rollup("events_overview_hourly")
+	u := populate.Unit{PartitionID: "20261101"}
+	old := populate.StagingName(ra, u, "20261101T000000-dead", time.Now().Add(-7*time.Hour))
+	fresh := populate.StagingName(ra, u, "20261101T000000-live", time.Now().Add(-time.Minute))
+	enginetest.MustExec(t, f.E, ra.CreateStagingNamed(old), ra.CreateStagingNamed(fresh))
+	if _, err := f.runner(populate.Hooks{}).Backfill(context.Background(), "events_overview_hourly", timerange.Range{Start: day(1, 0), End: day(2, 0)}, populate.BackfillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := enginetest.MustQuery(t, f.E, "SELECT groupArray(name) FROM system.tables WHERE database = {db:String} AND startsWith(name, {p:String})", engine.Params{"db": f.DB, "p": ra.StagingPrefix()})
+	if got := fmt.Sprint(r.Row()[0]); got != "["+fresh+"]" {
+		t.Fatalf("staging tables after the run = %s, want only %s", got, fresh)
+	}
+}

@@ -1,0 +1,4 @@
+package populate
+
+// StagingName is stagingName, for tests that plant leftover staging tables.
+var StagingName = stagingName
