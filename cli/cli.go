@@ -147,6 +147,11 @@ func (g *globals) openEngine(ctx context.Context) (engine.Engine, error) {
 	return engine.Open(ctx, g.resolveDSN(g.projectDSN()))
 }
 
+// oneLine puts an error on one line: joined errors (one per line) are separated by "; ".
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		lines[i] = strings.Join(strings.Fields(l), " ")
+	}
+	return strings.Join(lines, "; ")
 }

@@ -116,3 +116,9 @@ func TestVersion(t *testing.T) {
 		t.Errorf("exit %d out %q", code, out)
 	}
 }
+
+func TestJoinedErrorsStayOnOneLine(t *testing.T) {
+	if got := oneLine("rollup a was never backfilled\nrollup  b was never backfilled\n"); got != "rollup a was never backfilled; rollup b was never backfilled" {
+		t.Errorf("oneLine = %q", got)
+	}
+}
