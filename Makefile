@@ -30,5 +30,15 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./timerange
 	$(GO) test -run XXX -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./datasources
 
+## demo: the whole product on a fresh ./hourglass-demo project, measured (DEMO_FLAGS e.g. --events 1000000 --force-new)
+DEMO_FLAGS ?= --force-new
+demo: build
+	./$(BIN) demo $(DEMO_FLAGS)
+
+## bench: backfill, populate, validate and endpoint benchmarks (not part of make test);
+## BENCH_EVENTS (default 10 M), BENCH_DAYS (365), BENCH_RUNS (3); writes bench/results.{json,md}
+bench: build
+	BENCH_BIN=./$(BIN) $(GO) run ./bench
+
 clean:
 	rm -rf bin

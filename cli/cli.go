@@ -121,6 +121,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newScheduleCmd(g),
 		newGenerateCmd(g),
 		newEstimateCmd(g),
+		newDemoCmd(g),
 	)
 	return root
 }

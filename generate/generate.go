@@ -55,7 +55,7 @@ type Options struct {
 	Events int64
 	// Days is how many days the data covers, ending at End (default 90).
 	Days int
-	// Tenants is the number of workspaces (default 3); campaigns are max(20, 2×Tenants).
+	// Tenants is the number of workspaces (default 3); campaigns are max(6, 2×Tenants).
 	Tenants int
 	// Seed selects the data set: the same seed gives identical tables.
 	Seed uint64

@@ -210,7 +210,7 @@ func TestGenerateShapes(t *testing.T) {
 		want := []struct {
 			name   string
 			lo, hi uint64
-		}{{"workspace_id", 3, 3}, {"project_id", 2, 6}, {"campaign_id", 10, 20}, {"environment", 2, 2},
+		}{{"workspace_id", 3, 3}, {"project_id", 2, 6}, {"campaign_id", 6, 20}, {"environment", 2, 2},
 			{"event_type", 3, 6}, {"event_id", 5, 12}, {"device_type", 3, 3}, {"browser", 3, 8}, {"device_os", 3, 7},
 			{"country", 20, 50}, {"city", 60, 300}, {"source", 15, 30}, {"utm_campaign", 10, 21}, {"landing_page_id", 20, 50}}
 		for i, w := range want {

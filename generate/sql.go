@@ -82,7 +82,9 @@ type vocabulary struct {
 }
 
 func newVocabulary(tenants int) vocabulary {
-	n := max(20, 2*tenants)
+	// Two campaigns per workspace (at least six): a 10 M pageviews/week customer runs a
+	// handful of campaigns, not dozens, and the narrow rollups' rows per hour scale with it.
+	n := max(6, 2*tenants)
 	var v vocabulary
 	for c := range n {
 		w := c % tenants
@@ -147,7 +149,7 @@ func sessionExprs(x *exprs, v vocabulary, extra [4]func()) {
 	x.add("g_user", "hex(intHash64(bitXor(g_vk, %s)))", p("s_uid"))
 	x.add("g_sid", "hex(intHash64(bitXor(g_sk, %s)))", p("s_sid"))
 	// Session attributes: environment, source and utm, landing page, referral code.
-	x.add("g_env", "if(%s < 13, 'staging', 'production')", bits("g_hs3", 0, 8))
+	x.add("g_env", "if(%s < 4, 'staging', 'production')", bits("g_hs3", 0, 8))
 	x.add("g_src", "%s + 1", zipf(len(sources), "g_hs2", 28))
 	x.add("g_utm", "%s < 100 AND arrayElement(%s, g_src) != ''", bits("g_hs3", 8, 8), stringArray(sourceField(func(s source) string { return s.medium })))
 	x.add("g_lp", "%s + 1", zipf(landingPages, "g_hs3", 36))

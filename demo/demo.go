@@ -1,0 +1,550 @@
+// Package demo runs the whole product once, end to end, on a fresh project and measures it:
+// init (the default project), generate (realistic synthetic events and sessions), deploy,
+// backfill every rollup, validate every rollup (it must be exact), switch the four endpoints
+// to their rollups, and then the Tinybird plan's "Expected QPS Reduction" table measured in
+// that run: for 7 days, 30 days and all the data, each endpoint's rows read and latency on its
+// raw version and on its rollup version, the reduction and the speed-up.
+//
+// Every figure in the table is measured, never assumed: rows read are what the engine reports
+// it scanned (whole granules, so a rollup read never counts less than one granule of a
+// touched part), latencies are the median of Options.Runs runs after one warm-up run, and each
+// endpoint's raw and rollup rows are compared once per period (they must be equal). The rows
+// each side holds in the range (count() on the raw table and on the rollup table) are reported
+// beside the rows read, so the figures can be checked against hand-written SQL.
+//
+// The data ends at the last closed hour when Run starts, so every generated hour is closed,
+// backfilled and validated.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/deploy"
+	"github.com/hourglass-dev/hourglass/endpoints"
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/estimate"
+	"github.com/hourglass-dev/hourglass/generate"
+	"github.com/hourglass-dev/hourglass/ident"
+	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/populate"
+	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
+)
+
+// Defaults applied to zero Options fields.
+const (
+	DefaultDir    = "hourglass-demo"
+	DefaultEvents = generate.DefaultEvents
+	DefaultDays   = generate.DefaultDays
+	DefaultRuns   = 5
+	// ResultsFile is written into the project folder: the Result as JSON.
+	ResultsFile = "demo-results.json"
+)
+
+// ErrNotExact is returned (wrapped) when a rollup does not validate exactly.
+var ErrNotExact = errors.New("validation found mismatches")
+
+// ErrNotEmpty is returned (wrapped) when the project folder is not empty and ForceNew is off.
+var ErrNotEmpty = errors.New("folder is not empty")
+
+// Options configure a demo run.
+type Options struct {
+	// Dir is the project folder (DefaultDir when empty). It must be missing or empty unless
+	// ForceNew, which deletes its contents first.
+	Dir      string
+	ForceNew bool
+	// Events and Days size the data (10 M events over 90 days by default).
+	Events int64
+	Days   int
+	// Seed selects the data set.
+	Seed uint64
+	// DSN is the engine (default chdb://DIR/.hourglass/data).
+	DSN string
+	// Runs is how many timed runs each endpoint measurement takes (median; DefaultRuns).
+	Runs int
+	// Now is the clock (time.Now when zero); the data ends at the last closed hour at Now.
+	Now time.Time
+	// Log receives one progress line per step, with its timing (nothing when nil).
+	Log io.Writer
+	// Backfill receives the backfills' progress events (the CLI's progress bar).
+	Backfill func(populate.Event)
+	// BackfillDone is called after each rollup's backfill (the CLI ends its bar there).
+	BackfillDone func()
+}
+
+// Step is one step of the run and how long it took.
+type Step struct {
+	Name     string        `json:"name"`
+	Detail   string        `json:"detail"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// RollupResult is one rollup after its backfill and validation.
+type RollupResult struct {
+	Rollup      string  `json:"rollup"`
+	Source      string  `json:"source"`
+	RawRows     uint64  `json:"raw_rows"`
+	RollupRows  uint64  `json:"rollup_rows"`
+	Reduction   float64 `json:"reduction"`
+	Units       int     `json:"units"`
+	BackfillDur float64 `json:"backfill_seconds"`
+	// Validation is validate's one-line summary; Exact its verdict.
+	Validation  string  `json:"validation"`
+	Exact       bool    `json:"exact"`
+	ValidateDur float64 `json:"validate_seconds"`
+}
+
+// Side is one version of an endpoint measured over one period.
+type Side struct {
+	// RowsRead and BytesRead are what the engine scanned (median over the runs; they do not
+	// vary between runs).
+	RowsRead  uint64 `json:"rows_read"`
+	BytesRead uint64 `json:"bytes_read"`
+	// RowsInRange is count() of the table the side reads over the period.
+	RowsInRange uint64 `json:"rows_in_range"`
+	// Latency is the median wall time over the runs; Latencies every run.
+	Latency   time.Duration   `json:"latency_ns"`
+	Latencies []time.Duration `json:"latencies_ns"`
+	Table     string          `json:"table"`
+}
+
+// Line is one line of the table: an endpoint over a period.
+type Line struct {
+	Endpoint string          `json:"endpoint"`
+	Period   string          `json:"period"`
+	Range    timerange.Range `json:"range"`
+	Raw      Side            `json:"raw"`
+	Rollup   Side            `json:"rollup"`
+	// Reduction is the share of raw rows read that the rollup does not read (99.9 = 99.9 %).
+	Reduction float64 `json:"reduction_percent"`
+	// RowsFactor is raw rows read / rollup rows read; Speedup raw latency / rollup latency.
+	RowsFactor float64 `json:"rows_factor"`
+	Speedup    float64 `json:"speedup"`
+	// Equal says both versions returned the same rows.
+	Equal bool `json:"equal"`
+}
+
+// Result is what a demo run did and measured.
+type Result struct {
+	Dir      string                  `json:"dir"`
+	DSN      string                  `json:"dsn"`
+	Engine   string                  `json:"engine_version"`
+	Data     *generate.Stats         `json:"data"`
+	Range    timerange.Range         `json:"range"`
+	Steps    []Step                  `json:"steps"`
+	Rollups  []RollupResult          `json:"rollups"`
+	Switched map[string]string       `json:"switched"`
+	Table    []Line                  `json:"table"`
+	Runs     int                     `json:"runs"`
+	Estimate *estimate.Report        `json:"estimate_events_hourly"`
+	Warning  string                  `json:"estimate_warning"`
+	Exact    bool                    `json:"exact"`
+	Duration time.Duration           `json:"duration_ns"`
+	Targets  map[string]TargetResult `json:"targets"`
+}
+
+// TargetResult says whether one of the issue's targets was met in this run.
+type TargetResult struct {
+	Met    bool   `json:"met"`
+	Detail string `json:"detail"`
+}
+
+// Periods of the table.
+var periods = []struct {
+	name string
+	d    time.Duration
+}{{"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}, {"all", 0}}
+
+func (o Options) withDefaults() Options {
+	if o.Dir == "" {
+		o.Dir = DefaultDir
+	}
+	if o.Events == 0 {
+		o.Events = DefaultEvents
+	}
+	if o.Days == 0 {
+		o.Days = DefaultDays
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.DSN == "" {
+		o.DSN = "chdb://" + filepath.Join(o.Dir, ".hourglass", "data")
+	}
+	if o.Runs <= 0 {
+		o.Runs = DefaultRuns
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+// Run runs the demo. On a validation mismatch it returns the result so far with an error
+// wrapping ErrNotExact.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	o := opts.withDefaults()
+	if o.Events < 1 || o.Days < 1 {
+		return nil, fmt.Errorf("--events and --days must be positive")
+	}
+	began := time.Now()
+	res := &Result{Dir: o.Dir, DSN: o.DSN, Runs: o.Runs, Switched: map[string]string{}, Targets: map[string]TargetResult{}}
+	step := func(name string, started time.Time, format string, args ...any) {
+		s := Step{Name: name, Detail: fmt.Sprintf(format, args...), Duration: time.Since(started)}
+		res.Steps = append(res.Steps, s)
+		fmt.Fprintf(o.Log, "demo: %-9s %s (%s)\n", s.Name, s.Detail, s.Duration.Round(time.Millisecond))
+	}
+
+	// 1. init
+	t := time.Now()
+	if err := prepareDir(o.Dir, o.ForceNew); err != nil {
+		return nil, err
+	}
+	files := datasources.Scaffold()
+	for name, b := range files {
+		path := filepath.Join(o.Dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	def, err := datasources.Load(os.DirFS(o.Dir))
+	if err != nil {
+		return nil, fmt.Errorf("load the default project: %w", err)
+	}
+	def.Dir = o.Dir
+	a, err := pipes.Compile(def)
+	if err != nil {
+		return nil, fmt.Errorf("compile the default project: %w", err)
+	}
+	step("init", t, "wrote the default project (%d files) into %s", len(files), o.Dir)
+
+	e, err := engine.Open(ctx, o.DSN)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if info, err := e.Info(ctx); err == nil {
+		res.Engine = info.Version
+	}
+	store := meta.New(e, def.Database, nil)
+
+	// 2. deploy
+	t = time.Now()
+	plan, err := deploy.Plan(ctx, e, store, a)
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	if _, err := deploy.Apply(ctx, e, store, plan, deploy.ApplyOptions{Now: time.Now()}); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	step("deploy", t, "%s", plan.Summary())
+
+	// 3. generate
+	t = time.Now()
+	end := validate.ClosedEnd(o.Now, maxDelay(a))
+	st, err := generate.Generate(ctx, e, def, generate.Options{Events: o.Events, Days: o.Days, Seed: o.Seed, End: end})
+	if err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
+	}
+	res.Data = st
+	res.Range = timerange.Range{Start: st.Start, End: st.End}
+	step("generate", t, "%d events, %d sessions over %s: %s events/s", st.Events, st.Sessions, res.Range, estimate.Count(uint64(st.EventsPerSecond)))
+
+	// 4. backfill every rollup, 5. validate it
+	runner := populate.New(e, store, a, populate.Options{Events: o.Backfill})
+	res.Exact = true
+	for _, ra := range a.Rollups {
+		name := ra.Rollup.Name
+		t = time.Now()
+		rep, err := runner.Backfill(ctx, name, res.Range, populate.BackfillOptions{Parallel: 1})
+		if o.BackfillDone != nil {
+			o.BackfillDone()
+		}
+		if err != nil {
+			return res, fmt.Errorf("backfill %s: %w", name, err)
+		}
+		rr := RollupResult{Rollup: name, Source: ra.Rollup.Source, Units: rep.Units, BackfillDur: time.Since(t).Seconds()}
+		if rr.RawRows, err = count(ctx, e, ident.Qualified(def.Database, ra.Rollup.Source), ra.Rollup.TimeColumn, res.Range); err != nil {
+			return res, err
+		}
+		if rr.RollupRows, err = count(ctx, e, ident.Qualified(def.Database, ra.Table), pipes.HourColumn, res.Range); err != nil {
+			return res, err
+		}
+		if rr.RollupRows > 0 {
+			rr.Reduction = float64(rr.RawRows) / float64(rr.RollupRows)
+		}
+		step("backfill", t, "%s: %d units, %d raw rows → %d rollup rows (%s×)", name, rep.Units, rr.RawRows, rr.RollupRows, ratio(rr.Reduction))
+		t = time.Now()
+		vr, err := validate.Run(ctx, e, a, name, validate.Options{Range: res.Range, Now: o.Now})
+		if err != nil {
+			return res, fmt.Errorf("validate %s: %w", name, err)
+		}
+		rr.Validation, rr.Exact, rr.ValidateDur = vr.Summary(), vr.Exact, time.Since(t).Seconds()
+		res.Exact = res.Exact && vr.Exact
+		res.Rollups = append(res.Rollups, rr)
+		step("validate", t, "%s", vr.Summary())
+	}
+	if !res.Exact {
+		res.Duration = time.Since(began)
+		_ = res.save()
+		return res, fmt.Errorf("%w: the endpoints stay on their raw versions", ErrNotExact)
+	}
+
+	// 6. switch the endpoints to their rollups (each switch validates its rollup again over
+	// the last 7 days, as the command does).
+	for _, ea := range a.Endpoints {
+		t = time.Now()
+		sr, err := endpoints.Switch(ctx, e, store, a, ea.Endpoint.Name, endpoints.TargetRollup, endpoints.SwitchOptions{Now: o.Now, Actor: "hourglass demo"})
+		if err != nil {
+			return res, fmt.Errorf("switch %s: %w", ea.Endpoint.Name, err)
+		}
+		res.Switched[ea.Endpoint.Name] = sr.Table
+		step("switch", t, "%s now reads %s (%s)", ea.Endpoint.Name, sr.Table, sr.Validation)
+	}
+
+	// 7. the estimate of the plan's wide rollup, reported as it is.
+	t = time.Now()
+	if a.Rollup("events_hourly") != nil {
+		rep, err := estimate.Estimate(ctx, e, a, "events_hourly", res.Range)
+		if err != nil {
+			return res, fmt.Errorf("estimate events_hourly: %w", err)
+		}
+		rep.Dimensions = rep.Dimensions[:min(3, len(rep.Dimensions))]
+		res.Estimate, res.Warning = rep, estimate.Warn(rep)
+		step("estimate", t, "%s", res.EstimateLine())
+	}
+
+	// 8. the table.
+	t = time.Now()
+	for _, ea := range a.Endpoints {
+		for _, p := range periods {
+			rg := res.Range
+			if p.d > 0 && rg.End.Add(-p.d).After(rg.Start) {
+				rg.Start = rg.End.Add(-p.d)
+			}
+			l, err := Measure(ctx, e, a, ea.Endpoint.Name, rg, o.Runs)
+			if err != nil {
+				return res, err
+			}
+			l.Period = p.name
+			res.Table = append(res.Table, *l)
+		}
+	}
+	step("measure", t, "%d endpoint × period lines, %d timed runs per side", len(res.Table), o.Runs)
+	res.judge()
+	res.Duration = time.Since(began)
+	return res, res.save()
+}
+
+// maxDelay is the longest close delay of the project's rollups.
+func maxDelay(a *pipes.Artifacts) time.Duration {
+	d := time.Duration(0)
+	for _, ra := range a.Rollups {
+		d = max(d, ra.Rollup.Delay)
+	}
+	return d
+}
+
+func prepareDir(dir string, force bool) error {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return err
+	case len(ents) == 0:
+		return nil
+	case !force:
+		return fmt.Errorf("%s: %w (the demo starts from a fresh project): pass --force-new to delete its contents, or --dir NEW", dir, ErrNotEmpty)
+	}
+	// --force-new only ever deletes an hourglass project (a previous demo), never an
+	// arbitrary folder someone pointed --dir at.
+	if _, err := os.Stat(filepath.Join(dir, datasources.ProjectFile)); err != nil {
+		return fmt.Errorf("%s: %w and holds no %s, so --force-new will not delete it: pass --dir NEW", dir, ErrNotEmpty, datasources.ProjectFile)
+	}
+	for _, de := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, de.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// count counts the rows of table with column in range rg.
+func count(ctx context.Context, e engine.Engine, table, column string, rg timerange.Range) (uint64, error) {
+	r, err := e.Query(ctx, "SELECT count() FROM "+table+" WHERE "+ident.Quote(column)+" >= {s:DateTime} AND "+ident.Quote(column)+" < {e:DateTime}",
+		engine.Params{"s": rg.Start, "e": rg.End})
+	if err != nil {
+		return 0, err
+	}
+	return r.Row()[0].(uint64), nil
+}
+
+// Measure runs an endpoint's raw and rollup versions over rg (campaign_id and every other
+// filter unset): one comparison (which also warms both up), then runs timed runs of each
+// side, alternating. Period is left for the caller to name.
+func Measure(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, rg timerange.Range, runs int) (*Line, error) {
+	ra := a.Rollup(a.Endpoint(endpoint).Endpoint.Rollup)
+	params := map[string]string{pipes.StartParam: timerange.Format(rg.Start), pipes.EndParam: timerange.Format(rg.End)}
+	c, err := endpoints.Compare(ctx, e, a, endpoint, params)
+	if err != nil {
+		return nil, fmt.Errorf("compare %s over %s: %w", endpoint, rg, err)
+	}
+	l := &Line{Endpoint: endpoint, Range: rg, Equal: c.Equal}
+	l.Raw.Table = ident.Qualified(a.Project.Database, ra.Rollup.Source)
+	l.Rollup.Table = ident.Qualified(a.Project.Database, ra.Table)
+	var rawRows, rollRows, rawBytes, rollBytes []uint64
+	for range runs {
+		for _, side := range []string{endpoints.SideRaw, endpoints.SideRollup} {
+			r, err := endpoints.Run(ctx, e, a, endpoint, params, side)
+			if err != nil {
+				return nil, err
+			}
+			if side == endpoints.SideRaw {
+				l.Raw.Latencies = append(l.Raw.Latencies, r.Wall)
+				rawRows, rawBytes = append(rawRows, r.Stats.RowsRead), append(rawBytes, r.Stats.BytesRead)
+			} else {
+				l.Rollup.Latencies = append(l.Rollup.Latencies, r.Wall)
+				rollRows, rollBytes = append(rollRows, r.Stats.RowsRead), append(rollBytes, r.Stats.BytesRead)
+			}
+		}
+	}
+	l.Raw.RowsRead, l.Raw.BytesRead, l.Raw.Latency = Median(rawRows), Median(rawBytes), Median(l.Raw.Latencies)
+	l.Rollup.RowsRead, l.Rollup.BytesRead, l.Rollup.Latency = Median(rollRows), Median(rollBytes), Median(l.Rollup.Latencies)
+	if l.Raw.RowsInRange, err = count(ctx, e, l.Raw.Table, ra.Rollup.TimeColumn, rg); err != nil {
+		return nil, err
+	}
+	if l.Rollup.RowsInRange, err = count(ctx, e, l.Rollup.Table, pipes.HourColumn, rg); err != nil {
+		return nil, err
+	}
+	if l.Raw.RowsRead > 0 {
+		l.Reduction = 100 * (1 - float64(l.Rollup.RowsRead)/float64(l.Raw.RowsRead))
+	}
+	if l.Rollup.RowsRead > 0 {
+		l.RowsFactor = float64(l.Raw.RowsRead) / float64(l.Rollup.RowsRead)
+	}
+	if l.Rollup.Latency > 0 {
+		l.Speedup = float64(l.Raw.Latency) / float64(l.Rollup.Latency)
+	}
+	return l, nil
+}
+
+// Median returns the median of xs (the lower middle for an even count); zero when empty.
+func Median[T ~int64 | ~uint64 | ~float64](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]T(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)/2]
+}
+
+// judge records the issue's endpoint targets: ≥ 99 % fewer rows and ≥ 10× lower latency at
+// 30 days and all time, all-time queries under 100 ms, every rollup exact.
+func (r *Result) judge() {
+	rows, speed, fast := TargetResult{Met: true}, TargetResult{Met: true}, TargetResult{Met: true}
+	for _, l := range r.Table {
+		if l.Period == "7d" {
+			continue
+		}
+		if l.Reduction < 99 {
+			rows.Met = false
+			rows.Detail += fmt.Sprintf("%s %s: %.2f %%; ", l.Endpoint, l.Period, l.Reduction)
+		}
+		if l.Speedup < 10 {
+			speed.Met = false
+			speed.Detail += fmt.Sprintf("%s %s: %.1f×; ", l.Endpoint, l.Period, l.Speedup)
+		}
+		if l.Period == "all" && l.Rollup.Latency >= 100*time.Millisecond {
+			fast.Met = false
+			fast.Detail += fmt.Sprintf("%s: %s; ", l.Endpoint, l.Rollup.Latency.Round(time.Millisecond))
+		}
+	}
+	r.Targets["rows_99pct"] = rows
+	r.Targets["latency_10x"] = speed
+	r.Targets["all_time_under_100ms"] = fast
+	r.Targets["exact"] = TargetResult{Met: r.Exact}
+}
+
+func (r *Result) save() error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(r.Dir, ResultsFile), append(b, '\n'), 0o644)
+}
+
+// EstimateLine is the advisor's verdict on events_hourly in one line.
+func (r *Result) EstimateLine() string {
+	if r.Estimate == nil {
+		return ""
+	}
+	x := r.Estimate
+	s := fmt.Sprintf("estimate events_hourly (the plan's wide rollup): %s raw rows → %s rollup rows (%.1f rows per hour), reduction %s×",
+		estimate.Count(x.RawRows), estimate.Count(x.RollupRows), x.RowsPerHour, ratio(x.Reduction))
+	if len(x.Dimensions) > 0 {
+		s += fmt.Sprintf("; %s inflates it most (×%s)", x.Dimensions[0].Name, ratio(x.Dimensions[0].Inflation))
+	}
+	return s
+}
+
+// WriteText writes the result for people: the rollups, the estimate line and the table.
+func (r *Result) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "\nhourglass demo: %d events and %d sessions over %s, ClickHouse %s\n\n",
+		r.Data.Events, r.Data.Sessions, r.Range, r.Engine)
+	fmt.Fprintf(w, "%-24s %-9s %12s %12s %10s  %s\n", "rollup", "source", "raw rows", "rollup rows", "reduction", "validation")
+	for _, rr := range r.Rollups {
+		fmt.Fprintf(w, "%-24s %-9s %12d %12d %9s×  %s\n", rr.Rollup, rr.Source, rr.RawRows, rr.RollupRows, ratio(rr.Reduction), rr.Validation)
+	}
+	fmt.Fprintf(w, "\n%s\n", r.EstimateLine())
+	if r.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", r.Warning)
+	}
+	fmt.Fprintf(w, "\nExpected QPS Reduction, measured (rows read and median latency of %d runs; campaign_id unfiltered):\n\n", r.Runs)
+	fmt.Fprintf(w, "%-22s %-6s %12s %12s %10s %10s %10s %9s\n", "endpoint", "period", "raw rows", "rollup rows", "reduction", "raw", "rollup", "speed-up")
+	for _, l := range r.Table {
+		fmt.Fprintf(w, "%-22s %-6s %12d %12d %9.2f%% %10s %10s %8.1f×\n", l.Endpoint, l.Period, l.Raw.RowsRead, l.Rollup.RowsRead,
+			l.Reduction, ms(l.Raw.Latency), ms(l.Rollup.Latency), l.Speedup)
+	}
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(r.Targets))
+	for k := range r.Targets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := r.Targets[k]
+		verdict := "met"
+		if !v.Met {
+			verdict = "NOT met: " + v.Detail
+		}
+		fmt.Fprintf(w, "target %-21s %s\n", k, verdict)
+	}
+	_, err := fmt.Fprintf(w, "\ndone in %s; results in %s\n", r.Duration.Round(time.Second), filepath.Join(r.Dir, ResultsFile))
+	return err
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+
+func ratio(x float64) string {
+	if x >= 100 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.1f", x)
+}
