@@ -13,8 +13,6 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
-	"github.com/hourglass-dev/hourglass/populate"
-	"github.com/hourglass-dev/hourglass/timerange"
 )
 
 var shared enginetest.Shared
@@ -31,40 +29,13 @@ func day(d, h int) time.Time { return projecttest.Day(d, h) }
 
 // dataStart and dataEnd bound the 30 days of test data; the clock stands in the open hour
 // right after dataEnd.
-var (
-	dataEnd   = day(20, 0)
-	dataStart = dataEnd.AddDate(0, 0, -30)
-)
+var dataStart, dataEnd = projecttest.MonthStart, projecttest.MonthEnd
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{projecttest.New(t, shared.NeedEmbedded(t))}
 	f.Clock = dataEnd.Add(30 * time.Minute)
 	return f
-}
-
-// loadAndPopulate fills 30 days of events and sessions and backfills the named rollups (every
-// rollup when none is named) over the last days of them.
-func (f *fixture) loadAndPopulate(days int, rollups ...string) {
-	f.T.Helper()
-	f.InsertEvents(dataStart, dataEnd, 4000, 1)
-	f.InsertSessions(dataStart, dataEnd, 2000)
-	if len(rollups) == 0 {
-		for _, ra := range f.A.Rollups {
-			rollups = append(rollups, ra.Rollup.Name)
-		}
-	}
-	for _, r := range rollups {
-		f.populate(r, timerange.Range{Start: dataEnd.AddDate(0, 0, -days), End: dataEnd})
-	}
-}
-
-func (f *fixture) populate(rollup string, rg timerange.Range) {
-	f.T.Helper()
-	r := populate.New(f.E, f.Store, f.A, populate.Options{Now: func() time.Time { return f.Clock }})
-	if _, err := r.Backfill(context.Background(), rollup, rg, populate.BackfillOptions{}); err != nil {
-		f.T.Fatalf("backfill %s: %v", rollup, err)
-	}
 }
 
 // deployViews publishes every endpoint on its raw version, as deploy does at first deploy.
@@ -116,7 +87,7 @@ func params(extra ...string) map[string]string {
 
 func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(8)
+	f.LoadAndBackfill(8)
 	ctx := context.Background()
 	cases := []struct {
 		endpoint string
@@ -184,7 +155,7 @@ func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 
 func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(8, "events_overview_hourly", "audience_hourly")
+	f.LoadAndBackfill(8, "events_overview_hourly", "audience_hourly")
 	f.deployViews()
 	ctx := context.Background()
 	opts := endpoints.SwitchOptions{Actor: "ana@ci", Now: f.Clock}

@@ -15,7 +15,6 @@ import (
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/pipes"
-	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
 )
@@ -34,40 +33,13 @@ func day(d, h int) time.Time { return projecttest.Day(d, h) }
 
 // dataStart and dataEnd bound the 30 days of test data; the clock stands in the open hour
 // right after dataEnd.
-var (
-	dataEnd   = day(20, 0)
-	dataStart = dataEnd.AddDate(0, 0, -30)
-)
+var dataStart, dataEnd = projecttest.MonthStart, projecttest.MonthEnd
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{projecttest.New(t, shared.NeedEmbedded(t))}
 	f.Clock = dataEnd.Add(30 * time.Minute)
 	return f
-}
-
-// loadAndPopulate fills 30 days of events and sessions and backfills the named rollups (every
-// rollup when none is named) over the last days of them.
-func (f *fixture) loadAndPopulate(days int, rollups ...string) {
-	f.T.Helper()
-	f.InsertEvents(dataStart, dataEnd, 4000, 1)
-	f.InsertSessions(dataStart, dataEnd, 2000)
-	if len(rollups) == 0 {
-		for _, ra := range f.A.Rollups {
-			rollups = append(rollups, ra.Rollup.Name)
-		}
-	}
-	for _, r := range rollups {
-		f.populate(r, timerange.Range{Start: dataEnd.AddDate(0, 0, -days), End: dataEnd})
-	}
-}
-
-func (f *fixture) populate(rollup string, rg timerange.Range) {
-	f.T.Helper()
-	r := populate.New(f.E, f.Store, f.A, populate.Options{Now: func() time.Time { return f.Clock }})
-	if _, err := r.Backfill(context.Background(), rollup, rg, populate.BackfillOptions{}); err != nil {
-		f.T.Fatalf("backfill %s: %v", rollup, err)
-	}
 }
 
 func (f *fixture) validate(rollup string, opts validate.Options) *validate.Report {
@@ -110,7 +82,7 @@ func requireExact(t *testing.T, rep *validate.Report) {
 
 func TestCleanRollupsAreExactOver7_15_30Days(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(30)
+	f.LoadAndBackfill(30)
 	for _, ra := range f.A.Rollups {
 		for _, days := range []int{7, 15, 30} {
 			rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -days), End: dataEnd}
@@ -153,7 +125,7 @@ func TestCleanRollupsAreExactOver7_15_30Days(t *testing.T) {
 
 func TestOpenHourIsExcluded(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(2, "events_overview_hourly")
+	f.LoadAndBackfill(2, "events_overview_hourly")
 	// Events of the open hour exist in raw, and the rollup has none of them yet.
 	f.InsertEvents(dataEnd, dataEnd.Add(30*time.Minute), 50, 9)
 	rep := f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: dataEnd.AddDate(0, 0, -1), End: dataEnd.Add(3 * time.Hour)}})
@@ -184,7 +156,7 @@ func findMismatch(rep *validate.Report, metric string, bucket time.Time) *valida
 
 func TestDriftRollupRowRemoved(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(7, "events_overview_hourly")
+	f.LoadAndBackfill(7, "events_overview_hourly")
 	hour := day(15, 10)
 	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT campaign_id, sum(event_count) FROM %s.events_overview_hourly WHERE hour = {h:DateTime} GROUP BY campaign_id ORDER BY campaign_id LIMIT 1", f.DB), engine.Params{"h": hour})
 	if len(r.Rows) == 0 {
@@ -226,7 +198,7 @@ func TestDriftRollupRowRemoved(t *testing.T) {
 
 func TestDriftRawEventAddedAfterPopulate(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(7, "events_hourly", "events_overview_hourly")
+	f.LoadAndBackfill(7, "events_hourly", "events_overview_hourly")
 	at := day(18, 7).Add(17 * time.Minute)
 	enginetest.MustExec(t, f.E, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, value_usd)
 VALUES ('%s', 'w0', 'p1', 'c_late', 'prod', 'click', 's_late', 'u_late', 1.5)`, f.DB, timerange.Format(at)))
@@ -254,7 +226,7 @@ VALUES ('%s', 'w0', 'p1', 'c_late', 'prod', 'click', 's_late', 'u_late', 1.5)`, 
 
 func TestDriftFloatBeyondTolerance(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(7, "events_overview_hourly")
+	f.LoadAndBackfill(7, "events_overview_hourly")
 	rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -7), End: dataEnd}
 	hour := day(17, 3)
 	// A raw event worth 1e-6 of the hour's total value, with no other effect on the metrics
@@ -309,7 +281,7 @@ func TestSessionEdgeCasesAreExact(t *testing.T) {
     ('2026-11-12 10:40:00', 'x_ret2', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 1, 40, 3),
     ('2026-11-13 00:00:00', 'x_ret3', 'x_ret', 'wx', 'p1', 'cx', 'prod', 'desktop', 'DE', 1, 50, 3)`, f.DB))
 	for _, rollup := range []string{"sessions_hourly", "audience_hourly"} {
-		f.populate(rollup, timerange.Range{Start: day(10, 0), End: day(15, 0)})
+		f.Backfill(rollup, timerange.Range{Start: day(10, 0), End: day(15, 0)})
 		for _, c := range []struct {
 			by   string
 			dims []string
@@ -350,7 +322,7 @@ func TestSessionEdgeCasesAreExact(t *testing.T) {
 
 func TestJUnitReport(t *testing.T) {
 	f := newFixture(t)
-	f.loadAndPopulate(4, "audience_hourly", "events_overview_hourly")
+	f.LoadAndBackfill(4, "audience_hourly", "events_overview_hourly")
 	rg := timerange.Range{Start: day(16, 0), End: day(17, 0)}
 	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.audience_hourly DELETE WHERE hour = '%s' SETTINGS mutations_sync = 2", f.DB, timerange.Format(day(16, 4))))
 	bad := f.validate("audience_hourly", validate.Options{Range: rg})

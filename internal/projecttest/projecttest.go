@@ -19,6 +19,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
@@ -136,5 +137,36 @@ func (f *Fixture) RequireExact(rollup string, rg timerange.Range) {
 	}
 	if diff := cmp.Diff(raw, rolled, Approx); diff != "" {
 		f.T.Fatalf("%s over %s: rollup differs from raw (-raw +rollup):\n%s", rollup, rg, diff)
+	}
+}
+
+// Backfill fills a rollup over rg with the fixture's clock, failing the test on error.
+func (f *Fixture) Backfill(rollup string, rg timerange.Range) {
+	f.T.Helper()
+	r := populate.New(f.E, f.Store, f.A, populate.Options{Now: f.Now})
+	if _, err := r.Backfill(context.Background(), rollup, rg, populate.BackfillOptions{}); err != nil {
+		f.T.Fatalf("backfill %s: %v", rollup, err)
+	}
+}
+
+// Month is the 30 days of data LoadAndBackfill loads: [MonthEnd − 30 days, MonthEnd).
+var (
+	MonthEnd   = Day(20, 0)
+	MonthStart = MonthEnd.AddDate(0, 0, -30)
+)
+
+// LoadAndBackfill inserts 30 days of events and sessions (Month) and backfills the named
+// rollups (every rollup when none is named) over the last days of them.
+func (f *Fixture) LoadAndBackfill(days int, rollups ...string) {
+	f.T.Helper()
+	f.InsertEvents(MonthStart, MonthEnd, 4000, 1)
+	f.InsertSessions(MonthStart, MonthEnd, 2000)
+	if len(rollups) == 0 {
+		for _, ra := range f.A.Rollups {
+			rollups = append(rollups, ra.Rollup.Name)
+		}
+	}
+	for _, r := range rollups {
+		f.Backfill(r, timerange.Range{Start: MonthEnd.AddDate(0, 0, -days), End: MonthEnd})
 	}
 }
