@@ -280,10 +280,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return res, fmt.Errorf("backfill %s: %w", name, err)
 		}
 		rr := RollupResult{Rollup: name, Source: ra.Rollup.Source, Units: rep.Units, BackfillDur: time.Since(t).Seconds()}
-		if rr.RawRows, err = count(ctx, e, ident.Qualified(def.Database, ra.Rollup.Source), ra.Rollup.TimeColumn, res.Range); err != nil {
+		if rr.RawRows, err = count(ctx, e, def.Database, ra.Rollup.Source, ra.Rollup.TimeColumn, res.Range); err != nil {
 			return res, err
 		}
-		if rr.RollupRows, err = count(ctx, e, ident.Qualified(def.Database, ra.Table), pipes.HourColumn, res.Range); err != nil {
+		if rr.RollupRows, err = count(ctx, e, def.Database, ra.Table, pipes.HourColumn, res.Range); err != nil {
 			return res, err
 		}
 		if rr.RollupRows > 0 {
@@ -387,13 +387,13 @@ func prepareDir(dir string, force bool) error {
 }
 
 // count counts the rows of table with column in range rg.
-func count(ctx context.Context, e engine.Engine, table, column string, rg timerange.Range) (uint64, error) {
-	r, err := e.Query(ctx, "SELECT count() FROM "+table+" WHERE "+ident.Quote(column)+" >= {s:DateTime} AND "+ident.Quote(column)+" < {e:DateTime}",
-		engine.Params{"s": rg.Start, "e": rg.End})
+func count(ctx context.Context, e engine.Engine, db, table, column string, rg timerange.Range) (uint64, error) {
+	r, err := e.Query(ctx, pipes.CountInRange(db, table, column), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("count %s.%s: %w", db, table, err)
 	}
-	return r.Row()[0].(uint64), nil
+	n, _ := r.Row()[0].(uint64)
+	return n, nil
 }
 
 // Measure runs an endpoint's raw and rollup versions over rg (campaign_id and every other
@@ -427,10 +427,10 @@ func Measure(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	}
 	l.Raw.RowsRead, l.Raw.BytesRead, l.Raw.Latency = Median(rawRows), Median(rawBytes), Median(l.Raw.Latencies)
 	l.Rollup.RowsRead, l.Rollup.BytesRead, l.Rollup.Latency = Median(rollRows), Median(rollBytes), Median(l.Rollup.Latencies)
-	if l.Raw.RowsInRange, err = count(ctx, e, l.Raw.Table, ra.Rollup.TimeColumn, rg); err != nil {
+	if l.Raw.RowsInRange, err = count(ctx, e, a.Project.Database, ra.Rollup.Source, ra.Rollup.TimeColumn, rg); err != nil {
 		return nil, err
 	}
-	if l.Rollup.RowsInRange, err = count(ctx, e, l.Rollup.Table, pipes.HourColumn, rg); err != nil {
+	if l.Rollup.RowsInRange, err = count(ctx, e, a.Project.Database, ra.Table, pipes.HourColumn, rg); err != nil {
 		return nil, err
 	}
 	if l.Raw.RowsRead > 0 {

@@ -160,3 +160,10 @@ func (ra *RollupArtifacts) EndpointRollupView(e *datasources.Endpoint) (string, 
 func (ra *RollupArtifacts) StagingTables() string {
 	return "SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})"
 }
+
+// CountInRange returns a query counting the rows of db.table whose column is in
+// [{start:DateTime}, {end:DateTime}).
+func CountInRange(db, table, column string) string {
+	c := ident.Quote(column)
+	return "SELECT count() FROM " + ident.Qualified(db, table) + " WHERE " + c + " >= " + param(StartParam, TimeParamType) + " AND " + c + " < " + param(EndParam, TimeParamType)
+}
