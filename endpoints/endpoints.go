@@ -286,7 +286,13 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
-		q = ea.RollupSQL
+		ra := a.Rollup(ea.Endpoint.Rollup)
+		if ra == nil {
+			return nil, fmt.Errorf("endpoint %s reads rollup %q, which the project does not declare", endpoint, ea.Endpoint.Rollup)
+		}
+		if q, err = ra.EndpointRollupSQL(ea.Endpoint); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("side %q: use raw, rollup or the view", side)
 	}

@@ -410,3 +410,13 @@ func TestEndpointRollupViewFollowsTheVersion(t *testing.T) {
 		t.Fatalf("versioned view (%v):\n%s", err, view)
 	}
 }
+
+func TestEndpointRollupSQLIsTheCompiledOneForTheBaseVersion(t *testing.T) {
+	a := mustCompile(t, webProject(""))
+	for _, ea := range a.Endpoints {
+		sql, err := a.Rollup(ea.Endpoint.Rollup).EndpointRollupSQL(ea.Endpoint)
+		if err != nil || sql != ea.RollupSQL {
+			t.Errorf("%s: EndpointRollupSQL differs from RollupSQL (%v)", ea.Endpoint.Name, err)
+		}
+	}
+}

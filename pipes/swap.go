@@ -148,11 +148,21 @@ func (ra *RollupArtifacts) PurgeReplaced() string {
 // this compiled rollup: the table this artifact lives in, a deployed version's
 // "<rollup>_vN" included.
 func (ra *RollupArtifacts) EndpointRollupView(e *datasources.Endpoint) (string, error) {
+	sql, err := ra.EndpointRollupSQL(e)
+	if err != nil {
+		return "", err
+	}
+	return viewSQL(ra.plan.p, e, sql), nil
+}
+
+// EndpointRollupSQL returns endpoint e's rollup version reading this compiled rollup's table
+// (a deployed version's "<rollup>_vN" included).
+func (ra *RollupArtifacts) EndpointRollupSQL(e *datasources.Endpoint) (string, error) {
 	sql, err := ra.plan.query(clickhouseTarget(ra.plan.p.Database), endpointSpec(e, SideRollup))
 	if err != nil {
 		return "", fmt.Errorf("endpoint %q: %v", e.Name, err)
 	}
-	return viewSQL(ra.plan.p, e, sql), nil
+	return sql, nil
 }
 
 // StagingTables returns a query listing the rollup's staging tables; it binds {db:String} and
