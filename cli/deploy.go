@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -9,7 +10,36 @@ import (
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/deploy"
+	"github.com/hourglass-dev/hourglass/estimate"
+	"github.com/hourglass-dev/hourglass/timerange"
 )
+
+// reductionSample is how much of the newest raw data plan and deploy measure each rollup's
+// reduction on: enough to see the shape, cheap enough to run on every plan.
+const reductionSample = 24 * time.Hour
+
+// printReductionWarnings warns, for each rollup whose source already holds data, when the
+// rollup would not be at least estimate.MinReduction times smaller than its raw rows over the
+// newest reductionSample of data. Rollups whose source is missing or empty are skipped.
+func printReductionWarnings(ctx context.Context, g *globals, s *session) {
+	for _, ra := range s.artifacts.Rollups {
+		dr, ok, err := estimate.DataRange(ctx, s.engine, s.artifacts, ra.Rollup.Name)
+		if err != nil || !ok {
+			continue
+		}
+		rg := timerange.Range{Start: dr.End.Add(-reductionSample), End: dr.End}
+		if rg.Start.Before(dr.Start) {
+			rg.Start = dr.Start
+		}
+		rep, err := estimate.Estimate(ctx, s.engine, s.artifacts, ra.Rollup.Name, rg)
+		if err != nil {
+			continue
+		}
+		if w := estimate.Warn(rep); w != "" {
+			fmt.Fprintf(g.io.Err, "warning: %s (measured on %s; hourglass estimate %s shows every dimension)\n", w, rg, ra.Rollup.Name)
+		}
+	}
+}
 
 // printLint writes the project's lint warnings to stderr, one "warning: file:line:col: …" line
 // each.
@@ -40,6 +70,7 @@ skip (the server cannot run it). It writes nothing.`,
 			}
 			defer s.close()
 			printLint(g, s.project)
+			printReductionWarnings(ctx, g, s)
 			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
 			if err != nil {
 				return err
@@ -114,6 +145,7 @@ at the next hour boundary; nothing is created with POPULATE.`,
 			}
 			defer s.close()
 			printLint(g, s.project)
+			printReductionWarnings(ctx, g, s)
 			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
 			if err != nil {
 				return err

@@ -32,11 +32,16 @@ func TestNewcomerFlow(t *testing.T) {
 	must("init", dir)
 	fail("run hourglass deploy", "backfill", "events_hourly", "--from", "2026-11-01", "--to", "2026-11-03", "--now", "2026-11-10T00:00:00Z")
 	must("deploy")
-	must("sql", `INSERT INTO analytics.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, country, value_usd)
+	must("sql", `INSERT INTO analytics.events (timestamp, workspace_id, project_id, campaign_id, environment, event_type, session_id, user_id, country, city, value_usd)
         SELECT toDateTime('2026-11-01 00:00:00', 'UTC') + number * 17, 'w1', 'p1', concat('c', toString(number % 4)), 'prod',
                ['pageview', 'click'][1 + number % 2], concat('s', toString(intDiv(number, 5))), concat('u', toString(number % 211)),
-               ['DE', 'US', 'FR'][1 + number % 3], (number % 100) / 10
+               ['DE', 'US', 'FR'][1 + number % 3], concat('city', toString(cityHash64(number) % 97)), (number % 100) / 10
         FROM numbers(20000)`)
+
+	// With data in the raw table, plan warns about rollups that would barely shrink it.
+	if code, _, errOut := run(t, "--project", dir, "plan"); code != ExitOK || !strings.Contains(errOut, "warning: rollup events_hourly would hold") {
+		t.Fatalf("plan: exit %d, stderr %q: want a reduction warning for events_hourly", code, errOut)
+	}
 
 	// Bad input: one line, exit 2, nothing written.
 	fail("not before", "backfill", "events_overview_hourly", "--from", "2026-11-03", "--to", "2026-11-01", "--now", "2026-11-10T00:00:00Z")
