@@ -4,15 +4,13 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
-	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
@@ -21,7 +19,6 @@ import (
 // remoteProject fits Debian's clickhouse-server 18.16: no SimpleAggregateFunction, so the
 // rollup holds distinct counts and argMax states (AggregateFunction), which it knows.
 const remoteProject = `name: remote
-database: %s
 datasources:
   - name: hits
     engine: MergeTree
@@ -47,23 +44,8 @@ func TestRemoteBackfillIsExact(t *testing.T) {
 	e := shared.NeedRemote(t)
 	ctx := context.Background()
 	db := enginetest.TempDatabase(t, e)
-	def, err := datasources.Load(fstest.MapFS{datasources.ProjectFile: &fstest.MapFile{Data: []byte(fmt.Sprintf(remoteProject, db))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := pipes.Compile(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enginetest.MustExec(t, e, a.Datasources[0].CreateTable, a.Rollups[0].CreateTable)
-	store := meta.New(e, db, nil)
-	if err := store.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ra := a.Rollups[0]
-	if err := store.RecordDeployment(ctx, meta.Deployment{Object: ra.Rollup.Name, Kind: "rollup", Version: 1, Table: ra.Table, Hash: ra.Hash}); err != nil {
-		t.Fatal(err)
-	}
+	f := projecttest.Deploy(t, e, projecttest.FromYAML(t, remoteProject, db))
+	a, store, ra := f.A, f.Store, f.A.Rollups[0]
 	enginetest.MustExec(t, e, fmt.Sprintf(`INSERT INTO %s.hits SELECT toDateTime('2026-11-01 00:00:00') + number * 29, concat('site', toString(number %% 3)),
         concat('u', toString(cityHash64(number) %% 500)), concat('/p', toString(number %% 17)) FROM system.numbers LIMIT 20000`, db))
 	rg := timerange.Range{Start: day(1, 0), End: day(8, 0)}

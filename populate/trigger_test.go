@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/deploy"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
@@ -21,7 +19,6 @@ import (
 )
 
 const triggerProject = `name: trigger
-database: %s
 datasources:
   - name: hits
     partition_by: toYYYYMMDD(ts)
@@ -50,10 +47,7 @@ func TestTriggerCutOverWithConcurrentInserts(t *testing.T) {
 	e := shared.NeedEmbedded(t)
 	ctx := context.Background()
 	db := enginetest.TempDatabase(t, e)
-	def, err := datasources.Load(fstest.MapFS{datasources.ProjectFile: &fstest.MapFile{Data: []byte(fmt.Sprintf(triggerProject, db))}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	def := projecttest.FromYAML(t, triggerProject, db)
 	a, err := pipes.Compile(def)
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
+	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/populate"
@@ -22,7 +22,6 @@ import (
 // remoteProject fits Debian's clickhouse-server 18.16 (no SimpleAggregateFunction): distinct
 // counts, exact distinct counts and argMax states, all merged exactly.
 const remoteProject = `name: remote
-database: %s
 datasources:
   - name: hits
     engine: MergeTree
@@ -61,25 +60,9 @@ func newRemote(t *testing.T) *remoteFixture {
 	t.Helper()
 	e := shared.NeedRemote(t)
 	db := enginetest.TempDatabase(t, e)
-	def, err := datasources.Load(fstest.MapFS{datasources.ProjectFile: &fstest.MapFile{Data: []byte(fmt.Sprintf(remoteProject, db))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := pipes.Compile(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &remoteFixture{t: t, root: t, e: e, db: db, a: a, clock: func() time.Time { return day(20, 0) }}
+	pf := projecttest.Deploy(t, e, projecttest.FromYAML(t, remoteProject, db))
+	f := &remoteFixture{t: t, root: t, e: e, db: db, a: pf.A, clock: func() time.Time { return day(20, 0) }}
 	f.store = meta.New(e, db, f.now)
-	ctx := context.Background()
-	enginetest.MustExec(t, e, a.Datasources[0].CreateTable, a.Rollups[0].CreateTable)
-	if err := f.store.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ra := a.Rollups[0]
-	if err := f.store.RecordDeployment(ctx, meta.Deployment{Object: ra.Rollup.Name, Kind: "rollup", Version: 1, Table: ra.Table, Hash: ra.Hash}); err != nil {
-		t.Fatal(err)
-	}
 	return f
 }
 

@@ -44,6 +44,17 @@ func Project(t testing.TB, db string) *datasources.Project {
 	for path, b := range datasources.Scaffold() {
 		fs[path] = &fstest.MapFile{Data: b}
 	}
+	return load(t, fs, db)
+}
+
+// FromYAML loads a project written as one hourglass.yaml, with its database set to db.
+func FromYAML(t testing.TB, yaml, db string) *datasources.Project {
+	t.Helper()
+	return load(t, fstest.MapFS{datasources.ProjectFile: &fstest.MapFile{Data: []byte(yaml)}}, db)
+}
+
+func load(t testing.TB, fs fstest.MapFS, db string) *datasources.Project {
+	t.Helper()
 	def, err := datasources.Load(fs)
 	if err != nil {
 		t.Fatal(err)
@@ -57,12 +68,20 @@ func Project(t testing.TB, db string) *datasources.Project {
 func New(t testing.TB, e engine.Engine) *Fixture {
 	t.Helper()
 	db := enginetest.TempDatabase(t, e)
-	a, err := pipes.Compile(Project(t, db))
+	return Deploy(t, e, Project(t, db))
+}
+
+// Deploy compiles def and sets it up in its database (which must exist) the way deploy
+// would for scheduled rollups: raw tables, rollup tables, metadata tables, and a deployment
+// record per rollup.
+func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
+	t.Helper()
+	a, err := pipes.Compile(def)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fixture{T: t, E: e, DB: db, A: a, Clock: Day(10, 0)}
-	f.Store = meta.New(e, db, f.Now)
+	f := &Fixture{T: t, E: e, DB: def.Database, A: a, Clock: Day(10, 0)}
+	f.Store = meta.New(e, def.Database, f.Now)
 	ctx := context.Background()
 	if err := f.Store.Ensure(ctx); err != nil {
 		t.Fatal(err)
