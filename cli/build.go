@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -45,21 +43,9 @@ same definitions always give byte-identical files. Nothing talks to a database.`
 			if dir == "" {
 				dir = filepath.Join(g.project, "build", target)
 			}
-			names := make([]string, 0, len(files))
-			for name := range files {
-				names = append(names, name)
-			}
-			sort.Strings(names)
-			var written []string
-			for _, name := range names {
-				path := filepath.Join(dir, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					return err
-				}
-				if err := os.WriteFile(path, files[name], 0o644); err != nil {
-					return err
-				}
-				written = append(written, path)
+			written, err := writeFiles(dir, files)
+			if err != nil {
+				return err
 			}
 			if g.output == "json" {
 				return writeJSON(g.io.Out, map[string]any{"target": target, "out": dir, "files": written})

@@ -14,6 +14,23 @@ import (
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
+// openPlan opens the project, prints its warnings (lint, rollups that barely shrink their
+// data) and plans the deploy. The caller must close the session.
+func (g *globals) openPlan(ctx context.Context) (*session, *deploy.ChangePlan, error) {
+	s, err := g.openSession(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	printLint(g, s.project)
+	printReductionWarnings(ctx, g, s)
+	p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, p, nil
+}
+
 // reductionSample is how much of the newest raw data plan and deploy measure each rollup's
 // reduction on: enough to see the shape, cheap enough to run on every plan.
 const reductionSample = 24 * time.Hour
@@ -64,17 +81,11 @@ skip (the server cannot run it). It writes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, nil)
+			s, p, err := g.openPlan(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			printLint(g, s.project)
-			printReductionWarnings(ctx, g, s)
-			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
-			if err != nil {
-				return err
-			}
 			if g.output == "json" {
 				return writeJSON(g.io.Out, p)
 			}
@@ -139,17 +150,11 @@ at the next hour boundary; nothing is created with POPULATE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openSession(ctx, nil)
+			s, p, err := g.openPlan(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			printLint(g, s.project)
-			printReductionWarnings(ctx, g, s)
-			p, err := deploy.Plan(ctx, s.engine, s.store, s.artifacts)
-			if err != nil {
-				return err
-			}
 			if dryRun {
 				if g.output == "json" {
 					if err := writeJSON(g.io.Out, p); err != nil {

@@ -52,16 +52,9 @@ endpoints, after the Tinybird materialized-views plan. It never overwrites an ex
 					return err
 				}
 			}
-			var written []string
-			for _, name := range names {
-				path := filepath.Join(dir, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					return err
-				}
-				if err := os.WriteFile(path, files[name], 0o644); err != nil {
-					return err
-				}
-				written = append(written, path)
+			written, err := writeFiles(dir, files)
+			if err != nil {
+				return err
 			}
 			next := []string{"cd " + dir + " && hourglass deploy", "hourglass plan", "hourglass build --target tinybird"}
 			if dir == "." {
@@ -74,7 +67,7 @@ endpoints, after the Tinybird materialized-views plan. It never overwrites an ex
 				fmt.Fprintln(g.io.Out, "wrote "+p)
 			}
 			fmt.Fprintf(g.io.Out, "\nnext: %s\n", next[0])
-			_, err := fmt.Fprintf(g.io.Out, "      then `hourglass plan` after editing the definitions, `hourglass build --target tinybird` for Tinybird datafiles\n")
+			_, err = fmt.Fprintf(g.io.Out, "      then `hourglass plan` after editing the definitions, `hourglass build --target tinybird` for Tinybird datafiles\n")
 			return err
 		},
 	}
