@@ -16,35 +16,11 @@ import (
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
-// remoteProject fits Debian's clickhouse-server 18.16: no SimpleAggregateFunction, so the
-// rollup holds distinct counts and argMax states (AggregateFunction), which it knows.
-const remoteProject = `name: remote
-datasources:
-  - name: hits
-    engine: MergeTree
-    partition_by: toYYYYMM(ts)
-    order_by: [site, ts]
-    columns:
-      - {name: ts, type: DateTime}
-      - {name: site, type: String}
-      - {name: user_id, type: String}
-      - {name: page, type: String}
-rollups:
-  - name: hits_hourly
-    source: hits
-    time_column: ts
-    dimensions: [site]
-    metrics:
-      - {name: users, kind: uniq, column: user_id}
-      - {name: exact_users, kind: uniq_exact, column: user_id}
-      - {name: last_page, kind: arg_max, column: page, by: ts}
-`
-
 func TestRemoteBackfillIsExact(t *testing.T) {
 	e := shared.NeedRemote(t)
 	ctx := context.Background()
 	db := enginetest.TempDatabase(t, e)
-	f := projecttest.Deploy(t, e, projecttest.FromYAML(t, remoteProject, db))
+	f := projecttest.Deploy(t, e, projecttest.FromYAML(t, projecttest.LegacyYAML, db))
 	a, store, ra := f.A, f.Store, f.A.Rollups[0]
 	enginetest.MustExec(t, e, fmt.Sprintf(`INSERT INTO %s.hits SELECT toDateTime('2026-11-01 00:00:00') + number * 29, concat('site', toString(number %% 3)),
         concat('u', toString(cityHash64(number) %% 500)), concat('/p', toString(number %% 17)) FROM system.numbers LIMIT 20000`, db))

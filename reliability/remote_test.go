@@ -19,33 +19,9 @@ import (
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
-// remoteProject fits Debian's clickhouse-server 18.16 (no SimpleAggregateFunction): distinct
-// counts, exact distinct counts and argMax states, all merged exactly.
-const remoteProject = `name: remote
-datasources:
-  - name: hits
-    engine: MergeTree
-    partition_by: toYYYYMM(ts)
-    order_by: [site, ts]
-    columns:
-      - {name: ts, type: DateTime}
-      - {name: site, type: String}
-      - {name: user_id, type: String}
-      - {name: page, type: String}
-rollups:
-  - name: hits_hourly
-    source: hits
-    time_column: ts
-    dimensions: [site]
-    metrics:
-      - {name: users, kind: uniq, column: user_id}
-      - {name: exact_users, kind: uniq_exact, column: user_id}
-      - {name: last_page, kind: arg_max, column: page, by: ts}
-`
-
 const rollupName = "hits_hourly"
 
-// remoteFixture is remoteProject deployed into a fresh database of the shared server.
+// remoteFixture is projecttest.LegacyYAML deployed into a fresh database of the shared server.
 type remoteFixture struct {
 	t     *testing.T
 	root  *testing.T
@@ -60,7 +36,7 @@ func newRemote(t *testing.T) *remoteFixture {
 	t.Helper()
 	e := shared.NeedRemote(t)
 	db := enginetest.TempDatabase(t, e)
-	pf := projecttest.Deploy(t, e, projecttest.FromYAML(t, remoteProject, db))
+	pf := projecttest.Deploy(t, e, projecttest.FromYAML(t, projecttest.LegacyYAML, db))
 	f := &remoteFixture{t: t, root: t, e: e, db: db, a: pf.A, clock: func() time.Time { return day(20, 0) }}
 	f.store = meta.New(e, db, f.now)
 	return f

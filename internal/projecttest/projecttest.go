@@ -189,3 +189,29 @@ func (f *Fixture) LoadAndBackfill(days int, rollups ...string) {
 		f.Backfill(r, timerange.Range{Start: MonthEnd.AddDate(0, 0, -days), End: MonthEnd})
 	}
 }
+
+// LegacyYAML is a project Debian's clickhouse-server 18.16 can run: it has no
+// SimpleAggregateFunction or LowCardinality, so its rollup holds distinct counts, exact
+// distinct counts and argMax states (AggregateFunction), which the old server knows and merges
+// exactly. Load it with FromYAML.
+const LegacyYAML = `name: remote
+datasources:
+  - name: hits
+    engine: MergeTree
+    partition_by: toYYYYMM(ts)
+    order_by: [site, ts]
+    columns:
+      - {name: ts, type: DateTime}
+      - {name: site, type: String}
+      - {name: user_id, type: String}
+      - {name: page, type: String}
+rollups:
+  - name: hits_hourly
+    source: hits
+    time_column: ts
+    dimensions: [site]
+    metrics:
+      - {name: users, kind: uniq, column: user_id}
+      - {name: exact_users, kind: uniq_exact, column: user_id}
+      - {name: last_page, kind: arg_max, column: page, by: ts}
+`
