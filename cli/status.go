@@ -116,7 +116,7 @@ func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, no
 	if err != nil {
 		return err
 	}
-	closed := now.UTC().Add(-ra.Rollup.Delay).Truncate(time.Hour)
+	closed := timerange.ClosedEnd(now, ra.Rollup.Delay)
 	if ok {
 		st.Watermark = w
 		st.LagSeconds = closed.Sub(w).Seconds()

@@ -257,7 +257,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	// 3. generate
 	t = time.Now()
-	end := validate.ClosedEnd(o.Now, maxDelay(a))
+	end := timerange.ClosedEnd(o.Now, maxDelay(a))
 	st, err := generate.Generate(ctx, e, def, generate.Options{Events: o.Events, Days: o.Days, Seed: o.Seed, End: end})
 	if err != nil {
 		return nil, fmt.Errorf("generate: %w", err)

@@ -198,7 +198,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 			return nil, err
 		}
 		res.Table, res.Statement = ra.Table, view
-		end := validate.ClosedEnd(now, ra.Rollup.Delay)
+		end := timerange.ClosedEnd(now, ra.Rollup.Delay)
 		rg := timerange.Range{Start: end.Add(-window), End: end}
 		res.Window = &rg
 		if opts.Force {

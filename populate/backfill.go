@@ -57,7 +57,7 @@ func (r *Runner) PlanBackfill(ctx context.Context, rollup string, rg timerange.R
 // for trigger rollups the cut-over watermark (the view owns every row after it).
 func (r *Runner) backfillEnd(ctx context.Context, ra *pipes.RollupArtifacts, rg timerange.Range) (time.Time, error) {
 	end := rg.End
-	if c := ClosedEnd(r.now(), ra.Rollup.Delay); c.Before(end) {
+	if c := timerange.ClosedEnd(r.now(), ra.Rollup.Delay); c.Before(end) {
 		end = c
 	}
 	if ra.Rollup.Mode == datasources.ModeTrigger {
@@ -191,7 +191,7 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		return nil, err
 	}
 	now := r.now()
-	closed := ClosedEnd(now, ra.Rollup.Delay)
+	closed := timerange.ClosedEnd(now, ra.Rollup.Delay)
 	if !ok {
 		return nil, fmt.Errorf("rollup %s was never backfilled: run hourglass backfill %s --from <first day> --to %q", name, name, timerange.Format(closed))
 	}

@@ -205,11 +205,6 @@ func Plan(ra *pipes.RollupArtifacts, rg timerange.Range, closedEnd time.Time) []
 	return units
 }
 
-// ClosedEnd is the end of the last closed hour at now: an hour closes delay after its end.
-func ClosedEnd(now time.Time, delay time.Duration) time.Time {
-	return now.UTC().Add(-delay).Truncate(time.Hour)
-}
-
 func newRunID(now time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

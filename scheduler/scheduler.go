@@ -200,7 +200,7 @@ func (s *Scheduler) Check(ctx context.Context) error {
 			return err
 		}
 		if !ok {
-			errs = append(errs, &NotBackfilledError{Rollup: e.rollup.Name, ClosedEnd: populate.ClosedEnd(now, e.rollup.Delay)})
+			errs = append(errs, &NotBackfilledError{Rollup: e.rollup.Name, ClosedEnd: timerange.ClosedEnd(now, e.rollup.Delay)})
 		}
 	}
 	return errors.Join(errs...)
@@ -366,7 +366,7 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 				}
 			}
 		}
-		closed := populate.ClosedEnd(now, e.rollup.Delay)
+		closed := timerange.ClosedEnd(now, e.rollup.Delay)
 		w, ok, err := s.store.Watermark(ctx, name)
 		switch {
 		case err == nil && !ok:

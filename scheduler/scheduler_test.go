@@ -40,7 +40,7 @@ func TestSimulated72Hours(t *testing.T) {
 	var mu sync.Mutex
 	injected := 0
 	p := &flaky{r: f.runner(populate.Hooks{AfterStage: func(ctx context.Context, u populate.Unit) error {
-		if populate.ClosedEnd(f.clock.Now(), 5*time.Minute).Equal(deadHour.Add(time.Hour)) {
+		if timerange.ClosedEnd(f.clock.Now(), 5*time.Minute).Equal(deadHour.Add(time.Hour)) {
 			return errors.New("injected: disk full")
 		}
 		return nil
@@ -48,7 +48,7 @@ func TestSimulated72Hours(t *testing.T) {
 	p.fail = func(rollup string, call int) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if rollup == events && populate.ClosedEnd(f.clock.Now(), 5*time.Minute).Equal(flakyHour.Add(time.Hour)) && injected < 2 {
+		if rollup == events && timerange.ClosedEnd(f.clock.Now(), 5*time.Minute).Equal(flakyHour.Add(time.Hour)) && injected < 2 {
 			injected++
 			return errors.New("injected: connection reset")
 		}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
@@ -63,7 +62,7 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 			RowsWritten: st.rowsWritten, Runs: st.runs, Failures: st.failures, Skipped: st.skipped, Healthy: true}
 		if !st.watermark.IsZero() {
 			rs.Lag = max(now.Sub(st.watermark), 0)
-			if c := populate.ClosedEnd(now, e.rollup.Delay); c.After(st.watermark) {
+			if c := timerange.ClosedEnd(now, e.rollup.Delay); c.After(st.watermark) {
 				rs.HoursBehind = int(c.Sub(st.watermark) / time.Hour)
 			}
 		}

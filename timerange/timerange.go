@@ -199,3 +199,9 @@ func Partitions(p Partition, r Range) []Range {
 	}
 	return out
 }
+
+// ClosedEnd is the end of the last closed hour at now: an hour closes delay after it ends
+// (the :05 of the next hour with the default delay of 5 minutes).
+func ClosedEnd(now time.Time, delay time.Duration) time.Time {
+	return now.UTC().Add(-delay).Truncate(time.Hour)
+}

@@ -101,3 +101,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestClosedEnd(t *testing.T) {
+	for _, c := range []struct{ now, want string }{
+		{"2026-11-22 10:04:59", "2026-11-22 09:00:00"},
+		{"2026-11-22 10:05:00", "2026-11-22 10:00:00"},
+		{"2026-11-22 10:59:00", "2026-11-22 10:00:00"},
+	} {
+		now, _ := time.Parse(time.DateTime, c.now)
+		if got := Format(ClosedEnd(now, 5*time.Minute)); got != c.want {
+			t.Errorf("ClosedEnd(%s) = %s, want %s", c.now, got, c.want)
+		}
+	}
+}

@@ -155,11 +155,6 @@ func (r *Report) Summary() string {
 	return s
 }
 
-// ClosedEnd is the end of the last closed hour at now for a rollup closing hours after delay.
-func ClosedEnd(now time.Time, delay time.Duration) time.Time {
-	return now.UTC().Add(-delay).Truncate(time.Hour)
-}
-
 // Run validates rollup over opts.Range on engine e. It returns an error only when it cannot
 // compare (unknown rollup, bad options, a query that fails); mismatches are in the report.
 func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string, opts Options) (*Report, error) {
@@ -200,7 +195,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 		Dimensions: append([]string{}, opts.Dimensions...), Tolerance: map[string]float64{},
 		MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{},
 	}
-	closed := ClosedEnd(now, r.Delay)
+	closed := timerange.ClosedEnd(now, r.Delay)
 	if rep.Range.End.After(closed) {
 		rep.Range.End = closed
 		rep.OpenHourExcluded = true
