@@ -100,7 +100,7 @@ func exactArgs(n int, hint string) cobra.PositionalArgs {
 
 // projectDSN reads the dsn a project's hourglass.yaml declares, if any.
 func (g *globals) projectDSN() string {
-	b, err := os.ReadFile(filepath.Join(g.project, "hourglass.yaml"))
+	b, err := os.ReadFile(filepath.Join(g.path(g.project), "hourglass.yaml"))
 	if err != nil {
 		return ""
 	}

@@ -41,18 +41,45 @@ type Build struct {
 // ErrCheckFailed is returned (wrapped) by commands whose check failed; Main maps it to exit 1.
 var ErrCheckFailed = errors.New("check failed")
 
-// globals are the flags every command shares.
+// globals are the flags every command shares, and the process it runs in.
 type globals struct {
 	project string
 	dsn     string
 	output  string
 	io      IO
 	build   Build
+	host    Host
 }
+
+// Host is what a command takes from the process it runs in: its working directory, its
+// environment and how it opens engines. A command run by `hourglass serve` for another process
+// (package daemon) runs with that process's directory and environment, on the daemon's engine.
+type Host struct {
+	// Cwd is the directory relative paths are taken from ("" for the process's own).
+	Cwd string
+	// Getenv reads the environment (os.Getenv when nil).
+	Getenv func(string) string
+	// Open opens an engine by DSN (engine.Open when nil).
+	Open func(ctx context.Context, dsn string) (engine.Engine, error)
+	// Terminal says standard error is a terminal even when it is not a file (a forwarded
+	// command whose client runs on one).
+	Terminal bool
+	// Forward lets commands be handed to a daemon that holds their data folder.
+	Forward bool
+}
+
+// ProcessHost is the host of a command run directly by the hourglass process: the process's
+// directory, environment and engines, forwarding to a daemon when one holds the data folder.
+func ProcessHost() Host { return Host{Forward: true} }
 
 // Main runs hourglass with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, stdio IO, build Build) int {
-	g := &globals{io: stdio, build: build}
+	return MainIn(ctx, args, stdio, build, ProcessHost())
+}
+
+// MainIn is Main run in the given host.
+func MainIn(ctx context.Context, args []string, stdio IO, build Build, host Host) int {
+	g := &globals{io: stdio, build: build, host: host}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
@@ -61,6 +88,10 @@ func Main(ctx context.Context, args []string, stdio IO, build Build) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var fw *forwardTo
+	if errors.As(err, &fw) {
+		return g.forward(ctx, fw.socket, args)
 	}
 	if errors.Is(err, ErrCheckFailed) {
 		if msg := strings.TrimSpace(err.Error()); msg != ErrCheckFailed.Error() {
@@ -92,7 +123,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 			default:
 				return fmt.Errorf("--output %q: use text or json", g.output)
 			}
-			return nil
+			return g.checkDaemon(cmd)
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -104,11 +135,11 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		return fmt.Errorf("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(
-		newVersionCmd(g),
+		local(newVersionCmd(g)),
 		newSQLCmd(g),
 		newEngineCmd(g),
-		newInitCmd(g),
-		newBuildCmd(g),
+		local(newInitCmd(g)),
+		local(newBuildCmd(g)),
 		newPlanCmd(g),
 		newDeployCmd(g),
 		newBackfillCmd(g),
@@ -118,34 +149,70 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newValidateCmd(g),
 		newSwitchCmd(g),
 		newEndpointCmd(g),
-		newScheduleCmd(g),
+		newServeCmd(g),
 		newGenerateCmd(g),
 		newEstimateCmd(g),
-		newDemoCmd(g),
+		local(newDemoCmd(g)),
 	)
 	return root
 }
 
 // resolveDSN picks the engine DSN: --dsn, then $HOURGLASS_DSN, then the project's dsn, then
 // the embedded engine in the project's .hourglass/data folder.
+// A relative embedded data folder is taken from the working directory (--dsn,
+// $HOURGLASS_DSN) or from the project folder (the project's dsn).
 func (g *globals) resolveDSN(projectDSN string) string {
+	dsn := ""
 	switch {
 	case g.dsn != "":
-		return g.dsn
-	case os.Getenv("HOURGLASS_DSN") != "":
-		return os.Getenv("HOURGLASS_DSN")
+		dsn = g.dsn
+	case g.getenv("HOURGLASS_DSN") != "":
+		dsn = g.getenv("HOURGLASS_DSN")
 	case projectDSN != "":
 		if rest, ok := strings.CutPrefix(projectDSN, "chdb://"); ok && rest != ":memory:" && !filepath.IsAbs(rest) {
-			return "chdb://" + filepath.Join(g.project, rest)
+			return "chdb://" + g.path(filepath.Join(g.project, rest))
 		}
 		return projectDSN
+	default:
+		return "chdb://" + g.path(filepath.Join(g.project, ".hourglass", "data"))
 	}
-	return "chdb://" + filepath.Join(g.project, ".hourglass", "data")
+	if rest, ok := strings.CutPrefix(dsn, "chdb://"); ok && rest != "" && rest != ":memory:" {
+		return "chdb://" + g.path(rest)
+	}
+	return dsn
+}
+
+// getenv reads the command's environment.
+func (g *globals) getenv(key string) string {
+	if g.host.Getenv != nil {
+		return g.host.Getenv(key)
+	}
+	return os.Getenv(key)
+}
+
+// path resolves a path the user gave against the command's working directory: a forwarded
+// command runs in the daemon's process, whose directory is not the user's.
+func (g *globals) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if g.host.Cwd != "" {
+		return filepath.Join(g.host.Cwd, p)
+	}
+	return p
+}
+
+// open opens the engine a DSN names, in the command's host.
+func (g *globals) open(ctx context.Context, dsn string) (engine.Engine, error) {
+	if g.host.Open != nil {
+		return g.host.Open(ctx, dsn)
+	}
+	return engine.Open(ctx, dsn)
 }
 
 // openEngine opens the engine the flags name. The caller must Close it.
 func (g *globals) openEngine(ctx context.Context) (engine.Engine, error) {
-	return engine.Open(ctx, g.resolveDSN(g.projectDSN()))
+	return g.open(ctx, g.resolveDSN(g.projectDSN()))
 }
 
 // oneLine puts an error on one line: joined errors (one per line) are separated by "; ".

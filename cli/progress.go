@@ -14,6 +14,9 @@ import (
 // isTerminal reports whether w is a character device (a terminal), where a live progress bar
 // makes sense; elsewhere (CI logs, files) progress is printed as plain lines.
 func isTerminal(w io.Writer) bool {
+	if t, ok := w.(interface{ IsTerminal() bool }); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -25,10 +25,10 @@ type project struct {
 // loadProject reads and compiles the project in --project. Bad definitions come back as one
 // error listing every diagnostic (file:line:col: message), before anything touches a database.
 func (g *globals) loadProject() (*project, error) {
-	dir := g.project
+	dir := g.path(g.project)
 	if _, err := os.Stat(filepath.Join(dir, datasources.ProjectFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no %s in %s: run hourglass init %s, or pass --project DIR", datasources.ProjectFile, dir, dir)
+			return nil, fmt.Errorf("no %s in %s: run hourglass init %s, or pass --project DIR", datasources.ProjectFile, g.project, g.project)
 		}
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (g *globals) openSession(ctx context.Context, now func() time.Time) (*sessi
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.Open(ctx, g.resolveDSN(p.def.DSN))
+	e, err := g.open(ctx, g.resolveDSN(p.def.DSN))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hourglass-dev/hourglass/daemon"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/populate"
@@ -30,16 +31,22 @@ type scheduleFlags struct {
 	holder    string
 }
 
-func newScheduleCmd(g *globals) *cobra.Command {
+func newServeCmd(g *globals) *cobra.Command {
 	var f scheduleFlags
 	c := &cobra.Command{
-		Use:   "schedule",
-		Short: "Run the scheduler daemon: every scheduled rollup's populate on its cron, with catch-up, retries and metrics",
-		Long: `schedule keeps every scheduled rollup fresh: each rollup runs on its cron line (default
+		Use:     "serve",
+		Aliases: []string{"schedule"},
+		Short:   "Run the daemon: every scheduled rollup's populate on its cron, and every other command beside it",
+		Long: `serve keeps every scheduled rollup fresh: each rollup runs on its cron line (default
 "5 * * * *", UTC). On start, and on every tick, the populate fills every closed hour since the
 watermark, so downtime and failed ticks are caught up in order. A failed tick is retried with
 exponential backoff inside the hour; a rollup never runs twice at once. One scheduler works at a
-time: the others stand by on the lease in the metadata tables.
+time: the others stand by on the lease in the metadata tables. "schedule" is another name for it.
+
+On the embedded engine the daemon holds the data folder, and every other hourglass command
+started on that folder (status, validate, backfill, sql …) is carried out by the daemon on its
+open engine, through a unix socket in the data folder: same output, same exit code, Ctrl-C
+stops it. A second daemon on the same folder is refused with the first one's PID.
 
 It serves /healthz (503 when a rollup's last tick failed and its retry window passed) and
 /metrics (Prometheus) on --listen, logs with log/slog to stderr, and on SIGINT/SIGTERM
@@ -47,9 +54,10 @@ finishes the unit in progress and exits 0.
 
 With --once it runs one tick of every scheduled rollup and exits: for an external crontab or a
 Kubernetes CronJob. Exit 2 when a rollup fails for good or was never backfilled.`,
-		Example: `  hourglass schedule
-  hourglass schedule --listen 0.0.0.0:9109 --log-format json
-  hourglass schedule --once                      # from cron: 5 * * * *
+		Example: `  hourglass serve
+  hourglass serve --listen 0.0.0.0:9109 --log-format json
+  hourglass status                              # in another terminal: runs through the daemon
+  hourglass serve --once                        # from cron: 5 * * * *
   hourglass schedule --once --now "2026-11-22 10:05"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -140,6 +148,15 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 			_ = srv.Shutdown(sctx)
 		}()
 		log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+	}
+	if info, err := e.Info(ctx); err == nil && info.Kind == "embedded" && info.Location != ":memory:" {
+		// Every other command on this data folder now runs here, on this engine.
+		srv, err := daemon.Listen(ctx, info.Location, g.daemonHandler(e, info.Location))
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("commands on this data folder run through the daemon", "socket", srv.Socket())
 	}
 	return sch.Run(ctx)
 }

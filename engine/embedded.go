@@ -187,19 +187,15 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 // lockFolder takes an exclusive lock on the data folder so that a second process gets a clear
 // error instead of two engines writing the same files.
 func lockFolder(dir string) (*os.File, error) {
-	path := filepath.Join(dir, "hourglass.lock")
+	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock data folder %s: %w (is it writable?)", dir, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path)
+		pid := readPID(f)
 		f.Close()
-		pid := strings.TrimSpace(string(b))
-		if pid == "" {
-			pid = "unknown"
-		}
-		return nil, fmt.Errorf("data folder %s is in use by PID %s: stop that hourglass process, or point --dsn at another folder", dir, pid)
+		return nil, &FolderBusyError{Dir: dir, PID: pid}
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

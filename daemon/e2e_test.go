@@ -1,0 +1,203 @@
+package daemon_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/daemon"
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/engine/enginetest"
+	"github.com/hourglass-dev/hourglass/internal/bintest"
+)
+
+var bin bintest.Binary
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	bin.Remove()
+	os.Exit(code)
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a child process writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type project struct {
+	t   *testing.T
+	bin string
+	dir string
+}
+
+// run runs hourglass in the project folder and returns its exit code, stdout and stderr.
+func (p *project) run(args ...string) (int, string, string) {
+	p.t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(p.bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = p.dir, &out, &errb
+	cmd.Env = cleanEnv()
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatalf("hourglass %s: %v", strings.Join(args, " "), err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func (p *project) must(args ...string) string {
+	p.t.Helper()
+	code, out, errOut := p.run(args...)
+	if code != 0 {
+		p.t.Fatalf("hourglass %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HOURGLASS_DSN=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TestCommandsBesideTheDaemon runs `hourglass serve` as a real process on an embedded data
+// folder and every other command beside it as real processes too: they are carried out by the
+// daemon on its engine, with their output, exit codes, standard input and Ctrl-C.
+func TestCommandsBesideTheDaemon(t *testing.T) {
+	if _, err := os.Stat(engine.LibraryPath()); err != nil {
+		enginetest.Unavailable(t, "the embedded engine (libchdb.so)", err)
+	}
+	root := t.TempDir()
+	p := &project{t: t, bin: bin.Path(t), dir: root}
+	p.must("init", "shop")
+	p.dir = filepath.Join(root, "shop")
+	dataDir := filepath.Join(p.dir, ".hourglass", "data")
+	p.must("deploy")
+	p.must("generate", "--events", "40000", "--days", "30")
+	now := time.Now().UTC()
+	from := now.Truncate(24*time.Hour).AddDate(0, 0, -31).Format(time.DateOnly)
+	to := now.Truncate(time.Hour).Format("2006-01-02 15:04")
+	for _, r := range []string{"events_hourly", "events_overview_hourly", "sessions_hourly", "audience_hourly"} {
+		p.must("backfill", r, "--from", from, "--to", to)
+	}
+
+	var daemonOut, daemonErr syncBuffer
+	srv := exec.Command(p.bin, "serve", "--listen", "127.0.0.1:0")
+	srv.Dir, srv.Stdout, srv.Stderr, srv.Env = p.dir, &daemonOut, &daemonErr, cleanEnv()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.Wait() }()
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for daemon.Find(dataDir) == "" {
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited before listening: %v\n%s", err, daemonErr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no daemon socket after 60 s:\n%s", daemonErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Read-only commands, with their own output and exit codes.
+	if out := p.must("status"); !strings.Contains(out, "events_overview_hourly") {
+		t.Errorf("status through the daemon:\n%s", out)
+	}
+	if code, _, errOut := p.run("validate", "nope", "--from", from, "--to", to); code != 2 || !strings.Contains(errOut, `unknown rollup "nope"`) {
+		t.Errorf("validate of an unknown rollup through the daemon: exit %d, stderr %q", code, errOut)
+	}
+
+	// A backfill through the daemon, interrupted with Ctrl-C, then resumed.
+	var bfErr syncBuffer
+	bf := exec.Command(p.bin, "backfill", "events_hourly", "--from", from, "--to", to)
+	bf.Dir, bf.Stderr, bf.Env = p.dir, &bfErr, cleanEnv()
+	if err := bf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(bfErr.String(), "(1/") && time.Now().Before(deadline.Add(time.Minute)) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = bf.Process.Signal(syscall.SIGINT)
+	err := bf.Wait()
+	switch {
+	case err == nil:
+		t.Logf("the backfill finished before Ctrl-C reached it:\n%s", bfErr.String())
+	case strings.Contains(bfErr.String(), "--resume"):
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			t.Errorf("interrupted backfill: %v, want exit 2", err)
+		}
+	default:
+		t.Fatalf("interrupted backfill: %v\n%s", err, bfErr.String())
+	}
+	p.must("backfill", "events_hourly", "--from", from, "--to", to, "--resume")
+	check := "SELECT (SELECT count() FROM analytics.events WHERE timestamp >= toDateTime('" + from + " 00:00:00', 'UTC') AND timestamp < toDateTime('" + to + ":00', 'UTC'))" +
+		" - (SELECT sum(event_count) FROM analytics.events_hourly WHERE hour >= toDateTime('" + from + " 00:00:00', 'UTC') AND hour < toDateTime('" + to + ":00', 'UTC')) AS diff," +
+		" (SELECT count() FROM analytics.events) AS raw"
+	var res engine.Result
+	if err := json.Unmarshal([]byte(p.must("--output", "json", "sql", check)), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || fmt.Sprint(res.Rows[0]) != "[0 40000]" {
+		t.Errorf("raw count − rollup count after the resumed backfill, raw count: %v, want [0 40000]", res.Rows)
+	}
+
+	// Standard input reaches a forwarded command that reads it.
+	cmd := exec.Command(p.bin, "sql", "-")
+	cmd.Dir, cmd.Env, cmd.Stdin = p.dir, cleanEnv(), strings.NewReader("SELECT 6 * 7 AS answer")
+	if out, err := cmd.CombinedOutput(); err == nil && !strings.Contains(string(out), "42") {
+		t.Errorf("sql - through the daemon: %s", out)
+	}
+
+	// A second daemon on the folder is refused with the first one's PID.
+	if code, _, errOut := p.run("serve", "--listen", ""); code != 2 || !strings.Contains(errOut, "already served by PID") {
+		t.Errorf("second daemon: exit %d, stderr %q", code, errOut)
+	}
+
+	// SIGTERM stops the daemon cleanly; commands then run on their own again.
+	_ = srv.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v\n%s", err, daemonErr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve still running 60 s after SIGTERM")
+	}
+	if daemon.Find(dataDir) != "" {
+		t.Error("the daemon left its socket behind")
+	}
+	p.must("status")
+}
