@@ -16,6 +16,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/daemon"
 	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/httpapi"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/scheduler"
@@ -29,6 +30,7 @@ type scheduleFlags struct {
 	now       string
 	logFormat string
 	holder    string
+	public    bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -48,14 +50,19 @@ started on that folder (status, validate, backfill, sql …) is carried out by t
 open engine, through a unix socket in the data folder: same output, same exit code, Ctrl-C
 stops it. A second daemon on the same folder is refused with the first one's PID.
 
-It serves /healthz (503 when a rollup's last tick failed and its retry window passed) and
-/metrics (Prometheus) on --listen, logs with log/slog to stderr, and on SIGINT/SIGTERM
+On --listen it serves the endpoints over HTTP in Tinybird's API shape
+(GET /v0/pipes/NAME.json, .csv or .ndjson, with the endpoint's parameters in the query string;
+each endpoint runs on whatever it is switched to), /healthz (503 when a rollup's last tick
+failed and its retry window passed) and /metrics (Prometheus). An endpoint that a token of
+hourglass.yaml names needs that token (Authorization: Bearer …); the others answer loopback
+clients only, unless --insecure-public. It logs with log/slog to stderr, and on SIGINT/SIGTERM
 finishes the unit in progress and exits 0.
 
 With --once it runs one tick of every scheduled rollup and exits: for an external crontab or a
 Kubernetes CronJob. Exit 2 when a rollup fails for good or was never backfilled.`,
 		Example: `  hourglass serve
-  hourglass serve --listen 0.0.0.0:9109 --log-format json
+  curl 'localhost:9109/v0/pipes/sum_primitives.json?start=-7d&end=now'
+  hourglass serve --listen 0.0.0.0:9109 --log-format json     # tokens from hourglass.yaml
   hourglass status                              # in another terminal: runs through the daemon
   hourglass serve --once                        # from cron: 5 * * * *
   hourglass schedule --once --now "2026-11-22 10:05"`,
@@ -70,6 +77,7 @@ Kubernetes CronJob. Exit 2 when a rollup fails for good or was never backfilled.
 	fl.StringVar(&f.now, "now", "", "start the clock at this time (UTC) instead of now, for tests and replays: 2026-11-22T10:05:00Z")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.holder, "holder", "", "name of this scheduler in the lease (default hostname:pid)")
+	fl.BoolVar(&f.public, "insecure-public", false, "serve endpoints that no token protects to every client, not only loopback ones")
 	return c
 }
 
@@ -132,11 +140,19 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 	}
 
 	if f.listen != "" {
+		tokens, err := g.tokens(s.def)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle(httpapi.Prefix, httpapi.New(&httpapi.ProjectRunner{E: e, Store: store, Artifacts: s.artifacts, Now: clock.Now},
+			httpapi.Options{Tokens: tokens, Public: f.public}))
+		mux.Handle("/", sch.Handler())
 		ln, err := net.Listen("tcp", f.listen)
 		if err != nil {
 			return fmt.Errorf("--listen %s: %w", f.listen, err)
 		}
-		srv := &http.Server{Handler: sch.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http server stopped", "err", err)
@@ -147,7 +163,7 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		log.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		log.Info("serving /v0/pipes/, /healthz and /metrics", "addr", ln.Addr().String())
 	}
 	if info, err := e.Info(ctx); err == nil && info.Kind == "embedded" && info.Location != ":memory:" {
 		// Every other command on this data folder now runs here, on this engine.
@@ -176,4 +192,17 @@ func writeScheduleStatus(g *globals, sch *scheduler.Scheduler) error {
 		rows = append(rows, []string{r.Rollup, r.State, w, fmt.Sprint(r.HoursBehind), fmt.Sprint(r.RowsWritten), fmt.Sprint(r.Failures), r.LastError})
 	}
 	return writeTable(g.io.Out, []string{"rollup", "state", "watermark", "hours behind", "rows written", "failures", "error"}, rows)
+}
+
+// tokens reads the secret of every token the project declares from the environment.
+func (g *globals) tokens(def *datasources.Project) ([]httpapi.Token, error) {
+	var out []httpapi.Token
+	for _, t := range def.Tokens {
+		secret := g.getenv(t.Env)
+		if secret == "" {
+			return nil, fmt.Errorf("token %s: $%s is empty: export the token's secret before starting hourglass serve", t.Name, t.Env)
+		}
+		out = append(out, httpapi.Token{Name: t.Name, Secret: secret, Endpoints: t.Endpoints})
+	}
+	return out, nil
 }

@@ -28,6 +28,13 @@
 //	  schedule: "5 * * * *"    # five-field cron, UTC (default "5 * * * *")
 //	  lookback: 2h             # default 2h
 //	  delay: 5m                # default 5m
+//	tokens:                    # optional: read-only tokens for `hourglass serve`'s HTTP API
+//	  - name: dashboard
+//	    env: HOURGLASS_TOKEN_DASHBOARD       # the secret, read from the environment at start
+//	    endpoints: [sum_primitives]          # the endpoints it reads; ["*"] for all
+//
+// An endpoint that a token names needs one of its tokens (Authorization: Bearer …); the others
+// are served to loopback clients only unless serve runs with --insecure-public.
 //
 // # Datasources
 //

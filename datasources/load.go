@@ -42,7 +42,7 @@ var TenantDimensions = []string{
 const ReservedColumn = "hour"
 
 var (
-	projectKeys    = []string{"name", "database", "dsn", "cluster", "defaults", "datasources", "rollups", "endpoints"}
+	projectKeys    = []string{"name", "database", "dsn", "cluster", "defaults", "datasources", "rollups", "endpoints", "tokens"}
 	defaultsKeys   = []string{"partition", "schedule", "lookback", "delay"}
 	datasourceKeys = []string{"name", "managed", "engine", "partition_by", "order_by", "sample_by", "ttl", "columns"}
 	columnKeys     = []string{"name", "type", "codec", "default", "json"}
@@ -271,6 +271,9 @@ func (l *loader) parseProject(n *yaml.Node) {
 	}
 	if m.has("defaults") {
 		l.parseDefaults(m.vals["defaults"])
+	}
+	if m.has("tokens") {
+		l.parseTokens(m.vals["tokens"])
 	}
 	for _, k := range kinds {
 		if !m.has(k.dir) {

@@ -30,6 +30,8 @@ type Project struct {
 	Datasources []*Datasource
 	Rollups     []*Rollup
 	Endpoints   []*Endpoint
+	// Tokens are the read-only secrets HTTP clients call endpoints with.
+	Tokens []*Token
 }
 
 // Datasource is a raw table: events, sessions, …

@@ -70,6 +70,7 @@ func (l *loader) validate() {
 		claim("endpoint", e.Name, l.posOf(e, "name", e.Pos))
 		l.validateEndpoint(e)
 	}
+	l.validateTokens()
 }
 
 // uniqueNames reports a duplicate name within one definition.
