@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -83,6 +84,9 @@ func (w *Workspace) Exec(stmts ...string) {
 			w.T.Fatal(err)
 		}
 		if err := w.E.Exec(ctx, s, nil); err != nil {
+			if len(s) > 3000 {
+				s = s[:3000] + " …"
+			}
 			w.T.Fatalf("tbemu: %v\n%s", err, s)
 		}
 	}
@@ -215,7 +219,10 @@ func (w *Workspace) Ingest(datasource string, events []string) {
 		for _, k := range keys {
 			args += ", '" + strings.ReplaceAll(k, "'", "\\'") + "'"
 		}
-		plain := strings.TrimSuffix(strings.TrimPrefix(typ, "LowCardinality("), ")")
+		plain := typ
+		if inner, ok := strings.CutPrefix(typ, "LowCardinality("); ok {
+			plain = strings.TrimSuffix(inner, ")")
+		}
 		var v string
 		switch {
 		case strings.Contains(plain, "String"):
@@ -229,34 +236,67 @@ func (w *Workspace) Ingest(datasource string, events []string) {
 		names = append(names, quote(name))
 		exprs = append(exprs, v)
 	}
-	data := strings.Join(events, "\n")
-	w.Exec("INSERT INTO " + quote(datasource) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
-		" FROM format(JSONAsString, '" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(data) + "')")
+	// In batches: the events travel inside the query text, which ClickHouse caps.
+	for len(events) > 0 {
+		n := min(len(events), 200)
+		data := strings.Join(events[:n], "\n")
+		events = events[n:]
+		w.Exec("INSERT INTO " + quote(datasource) + " (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(exprs, ", ") +
+			" FROM format(JSONAsString, '" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(data) + "')")
+	}
 }
 
-// nodesSQL renders every node of a pipe with params and returns the last one's SQL with the
-// earlier nodes as common table expressions, as Tinybird lets a node read the ones before it.
+// nodesSQL renders every node of a pipe with params and returns the last one's SQL, where a
+// FROM naming an earlier node, or a plain pipe of the project (one without TYPE, read as its
+// last node), reads that node's SQL as a subquery: what Tinybird does when a node reads
+// another.
 func (w *Workspace) nodesSQL(r tbparse.Resource, params map[string]string) string {
 	w.T.Helper()
-	nodes := r["nodes"].([]any)
-	var ctes []string
-	var last string
-	for i, n := range nodes {
+	return w.pipeSQL(r, params, 0)
+}
+
+func (w *Workspace) pipeSQL(r tbparse.Resource, params map[string]string, depth int) string {
+	w.T.Helper()
+	if depth > 10 {
+		w.T.Fatalf("tbemu: pipes read each other more than ten deep at %s", r["name"])
+	}
+	known := map[string]string{}
+	for _, other := range w.Res {
+		if other["kind"] == "pipe" && other["type"] == "pipe" && other["name"] != r["name"] {
+			name := other["name"].(string)
+			if fromRe(name).MatchString(w.rawAll(r)) {
+				known[name] = w.pipeSQL(other, params, depth+1)
+			}
+		}
+	}
+	var sql string
+	for i, n := range r["nodes"].([]any) {
 		n := n.(map[string]any)
-		sql, err := tbparse.Render(w.rawNodeSQL(r, i), params)
+		out, err := tbparse.Render(w.rawNodeSQL(r, i), params)
 		if err != nil {
 			w.T.Fatalf("tbemu: pipe %s node %s: %v", r["name"], n["name"], err)
 		}
-		if i < len(nodes)-1 {
-			ctes = append(ctes, quote(n["name"].(string))+" AS ("+sql+")")
-		} else {
-			last = sql
+		for name, sub := range known {
+			out = fromRe(name).ReplaceAllString(out, "FROM ("+strings.ReplaceAll(sub, "$", "$$")+") AS "+quote(name)+"${1}")
 		}
+		sql = out
+		known[n["name"].(string)] = out
 	}
-	if len(ctes) == 0 {
-		return last
+	return sql
+}
+
+// fromRe matches FROM name (bare or in backticks).
+func fromRe(name string) *regexp.Regexp {
+	return regexp.MustCompile("(?i)\\bFROM\\s+`?" + regexp.QuoteMeta(name) + "`?(\\s|$|\\))")
+}
+
+// rawAll is every node's SQL of a pipe, as written.
+func (w *Workspace) rawAll(r tbparse.Resource) string {
+	var all []string
+	for i := range r["nodes"].([]any) {
+		all = append(all, w.rawNodeSQL(r, i))
 	}
-	return "WITH " + strings.Join(ctes, ", ") + " " + last
+	return strings.Join(all, "\n")
 }
 
 // rawNodeSQL is node i's SQL as written in the datafile: the parser's copy has its template
