@@ -108,6 +108,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newSQLCmd(g),
 		newEngineCmd(g),
 		newInitCmd(g),
+		newImportCmd(g),
 		newBuildCmd(g),
 		newPlanCmd(g),
 		newDeployCmd(g),

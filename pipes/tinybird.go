@@ -181,7 +181,14 @@ func tinybirdFrom(d *datasources.Datasource) string {
 	var extra []string
 	for _, c := range d.Columns {
 		if !tinybirdStored(c) {
-			extra = append(extra, jsonExtract(c, chtype.MustParse(c.Type))+" AS "+ident.Quote(c.Name))
+			t := chtype.MustParse(c.Type)
+			e := jsonExtract(c, t)
+			if t.Name == "LowCardinality" {
+				// The extraction gives the plain type; say the declared one, so the column
+				// reads back as declared.
+				e = "toLowCardinality(" + e + ")"
+			}
+			extra = append(extra, e+" AS "+ident.Quote(c.Name))
 		}
 	}
 	if len(extra) == 0 {

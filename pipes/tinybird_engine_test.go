@@ -19,49 +19,6 @@ import (
 	"github.com/hourglass-dev/hourglass/pipes"
 )
 
-// jsonProjectYAML has both JSON shapes: payload arrives as a JSON object, props as a string
-// holding JSON text. A scheduled rollup runs every six hours with a two-hour lookback; a
-// trigger rollup is fed by its insert trigger.
-const jsonProjectYAML = `name: web
-datasources:
-  - name: hits
-    partition_by: toYYYYMM(ts)
-    order_by: [site, ts]
-    columns:
-      - {name: ts, type: DateTime}
-      - {name: site, type: LowCardinality(String)}
-      - {name: user_id, type: String}
-      - {name: duration, type: UInt32}
-      - {name: payload, type: String}
-      - {name: pathname, type: String, json: $.payload.pathname}
-      - {name: depth, type: UInt8, json: $.payload.scroll.depth}
-      - {name: props, type: String}
-      - {name: utm_source, type: LowCardinality(String), json: props.$.utm.source}
-      - {name: utm_medium, type: Nullable(String), json: props.$.utm.medium}
-rollups:
-  - name: hits_hourly
-    source: hits
-    time_column: ts
-    schedule: "5 */6 * * *"
-    lookback: 2h
-    dimensions: [site, pathname, utm_source, utm_medium]
-    metrics:
-      - {name: hits, kind: count}
-      - {name: users, kind: uniq_exact, column: user_id}
-      - {name: total_duration, kind: sum, column: duration}
-      - {name: max_depth, kind: max, column: depth}
-      - {name: avg_duration, kind: avg, column: duration}
-      - {name: last_path, kind: arg_max, column: pathname, by: ts}
-  - name: hits_live
-    source: hits
-    time_column: ts
-    mode: trigger
-    dimensions: [site, utm_source]
-    metrics:
-      - {name: hits, kind: count}
-      - {name: users, kind: uniq_exact, column: user_id}
-`
-
 // hitEvents returns n NDJSON events one every 97 seconds from start, deterministically by
 // seed: payload is an object (sometimes without pathname), props a string holding JSON
 // (sometimes without medium).
@@ -103,7 +60,7 @@ func TestTinybirdCopyAndJSONEmulated(t *testing.T) {
 	}
 	defer e.Close()
 
-	p := projecttest.FromYAML(t, jsonProjectYAML, "ch")
+	p := projecttest.FromYAML(t, projecttest.JSONYAML, "ch")
 	a, err := pipes.Compile(p)
 	if err != nil {
 		t.Fatal(err)

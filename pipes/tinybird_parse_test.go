@@ -2,7 +2,6 @@ package pipes_test
 
 import (
 	"testing"
-	"testing/fstest"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
@@ -13,18 +12,10 @@ import (
 // TestTinybirdParserAccepts runs Tinybird's own datafile parser over every file the Tinybird
 // target writes for the scaffold and the test projects.
 func TestTinybirdParserAccepts(t *testing.T) {
-	fs := fstest.MapFS{}
-	for path, b := range datasources.Scaffold() {
-		fs[path] = &fstest.MapFile{Data: b}
-	}
-	scaffold, err := datasources.Load(fs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	projects := map[string]*datasources.Project{
-		"scaffold": scaffold,
+		"scaffold": projecttest.Project(t, "analytics"),
 		"legacy":   projecttest.FromYAML(t, projecttest.LegacyYAML, "legacy"),
-		"json":     projecttest.FromYAML(t, jsonProjectYAML, "json"),
+		"json":     projecttest.FromYAML(t, projecttest.JSONYAML, "json"),
 	}
 	for name, p := range projects {
 		t.Run(name, func(t *testing.T) {

@@ -271,8 +271,11 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 	if err != nil {
 		return nil, err
 	}
-	if s.from == nil || s.from.table == "" {
-		return nil, errAt(s.line, "node %s does not read a rollup's datasource directly", last.Name)
+	switch {
+	case s.from == nil:
+		return nil, errAt(s.line, "node %s has no FROM: an hourglass endpoint reads a rollup", last.Name)
+	case s.from.table == "":
+		return nil, errAt(s.from.line, "node %s reads a subquery that filters or aggregates: an hourglass endpoint is one aggregation of a rollup", last.Name)
 	}
 	rt := im.rollups[s.from.table]
 	if rt == nil {
@@ -455,7 +458,7 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 		im.warn(p.File, lineOf(s.rest, s.line), "%s is not imported", text(s.rest))
 	}
 	for _, t := range p.Tokens {
-		if !im.tokens[t.Name] {
+		if !im.tokens[t.Name] || im.otherTokens {
 			im.warn(p.File, t.Line, "TOKEN %s is not imported: hourglass writes one read token per project (<project>_read)", t.Name)
 		}
 	}

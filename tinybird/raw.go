@@ -182,6 +182,11 @@ func (im *importer) translateRaw(src *Datasource) *rawDS {
 			im.warn(src.File, line, "%s is not imported: hourglass datasources have no %s", x.dir, x.what)
 		}
 	}
+	for _, t := range src.Tokens {
+		if !im.tokens[t.Name] || im.otherTokens {
+			im.warn(src.File, t.Line, "TOKEN %s is not imported: hourglass writes one append token per project (<project>_append)", t.Name)
+		}
+	}
 	return &rawDS{src: src, d: d}
 }
 

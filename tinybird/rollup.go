@@ -364,9 +364,18 @@ func flatten(s *selectStmt) *selectStmt {
 // the keys and the column type.
 func (v *view) jsonExtract(e []token) (src string, keys []string, typ string, ok bool) {
 	c := asCall(stripParens(e))
+	lowCard := false
+	if c != nil && c.name == "toLowCardinality" && len(c.args) == 1 {
+		c, lowCard = asCall(stripParens(c.args[0])), true
+	}
 	if c == nil || len(c.args) < 2 || c.params != nil {
 		return "", nil, "", false
 	}
+	defer func() {
+		if ok && lowCard {
+			typ = "LowCardinality(" + typ + ")"
+		}
+	}()
 	args := c.args
 	switch c.name {
 	case "JSONExtractString":
