@@ -365,6 +365,9 @@ func CopyWindowHours(r *datasources.Rollup) (int, error) {
 	return hours(gap) + hours(r.Lookback), nil
 }
 
+// copyUnset is the default of a copy pipe's start_date and end_date: not given.
+const copyUnset = "1970-01-01 00:00:00"
+
 // tinybirdCopyPipe writes a scheduled rollup's copy pipe. COPY_MODE append adds the result to
 // what is there, so copying an hour twice counts it twice, and an append that copies each hour
 // once can never take late rows. COPY_MODE replace replaces the whole datasource with the
@@ -387,8 +390,11 @@ func tinybirdCopyPipe(ra *RollupArtifacts) (string, error) {
 		return "", err
 	}
 	closed := fmt.Sprintf("toStartOfHour(now('UTC') - INTERVAL %d SECOND)", int64(delay.Seconds()))
+	// Scheduled copy pipes need a default for every parameter: an unset bound is the
+	// default, which stands for "the scheduled window".
 	bound := func(param, otherwise string) string {
-		return "{% if defined(" + param + ") %}toStartOfHour(toDateTime({{DateTime(" + param + ")}}, 'UTC')){% else %}" + otherwise + "{% end %}"
+		v := "{{DateTime(" + param + ", '" + copyUnset + "')}}"
+		return "if(" + v + " = '" + copyUnset + "', " + otherwise + ", toStartOfHour(toDateTime(" + v + ", 'UTC')))"
 	}
 	lower := bound(TinybirdBackfillStart, fmt.Sprintf("%s - INTERVAL %d HOUR", closed, window))
 	upper := bound(TinybirdBackfillEnd, closed)

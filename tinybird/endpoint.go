@@ -203,7 +203,7 @@ func conjuncts(where []token) []conjunct {
 	var out []conjunct
 	var plain []token
 	flush := func() {
-		for _, c := range splitTop(plain, "AND") {
+		for _, c := range splitAnd(plain) {
 			if len(c) > 0 {
 				out = append(out, conjunct{toks: c, line: c[0].line})
 			}
@@ -253,7 +253,7 @@ func conjuncts(where []token) []conjunct {
 			if len(inner) > 0 && inner[0].is("AND") {
 				inner = inner[1:]
 			}
-			for _, c := range splitTop(inner, "AND") {
+			for _, c := range splitAnd(inner) {
 				if len(c) > 0 {
 					out = append(out, conjunct{toks: c, guard: m[1], line: c[0].line})
 				}
@@ -352,7 +352,21 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 	}
 	// Conditions: the time range, optional equality filters.
 	var start, end *datasources.Param
+	var conds []conjunct
 	for _, c := range conjuncts(s.where) {
+		// x BETWEEN a AND b is x >= a AND x <= b.
+		if b := indexTop(c.toks, 0, "BETWEEN"); b > 0 && c.problem == "" {
+			if a := indexTop(c.toks, b, "AND"); a > b {
+				lhs := c.toks[:b]
+				ge := append(append(append([]token{}, lhs...), token{kind: tOp, raw: ">=", val: ">=", line: c.line}), c.toks[b+1:a]...)
+				le := append(append(append([]token{}, lhs...), token{kind: tOp, raw: "<=", val: "<=", line: c.line}), c.toks[a+1:]...)
+				conds = append(conds, conjunct{toks: ge, guard: c.guard, line: c.line}, conjunct{toks: le, guard: c.guard, line: c.line})
+				continue
+			}
+		}
+		conds = append(conds, c)
+	}
+	for _, c := range conds {
 		if c.problem != "" {
 			im.warn(p.File, c.line, "%s", c.problem)
 			continue

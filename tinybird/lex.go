@@ -193,6 +193,20 @@ func splitTop(toks []token, sep string) [][]token {
 	return append(out, toks[start:])
 }
 
+// splitAnd splits a condition into its top-level AND terms, keeping x BETWEEN a AND b whole.
+func splitAnd(toks []token) [][]token {
+	var out [][]token
+	for _, part := range splitTop(toks, "AND") {
+		if n := len(out); n > 0 && indexTop(out[n-1], 0, "BETWEEN") >= 0 && indexTop(out[n-1], 0, "AND") < 0 {
+			joined := append(append(append([]token{}, out[n-1]...), token{kind: tIdent, raw: "AND", val: "AND", line: lineOf(part, 0)}), part...)
+			out[n-1] = joined
+			continue
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
 // call is a function call spanning a whole expression: name(args…), or a parametric
 // aggregate name(params…)(args…).
 type call struct {

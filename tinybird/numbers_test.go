@@ -116,6 +116,9 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 				{pipe: "sessions_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-02"},
 					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-03 00:00:00"}, nonEmpty: true},
 				{pipe: "sessions_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
+				{pipe: "visits_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-03"},
+					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-04 00:00:00"}, nonEmpty: true},
+				{pipe: "visits_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
 			},
 		},
 		{

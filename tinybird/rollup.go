@@ -158,7 +158,7 @@ func (im *importer) projection(p *Pipe, nodes []*Node, q *query, depth int) (*vi
 		v.add(it.name(), inner.subst(it.expr))
 	}
 	if len(s.where) > 0 {
-		for _, c := range splitTop(s.where, "AND") {
+		for _, c := range splitAnd(s.where) {
 			v.where = append(v.where, inner.subst(c))
 		}
 	}
@@ -628,7 +628,7 @@ func (im *importer) translateRollup(p *Pipe, target *Datasource) (*rollupT, *pip
 	}
 	// Conditions: the copy window goes (hourglass has its own), the rest is the filter.
 	var conds []string
-	for _, c := range append(v.where, splitTop(v.subst(s.where), "AND")...) {
+	for _, c := range append(v.where, splitAnd(v.subst(s.where))...) {
 		c = stripParens(c)
 		if len(c) == 0 || text(c) == "1" || strings.EqualFold(text(c), "true") || text(c) == "1 = 1" {
 			continue
