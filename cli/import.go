@@ -15,9 +15,10 @@ import (
 
 func newImportCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "import",
-		Short: "Bring an existing project in: import tinybird DIR",
-		Args:  cobra.NoArgs,
+		Use:     "import",
+		Short:   "Bring an existing project in: import tinybird DIR",
+		Example: `  hourglass import tinybird ../my-tinybird-project --out shop`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("name what to import: hourglass import tinybird DIR (see %s --help)", cmd.CommandPath())
 		},

@@ -334,9 +334,9 @@ func flatten(s *selectStmt) *selectStmt {
 		flat.items = items
 		// Grouping keys naming the subquery's columns follow them to their outer names.
 		renamed := map[string]string{}
-		for i, x := range in.items {
+		for _, x := range in.items {
 			for _, y := range items {
-				if &in.items[i] != nil && text(x.expr) == text(y.expr) && x.name() != y.name() {
+				if text(x.expr) == text(y.expr) && x.name() != y.name() {
 					renamed[x.name()] = y.name()
 				}
 			}
