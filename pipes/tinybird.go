@@ -330,8 +330,10 @@ func tinybirdRollupDatasource(ra *RollupArtifacts) (string, error) {
 
 // CopyWindowHours is how many closed hours a scheduled run of a rollup's copy pipe
 // recomputes: the longest gap between two runs of its schedule, rounded up to hours, plus its
-// lookback, rounded up to hours. Every hour since the previous scheduled run is recomputed,
-// and the lookback hours before it again, for late rows.
+// lookback, rounded up to hours, plus one. Every hour since the previous scheduled run is
+// recomputed, the lookback hours before it again for late rows, and one more hour in case the
+// previous run started late (Tinybird does not promise to start a job on time, and a run
+// closes the hours before the one it starts in).
 func CopyWindowHours(r *datasources.Rollup) (int, error) {
 	schedule := r.Schedule
 	if schedule == "" {
@@ -362,7 +364,7 @@ func CopyWindowHours(r *datasources.Rollup) (int, error) {
 		return 0, fmt.Errorf("rollup %q: schedule %q fires less than twice in eight years", r.Name, schedule)
 	}
 	hours := func(d time.Duration) int { return int(math.Ceil(d.Hours())) }
-	return hours(gap) + hours(r.Lookback), nil
+	return hours(gap) + hours(r.Lookback) + 1, nil
 }
 
 // copyUnset is the default of a copy pipe's start_date and end_date: not given.
@@ -409,7 +411,7 @@ from %s and every other hour is kept as the rollup holds it, so every hour is th
 however often a run is repeated (copy mode append would add a second copy of each hour it
 copies again). A scheduled run recomputes the last %d closed hour(s) (an hour is closed %s
 after its end): every hour since the previous run of "%s", plus the %s lookback for late
-rows. Run it on demand with start_date and end_date (UTC, on the hour) to backfill
+rows, plus one for a previous run that started late. Run it on demand with start_date and end_date (UTC, on the hour) to backfill
 [start_date, end_date) instead.`, ra.Table, rp.src.Name, rp.src.Name, window, shortDuration(delay), schedule, shortDuration(r.Lookback)))
 	w.line("NODE populate")
 	w.block("SQL", "%\n"+sel)
