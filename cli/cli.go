@@ -139,6 +139,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newSQLCmd(g),
 		newEngineCmd(g),
 		local(newInitCmd(g)),
+		local(newImportCmd(g)),
 		local(newBuildCmd(g)),
 		newPlanCmd(g),
 		newDeployCmd(g),

@@ -52,11 +52,22 @@
 //	  - {name: value_usd, type: Float64, default: "0", codec: ZSTD(3)}
 //	  - {name: properties, type: String}
 //	  - {name: utm_content, type: String, json: properties.$.utm.content}
+//	  - {name: payload, type: String}
+//	  - {name: pathname, type: String, json: $.payload.pathname}
 //
 // Column types are ClickHouse types (package chtype). A column with json is extracted from
-// the String column before ".$." by the key path after it (compiled to a MATERIALIZED
-// JSONExtract… column); its type must be String, LowCardinality(String), a number, Bool, or
-// Nullable of those, and it takes no default.
+// JSON held by another String column of the datasource, and json says which shape the
+// ingested events have:
+//
+//	properties.$.utm.content   properties is a string whose text is JSON ("{\"utm\": …}")
+//	$.payload.pathname         payload is a JSON object ({"pathname": …})
+//
+// Both compile to the same values on every target. ClickHouse stores an object as its JSON
+// text in the String column and extracts the column from it (a MATERIALIZED JSONExtract…
+// column). Tinybird reads an object path at ingestion (`json:$.payload.pathname`), and, since
+// its JSON paths cannot look inside a string, extracts from a string in every pipe that reads
+// the datasource. The extracted column's type must be String, LowCardinality(String), a
+// number, Bool, or Nullable of those, and it takes no default.
 //
 // # Rollups
 //

@@ -417,6 +417,12 @@ func (l *loader) parseColumn(n *yaml.Node, ds string) *Column {
 	if s, ok := l.str(m, "json"); ok {
 		node := deref(m.vals["json"])
 		src, rest, found := strings.Cut(s, ".$.")
+		object := false
+		if path, ok := strings.CutPrefix(s, "$."); ok {
+			// An object path: the first key is the column holding the object.
+			src, rest, found = strings.Cut(path, ".")
+			object = true
+		}
 		keys := strings.Split(rest, ".")
 		bad := !found || ident.Check(src) != nil || contains(keys, "")
 		for _, k := range keys {
@@ -425,9 +431,9 @@ func (l *loader) parseColumn(n *yaml.Node, ds string) *Column {
 			}
 		}
 		if bad {
-			l.errf(node, CodeJSON, "%s json %q: write source_column.$.key.subkey, e.g. properties.$.utm.source (keys without quotes, dots or $)", what, s)
+			l.errf(node, CodeJSON, "%s json %q: write source_column.$.key.subkey when the column holds JSON text, e.g. properties.$.utm.source, or $.object.key when the events hold a JSON object, e.g. $.payload.pathname (keys without quotes, dots or $)", what, s)
 		} else {
-			c.JSONSource, c.JSONPath = src, keys
+			c.JSONSource, c.JSONPath, c.JSONObject = src, keys, object
 		}
 		if c.Default != "" {
 			l.errf(node, CodeJSON, "%s has both json and default: a json column is computed from its source; remove default", what)

@@ -68,8 +68,8 @@ func TestScaffoldLoadsCleanly(t *testing.T) {
 		t.Errorf("events_overview_hourly has %d metrics, want 6", got)
 	}
 	pp := p.Datasource("events").Column("page_path")
-	if pp.JSONSource != "properties" || !cmp.Equal(pp.JSONPath, []string{"page", "path"}) {
-		t.Errorf("page_path json = %q %q", pp.JSONSource, pp.JSONPath)
+	if pp.JSONSource != "properties" || !cmp.Equal(pp.JSONPath, []string{"page", "path"}) || pp.JSONObject {
+		t.Errorf("page_path json = %q %q object %v", pp.JSONSource, pp.JSONPath, pp.JSONObject)
 	}
 	// Scaffold returns a fresh map every call.
 	files["hourglass.yaml"] = nil
@@ -340,5 +340,26 @@ func TestScheduleProblem(t *testing.T) {
 		if (want == "") != (got == "") || !strings.Contains(got, want) {
 			t.Errorf("scheduleProblem(%q) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// TestJSONObjectPath: json: $.object.key reads a key of an object the events hold, the
+// object being a String column of the datasource.
+func TestJSONObjectPath(t *testing.T) {
+	p, err := Load(fstest.MapFS{ProjectFile: &fstest.MapFile{Data: []byte(`name: p
+datasources:
+  - name: hits
+    order_by: [ts]
+    columns:
+      - {name: ts, type: DateTime}
+      - {name: payload, type: String}
+      - {name: depth, type: UInt8, json: $.payload.scroll.depth}
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Datasource("hits").Column("depth")
+	if c.JSONSource != "payload" || !cmp.Equal(c.JSONPath, []string{"scroll", "depth"}) || !c.JSONObject {
+		t.Errorf("depth json = %q %q object %v", c.JSONSource, c.JSONPath, c.JSONObject)
 	}
 }

@@ -62,11 +62,20 @@ type Column struct {
 	Codec string
 	// Default is an optional DEFAULT expression.
 	Default string
-	// JSONSource and JSONPath describe a column extracted from a JSON string column:
-	// `json: properties.$.utm.source` yields JSONSource "properties", JSONPath ["utm","source"],
-	// compiled to a MATERIALIZED JSONExtract… column.
+	// JSONSource and JSONPath describe a column extracted from JSON: JSONSource is the String
+	// column holding the JSON text, JSONPath the keys inside it. The json key declares which
+	// of two shapes the ingested events have (see JSONObject).
 	JSONSource string
 	JSONPath   []string
+	// JSONObject is false for `json: properties.$.utm.source` — properties is a string whose
+	// text is JSON — and true for `json: $.payload.pathname` — payload is a JSON object in the
+	// ingested event. Both give JSONSource "payload"/"properties" and the keys after it, and
+	// the same values on every target: ClickHouse stores an object as its JSON text in a
+	// String column and extracts the column from it (MATERIALIZED JSONExtract…); Tinybird
+	// reads an object path at ingestion (`json:$.payload.pathname`) and extracts from a
+	// string in the pipes that read the datasource (Tinybird JSON paths cannot look inside a
+	// string).
+	JSONObject bool
 	Pos        Pos
 }
 

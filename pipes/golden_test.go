@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hourglass-dev/hourglass/internal/tbparse"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -76,6 +78,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkGolden(t, filepath.Join("testdata", "golden", tc.name, "tinybird"), tb)
+			tbparse.MustParse(t, tb)
 
 			// Statements outside the files: trigger views, endpoint views on the rollup side,
 			// raw reads.

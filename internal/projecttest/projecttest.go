@@ -215,3 +215,46 @@ rollups:
       - {name: exact_users, kind: uniq_exact, column: user_id}
       - {name: last_page, kind: arg_max, column: page, by: ts}
 `
+
+// JSONYAML is a project with both JSON shapes: payload arrives as a JSON object, props as a string
+// holding JSON text. A scheduled rollup runs every six hours with a two-hour lookback; a
+// trigger rollup is fed by its insert trigger. Load it with FromYAML.
+const JSONYAML = `name: web
+datasources:
+  - name: hits
+    partition_by: toYYYYMM(ts)
+    order_by: [site, ts]
+    columns:
+      - {name: ts, type: DateTime}
+      - {name: site, type: LowCardinality(String)}
+      - {name: user_id, type: String}
+      - {name: duration, type: UInt32}
+      - {name: payload, type: String}
+      - {name: pathname, type: String, json: $.payload.pathname}
+      - {name: depth, type: UInt8, json: $.payload.scroll.depth}
+      - {name: props, type: String}
+      - {name: utm_source, type: LowCardinality(String), json: props.$.utm.source}
+      - {name: utm_medium, type: Nullable(String), json: props.$.utm.medium}
+rollups:
+  - name: hits_hourly
+    source: hits
+    time_column: ts
+    schedule: "5 */6 * * *"
+    lookback: 2h
+    dimensions: [site, pathname, utm_source, utm_medium]
+    metrics:
+      - {name: hits, kind: count}
+      - {name: users, kind: uniq_exact, column: user_id}
+      - {name: total_duration, kind: sum, column: duration}
+      - {name: max_depth, kind: max, column: depth}
+      - {name: avg_duration, kind: avg, column: duration}
+      - {name: last_path, kind: arg_max, column: pathname, by: ts}
+  - name: hits_live
+    source: hits
+    time_column: ts
+    mode: trigger
+    dimensions: [site, utm_source]
+    metrics:
+      - {name: hits, kind: count}
+      - {name: users, kind: uniq_exact, column: user_id}
+`

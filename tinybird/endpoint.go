@@ -1,0 +1,610 @@
+package tinybird
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/datasources"
+	"github.com/hourglass-dev/hourglass/pipes"
+)
+
+// importEndpoints translates every endpoint pipe that reads an imported rollup.
+func (im *importer) importEndpoints() {
+	for _, name := range sortedKeys(im.pipes) {
+		p := im.pipes[name]
+		switch p.Type {
+		case "endpoint":
+		case "materialized", "copy":
+			continue
+		case "sink":
+			im.warn(p.File, p.Directives["TYPE"], "sink pipes export data elsewhere: not imported")
+			continue
+		default:
+			if !im.readByOthers(name) {
+				im.warn(p.File, 1, "pipe %s has no TYPE and no other pipe reads it: nothing to import", name)
+			}
+			continue
+		}
+		e, err := im.translateEndpoint(p)
+		if err != nil {
+			im.warn(p.File, err.line, "%s; %s not imported", err.msg, p.File)
+			continue
+		}
+		im.endpoints = append(im.endpoints, e)
+	}
+}
+
+func (im *importer) readByOthers(name string) bool {
+	for _, p := range im.pipes {
+		for _, n := range p.Nodes {
+			var refs []*from
+			tables(im.queries[n], &refs)
+			for _, f := range refs {
+				if f.table == name && p.Name != name {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// endpointQuery reads through the nodes and subqueries that only pick or rename columns,
+// down to the SELECT that aggregates a rollup's datasource.
+func (im *importer) endpointQuery(p *Pipe, nodes []*Node, q *query) (*selectStmt, *pipeError) {
+	if len(q.parts) != 1 {
+		return nil, errAt(q.line, "a UNION ALL is not imported")
+	}
+	s := flatten(q.parts[0])
+	if s.from == nil || s.from.sub != nil || len(s.groupBy) > 0 || len(s.where) > 0 || !renamesOnly(s) {
+		return s, nil
+	}
+	// SELECT * or renames over an earlier node: read that node, keeping ORDER BY and LIMIT.
+	for i := len(nodes) - 1; i >= 0; i-- {
+		if nodes[i].Name != s.from.table {
+			continue
+		}
+		in, err := im.endpointQuery(p, nodes[:i], im.queries[nodes[i]])
+		if err != nil {
+			return nil, err
+		}
+		wrapped := &selectStmt{line: s.line, items: s.items, from: &from{sub: &query{parts: []*selectStmt{in}, line: in.line}, line: s.from.line}, orderBy: s.orderBy, limit: s.limit}
+		return flatten(wrapped), nil
+	}
+	return s, nil
+}
+
+// renamesOnly says whether a SELECT only picks columns: * or plain names.
+func renamesOnly(s *selectStmt) bool {
+	for _, it := range s.items {
+		if asName(it.expr) == "" && !(len(it.expr) == 1 && it.expr[0].is("*")) {
+			return false
+		}
+	}
+	return true
+}
+
+// finalizers maps what reads a stored metric to the kinds it finalises.
+var finalizers = map[string][]datasources.MetricKind{
+	"sum":            {datasources.MetricCount, datasources.MetricCountIf, datasources.MetricSum, datasources.MetricSumIf},
+	"countMerge":     {datasources.MetricCount, datasources.MetricCountIf},
+	"countIfMerge":   {datasources.MetricCountIf},
+	"sumIfMerge":     {datasources.MetricSumIf},
+	"sumMerge":       {datasources.MetricSum, datasources.MetricSumIf, datasources.MetricCount, datasources.MetricCountIf},
+	"min":            {datasources.MetricMin},
+	"minMerge":       {datasources.MetricMin},
+	"max":            {datasources.MetricMax},
+	"maxMerge":       {datasources.MetricMax},
+	"uniqMerge":      {datasources.MetricUniq},
+	"uniqExactMerge": {datasources.MetricUniqExact},
+	"avgMerge":       {datasources.MetricAvg},
+	"argMinMerge":    {datasources.MetricArgMin},
+	"argMaxMerge":    {datasources.MetricArgMax},
+}
+
+// metricRead reads an endpoint column as the finalised metric of the rollup, or returns why
+// not.
+func (rt *rollupT) metricRead(e []token) (*datasources.Metric, string) {
+	e = stripParens(e)
+	// hourglass's own reads: CAST(min(m) AS T), sum(m_sum) / sum(m_count),
+	// toFloat64(sum(m_sum)) / sum(m_count).
+	if c := asCall(e); c != nil && strings.EqualFold(c.name, "CAST") && len(c.args) == 1 {
+		if i := indexTop(c.args[0], 0, "AS"); i > 0 {
+			e = stripParens(c.args[0][:i])
+		}
+	}
+	if div := splitTop(e, "/"); len(div) == 2 {
+		num, den := stripParens(div[0]), asCall(stripParens(div[1]))
+		if c := asCall(num); c != nil && c.name == "toFloat64" && len(c.args) == 1 {
+			num = stripParens(c.args[0])
+		}
+		n := asCall(num)
+		if n != nil && den != nil && n.name == "sum" && den.name == "sum" && len(n.args) == 1 && len(den.args) == 1 {
+			a, b := rt.metrics[asName(n.args[0])], rt.metrics[asName(den.args[0])]
+			if a != nil && a == b && a.Kind == datasources.MetricAvg {
+				return a, ""
+			}
+		}
+		return nil, "it is not a metric the rollup stores, finalised"
+	}
+	c := asCall(e)
+	if c == nil || len(c.args) != 1 || c.params != nil {
+		return nil, "it is not a metric the rollup stores, finalised"
+	}
+	col := asName(c.args[0])
+	m := rt.metrics[col]
+	if m == nil {
+		return nil, fmt.Sprintf("%s is not a metric of %s", text(c.args[0]), rt.r.Name)
+	}
+	for _, k := range finalizers[c.name] {
+		if k == m.Kind {
+			return m, ""
+		}
+	}
+	return nil, fmt.Sprintf("%s does not finalise %s, a %s metric", c.name, col, m.Kind)
+}
+
+var templateCallRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*)\((.*)\)$`)
+
+// templateParam reads {{Type(name[, default][, required=…][, description=…])}}.
+func templateParam(t token) (fn, name, def string, ok bool) {
+	if t.kind != tExpr {
+		return "", "", "", false
+	}
+	m := templateCallRe.FindStringSubmatch(t.val)
+	if m == nil {
+		return "", "", "", false
+	}
+	toks, err := lex(m[2], 1)
+	if err != nil || len(toks) == 0 {
+		return "", "", "", false
+	}
+	args := splitTop(toks, ",")
+	if len(args[0]) == 1 && args[0][0].kind == tIdent {
+		name = args[0][0].val
+	}
+	if name == "" {
+		return "", "", "", false
+	}
+	for _, a := range args[1:] {
+		switch {
+		case len(a) == 1 && (a[0].kind == tString || a[0].kind == tNumber):
+			def = unquoteTemplate(a[0].raw)
+		case len(a) == 3 && a[1].is("=") && a[0].is("default"):
+			def = unquoteTemplate(a[2].raw)
+		case len(a) == 3 && a[1].is("=") && (a[0].is("required") || a[0].is("description")):
+		default:
+			return "", "", "", false
+		}
+	}
+	return m[1], name, def, true
+}
+
+func unquoteTemplate(s string) string {
+	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// conjunct is one condition of an endpoint's WHERE, with the parameter that guards it.
+type conjunct struct {
+	toks    []token
+	guard   string
+	line    int
+	problem string
+}
+
+// conjuncts splits a WHERE with {% if defined(p) %} … {% end %} blocks into conditions.
+func conjuncts(where []token) []conjunct {
+	var out []conjunct
+	var plain []token
+	flush := func() {
+		for _, c := range splitAnd(plain) {
+			if len(c) > 0 {
+				out = append(out, conjunct{toks: c, line: c[0].line})
+			}
+		}
+		plain = nil
+	}
+	ifRe := regexp.MustCompile(`^if\s+defined\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$`)
+	for i := 0; i < len(where); i++ {
+		t := where[i]
+		if t.kind != tStmt {
+			plain = append(plain, t)
+			continue
+		}
+		m := ifRe.FindStringSubmatch(t.val)
+		// Find the matching {% end %}.
+		depth, end := 0, -1
+		hasElse := false
+		for j := i; j < len(where); j++ {
+			if where[j].kind != tStmt {
+				continue
+			}
+			switch v := where[j].val; {
+			case strings.HasPrefix(v, "if ") || strings.HasPrefix(v, "for "):
+				depth++
+			case v == "end" || strings.HasPrefix(v, "end "):
+				depth--
+			case v == "else" || strings.HasPrefix(v, "elif "):
+				if depth == 1 {
+					hasElse = true
+				}
+			}
+			if depth == 0 {
+				end = j
+				break
+			}
+		}
+		flush()
+		if end < 0 {
+			out = append(out, conjunct{line: t.line, problem: fmt.Sprintf("{%% %s %%} has no {%% end %%}", t.val)})
+			return out
+		}
+		inner := where[i+1 : end]
+		switch {
+		case m == nil || hasElse:
+			out = append(out, conjunct{toks: where[i : end+1], line: t.line, problem: fmt.Sprintf("the template block {%% %s %%} … {%% end %%} is not imported (only {%% if defined(param) %%} AND condition {%% end %%} is)", t.val)})
+		default:
+			if len(inner) > 0 && inner[0].is("AND") {
+				inner = inner[1:]
+			}
+			for _, c := range splitAnd(inner) {
+				if len(c) > 0 {
+					out = append(out, conjunct{toks: c, guard: m[1], line: c[0].line})
+				}
+			}
+		}
+		i = end
+	}
+	flush()
+	return out
+}
+
+func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeError) {
+	last := p.Nodes[len(p.Nodes)-1]
+	s, err := im.endpointQuery(p, p.Nodes[:len(p.Nodes)-1], im.queries[last])
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case s.from == nil:
+		return nil, errAt(s.line, "node %s has no FROM: an hourglass endpoint reads a rollup", last.Name)
+	case s.from.table == "":
+		return nil, errAt(s.from.line, "node %s reads a subquery that filters or aggregates: an hourglass endpoint is one aggregation of a rollup", last.Name)
+	}
+	rt := im.rollups[s.from.table]
+	if rt == nil {
+		switch {
+		case im.raw[s.from.table] != nil:
+			return nil, errAt(s.from.line, "node %s reads the raw datasource %s: an hourglass endpoint reads a rollup (declare one with the dimensions and metrics it needs)", last.Name, s.from.table)
+		case isNode(p, s.from.table) || im.pipes[s.from.table] != nil:
+			return nil, errAt(s.from.line, "node %s reads %s, which filters or aggregates further: an hourglass endpoint is one aggregation of a rollup", last.Name, s.from.table)
+		}
+		return nil, errAt(s.from.line, "node %s reads %s, which is not an imported rollup", last.Name, s.from.table)
+	}
+	switch {
+	case len(s.join) > 0:
+		return nil, errAt(lineOf(s.join, s.line), "node %s joins: an hourglass endpoint reads one rollup", last.Name)
+	case len(s.with) > 0:
+		return nil, errAt(s.line, "node %s has a WITH clause, which is not imported", last.Name)
+	case len(s.having) > 0:
+		return nil, errAt(lineOf(s.having, s.line), "node %s has HAVING, which hourglass endpoints do not have", last.Name)
+	}
+	e := &datasources.Endpoint{Name: p.Name, Rollup: rt.r.Name}
+	r := rt.r
+	out := map[string]string{} // original output name → hourglass output name
+	for _, it := range s.items {
+		name := it.name()
+		if hasTemplate(it.expr) {
+			im.warn(p.File, it.line, "column %s uses template parameters: not imported", name)
+			continue
+		}
+		x := stripParens(it.expr)
+		if b := rt.bucketRead(x); b != "" && e.Bucket == "" {
+			e.Bucket, out[name] = b, b
+			if name != b {
+				im.warn(p.File, it.line, "column %s is the time bucket: hourglass names it %s", name, b)
+			}
+			continue
+		}
+		if n := asName(x); n != "" && r.Dimension(n) != nil {
+			e.GroupBy = append(e.GroupBy, n)
+			out[name] = n
+			if name != n {
+				im.warn(p.File, it.line, "column %s is the dimension %s: hourglass names it %s", name, n, n)
+			}
+			continue
+		}
+		m, why := rt.metricRead(x)
+		if m == nil {
+			im.warn(p.File, it.line, "column %s = %s is not imported: %s", name, text(it.expr), why)
+			continue
+		}
+		e.Metrics = append(e.Metrics, m.Name)
+		out[name] = m.Name
+		if name != m.Name {
+			im.warn(p.File, it.line, "column %s reads the metric %s: hourglass names it %s", name, m.Name, m.Name)
+		}
+	}
+	if len(e.Metrics) == 0 {
+		return nil, errAt(s.line, "node %s reads no metric of %s", last.Name, r.Name)
+	}
+	// GROUP BY must be the bucket and dimensions selected.
+	for _, g := range s.groupBy {
+		n := asName(g)
+		ok := n != "" && (out[n] != "" && out[n] != "hour" && out[n] != "day" && r.Dimension(out[n]) != nil || out[n] == e.Bucket && e.Bucket != "")
+		if !ok {
+			for orig, hg := range out {
+				ok = ok || (hg == e.Bucket || r.Dimension(hg) != nil) && n == orig
+			}
+			for _, it := range s.items {
+				ok = ok || text(it.expr) == text(g) && out[it.name()] != ""
+			}
+		}
+		if !ok {
+			im.warn(p.File, lineOf(g, s.line), "GROUP BY %s is not a selected dimension or the time bucket: hourglass groups by what it selects", text(g))
+		}
+	}
+	// Conditions: the time range, optional equality filters.
+	var start, end *datasources.Param
+	var conds []conjunct
+	for _, c := range conjuncts(s.where) {
+		// x BETWEEN a AND b is x >= a AND x <= b.
+		if b := indexTop(c.toks, 0, "BETWEEN"); b > 0 && c.problem == "" {
+			if a := indexTop(c.toks, b, "AND"); a > b {
+				lhs := c.toks[:b]
+				ge := append(append(append([]token{}, lhs...), token{kind: tOp, raw: ">=", val: ">=", line: c.line}), c.toks[b+1:a]...)
+				le := append(append(append([]token{}, lhs...), token{kind: tOp, raw: "<=", val: "<=", line: c.line}), c.toks[a+1:]...)
+				conds = append(conds, conjunct{toks: ge, guard: c.guard, line: c.line}, conjunct{toks: le, guard: c.guard, line: c.line})
+				continue
+			}
+		}
+		conds = append(conds, c)
+	}
+	for _, c := range conds {
+		if c.problem != "" {
+			im.warn(p.File, c.line, "%s", c.problem)
+			continue
+		}
+		toks := stripParens(c.toks)
+		if t := text(toks); t == "1" || strings.EqualFold(t, "true") || t == "1 = 1" {
+			continue
+		}
+		if prm, isStart, note, ok := rt.timeBound(toks); ok {
+			if note != "" {
+				im.warn(p.File, c.line, "%s", note)
+			}
+			if c.guard != "" {
+				im.warn(p.File, c.line, "the time bound %s applies only when %s is given: hourglass's range always applies", text(toks), c.guard)
+			}
+			if isStart {
+				start = prm
+			} else {
+				end = prm
+			}
+			continue
+		}
+		if f, prm, ok := rt.filter(toks); ok {
+			if prm.Name == pipes.TinybirdFromParam || prm.Name == pipes.TinybirdToParam || prm.Name == pipes.StartParam || prm.Name == pipes.EndParam {
+				im.warn(p.File, c.line, "condition %s: parameter %s holds the time range in hourglass; not imported", text(toks), prm.Name)
+				continue
+			}
+			if c.guard != "" && c.guard != prm.Name {
+				im.warn(p.File, c.line, "condition %s is guarded by %s, not by its own parameter: imported as a filter on %s", text(toks), c.guard, prm.Name)
+			}
+			if e.Param(prm.Name) == nil {
+				e.Params = append(e.Params, prm)
+			}
+			e.Filters = append(e.Filters, f)
+			continue
+		}
+		why := "hourglass endpoints filter only by dimension = parameter (skipped when the parameter is not given)"
+		if in := indexTop(toks, 0, "IN"); in > 0 {
+			why = "IN filters are not in hourglass's endpoint model yet"
+		}
+		im.warn(p.File, c.line, "condition %s is not imported: %s", text(toks), why)
+	}
+	if start == nil || end == nil {
+		im.warn(p.File, s.line, "no time range %s >= {{DateTime(date_from)}} AND %s < {{DateTime(date_to)}}: an hourglass endpoint always reads [start, end)", rt.bucket, rt.bucket)
+	}
+	var params []*datasources.Param
+	if start != nil && start.Default != "" {
+		params = append(params, start)
+	}
+	if end != nil && end.Default != "" {
+		params = append(params, end)
+	}
+	e.Params = append(params, e.Params...)
+	// ORDER BY output columns, LIMIT a number.
+	for _, o := range s.orderBy {
+		dir := ""
+		if n := len(o); n > 1 && (o[n-1].is("ASC") || o[n-1].is("DESC")) {
+			dir, o = " "+strings.ToUpper(o[n-1].raw), o[:n-1]
+		}
+		hg := out[asName(o)]
+		if hg == "" {
+			for _, it := range s.items {
+				if text(it.expr) == text(o) {
+					hg = out[it.name()]
+				}
+			}
+		}
+		if hg == "" {
+			im.warn(p.File, lineOf(o, s.line), "ORDER BY %s is not an output column: not imported", text(o))
+			continue
+		}
+		e.OrderBy = append(e.OrderBy, hg+dir)
+	}
+	// hourglass orders by the bucket and the dimensions when nothing else is asked for.
+	var byDefault []string
+	if e.Bucket != "" {
+		byDefault = append(byDefault, e.Bucket)
+	}
+	if strings.Join(e.OrderBy, ",") == strings.Join(append(byDefault, e.GroupBy...), ",") {
+		e.OrderBy = nil
+	}
+	if len(s.limit) > 0 {
+		switch {
+		case len(s.limit) == 1 && s.limit[0].kind == tNumber:
+			n, err := strconv.Atoi(s.limit[0].raw)
+			if err == nil && n > 0 {
+				e.Limit = n
+			}
+		case len(s.limit) == 1 && s.limit[0].kind == tExpr:
+			_, name, def, ok := templateParam(s.limit[0])
+			n, err := strconv.Atoi(def)
+			if ok && err == nil && n > 0 {
+				e.Limit = n
+				im.warn(p.File, s.limit[0].line, "LIMIT takes the parameter %s: hourglass endpoints have a fixed limit, its default %d", name, n)
+			} else {
+				im.warn(p.File, s.limit[0].line, "LIMIT %s is not imported: hourglass endpoints have a fixed limit", text(s.limit))
+			}
+		default:
+			im.warn(p.File, lineOf(s.limit, s.line), "LIMIT %s is not imported: hourglass endpoints have a fixed limit and no offset", text(s.limit))
+		}
+	}
+	if len(s.rest) > 0 {
+		im.warn(p.File, lineOf(s.rest, s.line), "%s is not imported", text(s.rest))
+	}
+	for _, t := range p.Tokens {
+		if !im.tokens[t.Name] || im.otherTokens {
+			im.warn(p.File, t.Line, "TOKEN %s is not imported: hourglass writes one read token per project (<project>_read)", t.Name)
+		}
+	}
+	return e, nil
+}
+
+// bucketRead reads an endpoint column as the time bucket: "hour", "day", or "".
+func (rt *rollupT) bucketRead(x []token) string {
+	if asName(x) == rt.bucket {
+		if rt.day {
+			return "day"
+		}
+		return "hour"
+	}
+	if col, day, ok := bucketOf(x); ok && asName(col) == rt.bucket {
+		if day || rt.day {
+			return "day"
+		}
+		return "hour"
+	}
+	return ""
+}
+
+// timeBound reads bucket >= {{DateTime(p)}} (the start) or bucket < {{DateTime(p)}} (the
+// end), and the forms hourglass reads with a difference it explains.
+func (rt *rollupT) timeBound(toks []token) (prm *datasources.Param, isStart bool, note string, ok bool) {
+	var op token
+	var lhs []token
+	var rhs token
+	switch {
+	case len(toks) >= 3 && toks[len(toks)-1].kind == tExpr && toks[len(toks)-2].kind == tOp:
+		lhs, op, rhs = toks[:len(toks)-2], toks[len(toks)-2], toks[len(toks)-1]
+	default:
+		return nil, false, "", false
+	}
+	lhs = stripParens(lhs)
+	col := asName(lhs)
+	day := false
+	if col == "" {
+		c, d, isBucket := bucketOf(lhs)
+		if !isBucket {
+			if in := asCall(lhs); in != nil && in.name == "toDateTime" && len(in.args) == 1 {
+				c = in.args[0]
+			}
+		}
+		col, day = asName(c), d
+	}
+	if col != rt.bucket {
+		return nil, false, "", false
+	}
+	fn, name, def, isParam := templateParam(rhs)
+	if !isParam {
+		return nil, false, "", false
+	}
+	switch op.raw {
+	case ">=", ">":
+		isStart = true
+	case "<", "<=":
+	default:
+		return nil, false, "", false
+	}
+	param := pipes.StartParam
+	if !isStart {
+		param = pipes.EndParam
+	}
+	prm = &datasources.Param{Name: param, Type: "DateTime", Default: def}
+	switch {
+	case fn == "Date" || day:
+		note = fmt.Sprintf("%s %s {{%s}} compares days: hourglass's %s is a DateTime (UTC, on the hour); pass the day's midnight", text(lhs), op.raw, rhs.val, param)
+		if !isStart && op.raw == "<=" {
+			note = fmt.Sprintf("%s <= {{%s}} includes the whole last day: hourglass's end is an exclusive DateTime; pass the midnight after it (the default is)", text(lhs), rhs.val)
+		}
+		if d, err := time.Parse("2006-01-02", def); err == nil {
+			if !isStart && op.raw == "<=" {
+				d = d.AddDate(0, 0, 1)
+			}
+			prm.Default = d.Format("2006-01-02 15:04:05")
+		}
+	case fn != "DateTime" && fn != "DateTime64":
+		return nil, false, "", false
+	case op.raw == ">":
+		note = fmt.Sprintf("%s > {{%s}} excludes its bound: hourglass's start is inclusive", text(lhs), rhs.val)
+	case op.raw == "<=":
+		note = fmt.Sprintf("%s <= {{%s}} includes its bound: hourglass's end is exclusive; pass the hour after it", text(lhs), rhs.val)
+		if d, err := time.Parse("2006-01-02 15:04:05", def); err == nil {
+			prm.Default = d.Truncate(time.Hour).Add(time.Hour).Format("2006-01-02 15:04:05")
+		}
+	}
+	if name != pipes.TinybirdFromParam && name != pipes.TinybirdToParam && name != param {
+		want := pipes.TinybirdFromParam
+		if !isStart {
+			want = pipes.TinybirdToParam
+		}
+		extra := fmt.Sprintf("parameter %s is the range's %s: hourglass calls it %s (%s on Tinybird)", name, map[bool]string{true: "start", false: "end"}[isStart], param, want)
+		if note != "" {
+			note += "; " + extra
+		} else {
+			note = extra
+		}
+	}
+	return prm, isStart, note, true
+}
+
+// filter reads dim = {{Type(p[, default])}} as a filter of the rollup's dimension.
+func (rt *rollupT) filter(toks []token) (*datasources.Filter, *datasources.Param, bool) {
+	parts := splitTop(toks, "=")
+	if len(parts) != 2 {
+		return nil, nil, false
+	}
+	a, b := stripParens(parts[0]), stripParens(parts[1])
+	if len(a) == 1 && a[0].kind == tExpr {
+		a, b = b, a
+	}
+	dim := asName(a)
+	if dim == "" || rt.r.Dimension(dim) == nil || len(b) != 1 {
+		return nil, nil, false
+	}
+	fn, name, def, ok := templateParam(b[0])
+	if !ok {
+		return nil, nil, false
+	}
+	typ := fn
+	switch fn {
+	case "String", "UUID":
+		typ = "String"
+	case "Boolean":
+		typ = "Bool"
+	case "Int":
+		typ = "Int32"
+	case "Integer":
+		typ = "Int32"
+	}
+	f := &datasources.Filter{Dimension: dim, Param: name}
+	return f, &datasources.Param{Name: name, Type: typ, Default: def}, true
+}
