@@ -47,7 +47,7 @@ within a relative 1e-9). It exits 1 when they differ.`,
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openLiveSession(ctx, time.Now)
+			s, err := g.openLiveSession(ctx, g.now)
 			if err != nil {
 				return err
 			}
@@ -144,7 +144,7 @@ func newEndpointHistoryCmd(g *globals) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openLiveSession(ctx, time.Now)
+			s, err := g.openLiveSession(ctx, g.now)
 			if err != nil {
 				return err
 			}

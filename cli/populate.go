@@ -22,11 +22,12 @@ func (c *clockFlag) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.value, "now", "", "fix the clock (UTC), for tests and replays: 2026-11-02T12:05:00Z")
 }
 
-func (c *clockFlag) clock() (func() time.Time, error) {
+// clock returns the fixed clock --now gives, or the command line's clock (g.now).
+func (c *clockFlag) clock(g *globals) (func() time.Time, error) {
 	if c.value == "" {
-		return time.Now, nil
+		return g.now, nil
 	}
-	t, err := timerange.ParseTime(c.value, time.Now())
+	t, err := timerange.ParseTime(c.value, g.now())
 	if err != nil {
 		return nil, fmt.Errorf("--now: %w", err)
 	}
@@ -50,7 +51,7 @@ units in progress; run the same command with --resume to skip what was finished.
   hourglass backfill sessions_hourly --from -30d --to now --dry-run`,
 		Args: exactArgs(1, "name the rollup to backfill"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
@@ -60,9 +61,8 @@ units in progress; run the same command with --resume to skip what was finished.
 			if parallel < 1 || parallel > 64 {
 				return fmt.Errorf("--parallel %d: use 1 to 64", parallel)
 			}
-			t := clock()
-			rg, err := timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill})
-			if err != nil {
+			opts := timerange.Options{Now: clock(), MaxLength: maxBackfill}
+			if _, err := timerange.Parse(from, to, opts); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -71,6 +71,10 @@ units in progress; run the same command with --resume to skip what was finished.
 				return err
 			}
 			defer s.close()
+			rg, err := rollupRange(from, to, opts, s.artifacts, args[0])
+			if err != nil {
+				return err
+			}
 			bar := newProgress(g.io.Err, "backfill")
 			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
 			if dryRun {
@@ -84,7 +88,7 @@ units in progress; run the same command with --resume to skip what was finished.
 			bar.finish()
 			var ie *populate.InterruptedError
 			if errors.As(err, &ie) {
-				return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, args[0], from, to)
+				return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, args[0], timerange.Format(rg.Start), timerange.Format(rg.End))
 			}
 			if err != nil {
 				return fmt.Errorf("backfill %s: %w", args[0], err)
@@ -147,7 +151,7 @@ while the job was down, then advances the watermark. Run it as often as you like
 		Example: `  hourglass populate
   hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
@@ -193,31 +197,32 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
   hourglass reconcile events_hourly --from 2026-10-01 --to 2026-11-01 --repair`,
 		Args: exactArgs(1, "name the rollup to reconcile"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
-			t := clock()
-			var rg timerange.Range
+			opts := timerange.Options{Now: clock(), MaxLength: maxBackfill}
+			lo, hi := from, to
 			switch {
 			case since != "" && (from != "" || to != ""):
 				return fmt.Errorf("use either --since or --from/--to, not both")
 			case since != "":
-				d, err := timerange.ParseDuration(since)
-				if err != nil {
+				if _, err := timerange.ParseDuration(since); err != nil {
 					return fmt.Errorf("--since: %w", err)
 				}
-				end := t.UTC().Truncate(time.Hour)
-				rg = timerange.Range{Start: end.Add(-d).Truncate(time.Hour), End: end}
-				if err := timerange.Check(rg, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
-					return fmt.Errorf("--since %s: %w", since, err)
-				}
+				lo, hi = "-"+strings.TrimSpace(since), "now"
 			case from != "" && to != "":
-				if rg, err = timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
-					return err
-				}
 			default:
 				return fmt.Errorf("reconcile needs --since 30d or --from and --to")
+			}
+			bad := func(err error) error {
+				if since != "" {
+					return fmt.Errorf("--since %s: %w", since, err)
+				}
+				return err
+			}
+			if _, err := timerange.Parse(lo, hi, opts); err != nil {
+				return bad(err)
 			}
 			ctx := cmd.Context()
 			s, err := g.openLiveSession(ctx, clock)
@@ -225,6 +230,10 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 				return err
 			}
 			defer s.close()
+			rg, err := rollupRange(lo, hi, opts, s.artifacts, args[0])
+			if err != nil {
+				return bad(err)
+			}
 			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: newProgress(g.io.Err, "repair").event})
 			rep, err := runner.Reconcile(ctx, args[0], rg, repair)
 			if err != nil {

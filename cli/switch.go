@@ -32,7 +32,7 @@ hourglass status and hourglass endpoint history. Parameterised views need ClickH
   hourglass switch sum_primitives --to raw`,
 		Args: exactArgs(1, "name the endpoint to switch"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}

@@ -42,7 +42,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
