@@ -1,0 +1,173 @@
+package validate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/timerange"
+)
+
+// diff is one comparison of two queries inside the engine (pipes.DiffQuery): rollup against
+// raw, or an endpoint against the user's current query.
+type diff struct {
+	keys   []string
+	values []pipes.DiffValue
+	// limit is how many mismatches to list (negative: all).
+	limit int
+}
+
+// listLimit turns Options.MaxMismatches into a list limit: the default when 0, all when
+// negative.
+func listLimit(max int) int {
+	if max == 0 {
+		return DefaultMaxMismatches
+	}
+	return max
+}
+
+func (d diff) query(reference, candidate string) (string, error) {
+	// Each mismatching row lists at least one mismatch: limit rows are enough.
+	return pipes.DiffQuery(pipes.Diff{Reference: reference, Candidate: candidate, Keys: d.keys, Values: d.values, Sample: d.limit})
+}
+
+// diffRow is one mismatching row of the sample.
+type diffRow struct {
+	keys       []any
+	inRef      bool
+	inCand     bool
+	ref, cand  []any
+	mismatches []int // indexes of the values that differ
+}
+
+// diffResult is the one row a diff query returns.
+type diffResult struct {
+	d          diff
+	rows       int
+	firstKeys  int
+	mismatches []int
+	largest    []float64
+	sample     []diffRow
+}
+
+// read decodes a diff query's result row.
+func (d diff) read(res *engine.Result) (*diffResult, error) {
+	nv := len(d.values)
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 3+2*nv {
+		return nil, fmt.Errorf("the comparison returned %d rows of %d columns, want 1 of %d", len(res.Rows), len(res.Columns), 3+2*nv)
+	}
+	row := res.Rows[0]
+	out := &diffResult{d: d, rows: int(asUint(row[0])), firstKeys: int(asUint(row[1]))}
+	for i := range nv {
+		out.mismatches = append(out.mismatches, int(asUint(row[2+2*i])))
+		f, _ := toFloat(row[3+2*i])
+		out.largest = append(out.largest, f)
+	}
+	sample, _ := row[len(row)-1].([]any)
+	nk := len(d.keys)
+	for _, x := range sample {
+		t, ok := x.([]any)
+		if !ok || len(t) != 2*nk+2+3*nv {
+			return nil, fmt.Errorf("the comparison returned a mismatching row of %d values, want %d", len(t), 2*nk+2+3*nv)
+		}
+		r := diffRow{inRef: asUint(t[2*nk]) == 1, inCand: asUint(t[2*nk+1]) == 1}
+		for i := range nk {
+			if asUint(t[2*i]) == 1 {
+				r.keys = append(r.keys, nil)
+			} else {
+				r.keys = append(r.keys, t[2*i+1])
+			}
+		}
+		for i := range nv {
+			at := 2*nk + 2 + 3*i
+			r.ref, r.cand = append(r.ref, t[at+1]), append(r.cand, t[at+2])
+			if asUint(t[at]) == 1 {
+				r.mismatches = append(r.mismatches, i)
+			}
+		}
+		out.sample = append(out.sample, r)
+	}
+	return out, nil
+}
+
+// fill writes the totals and the listed mismatches into a report's fields. key turns a row's
+// key values into its bucket and dimension values; reference names the reference side when it
+// is not the raw table.
+func (o *diffResult) fill(list *[]Mismatch, byMetric map[string]int, count *int, truncated *bool, largest *float64, largestMetric *string,
+	key func([]any) (time.Time, map[string]string), reference string) {
+	for i, v := range o.d.values {
+		*count += o.mismatches[i]
+		if o.mismatches[i] > 0 {
+			byMetric[v.Name] = o.mismatches[i]
+		}
+		if o.largest[i] > *largest {
+			*largest, *largestMetric = o.largest[i], v.Name
+		}
+	}
+	for _, r := range o.sample {
+		bucket, dims := key(r.keys)
+		for _, i := range r.mismatches {
+			if o.d.limit >= 0 && len(*list) >= o.d.limit {
+				break
+			}
+			v := o.d.values[i]
+			m := Mismatch{Bucket: bucket, Dimensions: dims, Metric: v.Name, Tolerance: v.Tolerance, Reference: reference}
+			switch {
+			case !r.inRef:
+				m.Kind, m.Rollup, m.RelativeError = KindMissingInRaw, r.cand[i], 1
+				m.Difference, _ = toFloat(r.cand[i])
+			case !r.inCand:
+				m.Kind, m.Raw, m.RelativeError = KindMissingInRollup, r.ref[i], 1
+				d, _ := toFloat(r.ref[i])
+				m.Difference = -d
+			default:
+				rel, diff, numeric := relativeError(r.ref[i], r.cand[i])
+				m.Kind, m.Raw, m.Rollup, m.Difference, m.RelativeError = KindValue, r.ref[i], r.cand[i], diff, rel
+				if !numeric {
+					m.RelativeError = 1
+				}
+			}
+			*list = append(*list, m)
+		}
+	}
+	*truncated = len(*list) < *count
+}
+
+func asUint(v any) uint64 {
+	switch x := v.(type) {
+	case uint64:
+		return x
+	case int64:
+		return uint64(x)
+	case bool:
+		if x {
+			return 1
+		}
+	}
+	return 0
+}
+
+// dimensionValues renders a row's dimension values by name (nil when there are none).
+func dimensionValues(names []string, values []any) map[string]string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for i, n := range names {
+		out[n] = FormatValue(values[i])
+	}
+	return out
+}
+
+// joinRanges renders ranges for a message.
+func joinRanges(rs []timerange.Range) string {
+	var s []string
+	for _, r := range rs {
+		s = append(s, r.String())
+	}
+	sort.Strings(s)
+	return strings.Join(s, ", ")
+}
