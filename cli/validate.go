@@ -4,24 +4,27 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
-	var from, to, by, junit string
+	var from, to, by, junit, endpoint string
 	var dims, tolerance []string
 	var maxMismatches int
 	var now clockFlag
 	c := &cobra.Command{
-		Use:   "validate ROLLUP... [--from T --to T]",
+		Use:   "validate (ROLLUP... | --endpoint NAME) [--from T --to T]",
 		Short: "Prove a rollup returns the same numbers as its raw table, per bucket and dimension",
 		Long: `validate computes every metric of a rollup twice over [--from, --to) — from the raw table with the
 rollup's own definitions, and from the rollup with its read queries — per hour (or day) and, with
@@ -33,16 +36,25 @@ validates the whole history the rollup's deployed version holds (its first backf
 watermark). Both sides are computed and compared inside the engine, in one query: only the
 differing values come back. A partition a crashed run may have doubled is never reported EXACT.
 
+With --endpoint NAME it validates an endpoint instead: the endpoint on its rollup and the query
+it replaces (its current_sql; its raw version when it has none) run with the same parameters —
+each of its tests, and the whole history — and are compared row by row inside the engine. The
+report names the parameters, the row and the column that differ.
+
 Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With several rollups,
 --output json prints a list of reports.`,
 		Example: `  hourglass validate events_hourly
   hourglass validate events_hourly --from 2026-10-23 --to 2026-11-22
   hourglass validate sessions_hourly --from -7d --to now --by day --dimensions campaign_id,country
   hourglass validate events_hourly --from -30d --to now --tolerance total_value_usd=1e-6 --junit accuracy.xml
-  hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json`,
+  hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json
+  hourglass validate --endpoint sum_primitives`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return fmt.Errorf("%s needs at least one rollup name (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			switch {
+			case endpoint != "" && len(args) > 0:
+				return fmt.Errorf("validate either rollups or --endpoint NAME, not both")
+			case endpoint == "" && len(args) == 0:
+				return fmt.Errorf("%s needs at least one rollup name, or --endpoint NAME (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
 			}
 			return nil
 		},
@@ -71,6 +83,9 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 				return err
 			}
 			defer s.close()
+			if endpoint != "" {
+				return validateEndpoint(ctx, g, s, endpoint, from, to, opts, maxMismatches)
+			}
 			var reports []*validate.Report
 			for _, name := range args {
 				rg, err := validateRange(ctx, s, name, from, to, opts)
@@ -126,6 +141,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 	f.StringVar(&by, "by", "hour", "bucket to compare per: hour or day")
 	f.StringSliceVar(&dims, "dimensions", nil, "dimensions to compare per value, comma-separated: campaign_id,country")
 	f.StringSliceVar(&tolerance, "tolerance", nil, "relative tolerance of a metric, METRIC=REL (repeatable): total_value_usd=1e-6")
+	f.StringVar(&endpoint, "endpoint", "", "validate an endpoint instead: run it and its current query (or raw version) on its tests and the whole history, row by row")
 	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE (one test case per metric)")
 	f.IntVar(&maxMismatches, "max-mismatches", validate.DefaultMaxMismatches, "how many mismatches to list (all are counted)")
 	now.add(c)
@@ -152,6 +168,44 @@ func validateRange(ctx context.Context, s *session, rollup, from, to string, opt
 			rollup, h.Describe(), rollup)
 	}
 	return h.Covered, nil
+}
+
+// validateEndpoint runs hourglass validate --endpoint NAME: the endpoint on its rollup's
+// deployed version against its current query (or its raw version), on each test case and
+// over --from/--to or the whole history the version holds.
+func validateEndpoint(ctx context.Context, g *globals, s *session, name, from, to string, opts timerange.Options, maxMismatches int) error {
+	ea := s.artifacts.Endpoint(name)
+	if ea == nil {
+		var names []string
+		for _, e := range s.artifacts.Endpoints {
+			names = append(names, e.Endpoint.Name)
+		}
+		return fmt.Errorf("--endpoint %s: unknown endpoint: the project has %s", name, strings.Join(names, ", "))
+	}
+	vo := endpoints.VerifyOptions{Now: opts.Now, MaxMismatches: maxMismatches}
+	if from != "" {
+		rg, err := rollupRange(from, to, opts, s.artifacts, ea.Endpoint.Rollup)
+		if err != nil {
+			return err
+		}
+		vo.Range = rg
+	}
+	v, err := endpoints.Verify(ctx, s.engine, s.store, s.artifacts, name, vo)
+	if err != nil {
+		return err
+	}
+	if g.output == "json" {
+		err = writeJSON(g.io.Out, v)
+	} else {
+		err = writeVerification(g.io.Out, v)
+	}
+	if err != nil {
+		return err
+	}
+	if !v.Exact {
+		return fmt.Errorf("%w: %s", ErrCheckFailed, v.Summary())
+	}
+	return nil
 }
 
 func parseTolerances(specs []string) (map[string]float64, error) {
@@ -245,4 +299,44 @@ func rollupNames(a *pipes.Artifacts) []string {
 		out = append(out, ra.Rollup.Name)
 	}
 	return out
+}
+
+// writeVerification prints an endpoint compared with its reference: the verdict, then per
+// case that differs its parameters and a table of the first differences.
+func writeVerification(w io.Writer, v *endpoints.Verification) error {
+	if _, err := fmt.Fprintln(w, v.Summary()); err != nil {
+		return err
+	}
+	ref := "raw"
+	if v.Reference == endpoints.ReferenceCurrent {
+		ref = "current"
+	}
+	for _, c := range v.Cases {
+		if c.Exact {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d of %d values differ\n", c.Describe(), c.MismatchCount, c.Values)
+		var rows [][]string
+		for _, m := range c.Mismatches {
+			row := ""
+			if !m.Bucket.IsZero() {
+				row = formatValue(m.Bucket)
+			}
+			for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
+				row = strings.TrimSpace(row + " " + k + "=" + m.Dimensions[k])
+			}
+			a, b := "—", "—"
+			if m.Kind != validate.KindMissingInRaw {
+				a = validate.FormatValue(m.Raw)
+			}
+			if m.Kind != validate.KindMissingInRollup {
+				b = validate.FormatValue(m.Rollup)
+			}
+			rows = append(rows, []string{orText(row, "(totals)"), m.Metric, a, b})
+		}
+		if err := writeTable(w, []string{"row", "column", ref, "served"}, rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }

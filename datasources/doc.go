@@ -129,7 +129,8 @@
 // current_sql is the SQL of the query the endpoint replaces, with the endpoint's parameters
 // written as ClickHouse query parameters ({name:Type}; using one the endpoint does not declare
 // is an error) and returning the endpoint's columns by name (the bucket, the group_by
-// dimensions and the metrics; alias them with AS). hourglass validate --endpoint and the
+// dimensions and the metrics; alias them with AS). The project's tables it names after FROM or
+// JOIN without a database are read in the project's database. hourglass validate --endpoint and the
 // switch gate run it and the endpoint's rollup version with the same parameters — each tests
 // entry as written and over the whole history the rollup holds, or without tests the whole
 // history with every parameter at its default — and compare them row by row inside the

@@ -3,6 +3,7 @@ package pipes
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -198,4 +199,42 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 		}
 	}
 	return v, true
+}
+
+// SourceFirstHour returns a query for the first hour of the rollup's source rows (with the
+// rollup's filter) and how many there are: where an endpoint reading the raw table starts
+// serving, so the hours a rollup version must hold before an endpoint may switch to it.
+func (ra *RollupArtifacts) SourceFirstHour() string {
+	rp := ra.plan
+	q := "SELECT min(" + rp.hour + "), count() FROM " + ident.Qualified(rp.p.Database, rp.r.Source)
+	if f := strings.TrimSpace(rp.r.Filter); f != "" {
+		q += " WHERE (" + f + ")"
+	}
+	return q
+}
+
+// fromTableRe matches a table named after FROM or JOIN, and whether a "." follows it (then it
+// is a database name).
+var fromTableRe = regexp.MustCompile(`(?i)\b(FROM|JOIN)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(\s*\.)?`)
+
+// CurrentQuery returns an endpoint's current query (its current_sql) ready to run beside the
+// project's statements: tables of the project (datasources and rollups) it names after FROM or
+// JOIN without a database are read in the project's database, as the query did in production.
+// Names a WITH clause defines, and names already qualified, are left alone.
+func CurrentQuery(p *datasources.Project, sql string) string {
+	tables := map[string]bool{}
+	for _, d := range p.Datasources {
+		tables[d.Name] = true
+	}
+	for _, r := range p.Rollups {
+		tables[r.Name] = true
+	}
+	return fromTableRe.ReplaceAllStringFunc(sql, func(m string) string {
+		g := fromTableRe.FindStringSubmatch(m)
+		name := g[3]
+		if g[4] != "" || !tables[name] || regexp.MustCompile(`(?i)\b`+name+`\s+AS\s*\(`).MatchString(sql) {
+			return m
+		}
+		return g[1] + g[2] + ident.Qualified(p.Database, name)
+	})
 }

@@ -91,3 +91,19 @@ func TestMetricValue(t *testing.T) {
 		}
 	}
 }
+
+func TestCurrentQuery(t *testing.T) {
+	p := webProject("")
+	for in, want := range map[string]string{
+		"SELECT count() FROM events WHERE x":                         "SELECT count() FROM `analytics`.`events` WHERE x",
+		"select * from events e join sessions s using (session_id)":  "select * from `analytics`.`events` e join `analytics`.`sessions` s using (session_id)",
+		"SELECT 1 FROM other.events, SELECT 2 FROM events_hourly":     "SELECT 1 FROM other.events, SELECT 2 FROM `analytics`.`events_hourly`",
+		"SELECT 1 FROM unknown_table":                                "SELECT 1 FROM unknown_table",
+		"WITH events AS (SELECT 1) SELECT * FROM events":             "WITH events AS (SELECT 1) SELECT * FROM events",
+		"SELECT 1 FROM eventsx JOIN (SELECT 1 FROM sessions) USING x": "SELECT 1 FROM eventsx JOIN (SELECT 1 FROM `analytics`.`sessions`) USING x",
+	} {
+		if got := CurrentQuery(p, in); got != want {
+			t.Errorf("CurrentQuery(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -93,36 +94,48 @@ func (d diff) read(res *engine.Result) (*diffResult, error) {
 	return out, nil
 }
 
-// fill writes the totals and the listed mismatches into a report's fields. key turns a row's
-// key values into its bucket and dimension values; reference names the reference side when it
-// is not the raw table.
-func (o *diffResult) fill(list *[]Mismatch, byMetric map[string]int, count *int, truncated *bool, largest *float64, largestMetric *string,
-	key func([]any) (time.Time, map[string]string), reference string) {
+// fill writes the totals and the listed mismatches into d. With bucket, the first key is the
+// time bucket; dims name the other keys. reference names the reference side when it is not
+// the raw table.
+func (o *diffResult) fill(d *Differences, bucket bool, dims []string, reference string) {
+	d.Buckets, d.Rows, d.Values = o.firstKeys, o.rows, o.rows*len(o.d.values)
+	if d.MismatchesByMetric == nil {
+		d.MismatchesByMetric = map[string]int{}
+	}
+	if d.Mismatches == nil {
+		d.Mismatches = []Mismatch{}
+	}
 	for i, v := range o.d.values {
-		*count += o.mismatches[i]
+		d.MismatchCount += o.mismatches[i]
 		if o.mismatches[i] > 0 {
-			byMetric[v.Name] = o.mismatches[i]
+			d.MismatchesByMetric[v.Name] = o.mismatches[i]
 		}
-		if o.largest[i] > *largest {
-			*largest, *largestMetric = o.largest[i], v.Name
+		if o.largest[i] > d.LargestRelativeError {
+			d.LargestRelativeError, d.LargestMetric = o.largest[i], v.Name
 		}
 	}
 	for _, r := range o.sample {
-		bucket, dims := key(r.keys)
+		var at time.Time
+		keys := r.keys
+		if bucket {
+			at, _ = keys[0].(time.Time)
+			keys = keys[1:]
+		}
+		values := dimensionValues(dims, keys)
 		for _, i := range r.mismatches {
-			if o.d.limit >= 0 && len(*list) >= o.d.limit {
+			if o.d.limit >= 0 && len(d.Mismatches) >= o.d.limit {
 				break
 			}
 			v := o.d.values[i]
-			m := Mismatch{Bucket: bucket, Dimensions: dims, Metric: v.Name, Tolerance: v.Tolerance, Reference: reference}
+			m := Mismatch{Bucket: at, Dimensions: values, Metric: v.Name, Tolerance: v.Tolerance, Reference: reference}
 			switch {
 			case !r.inRef:
 				m.Kind, m.Rollup, m.RelativeError = KindMissingInRaw, r.cand[i], 1
 				m.Difference, _ = toFloat(r.cand[i])
 			case !r.inCand:
 				m.Kind, m.Raw, m.RelativeError = KindMissingInRollup, r.ref[i], 1
-				d, _ := toFloat(r.ref[i])
-				m.Difference = -d
+				x, _ := toFloat(r.ref[i])
+				m.Difference = -x
 			default:
 				rel, diff, numeric := relativeError(r.ref[i], r.cand[i])
 				m.Kind, m.Raw, m.Rollup, m.Difference, m.RelativeError = KindValue, r.ref[i], r.cand[i], diff, rel
@@ -130,10 +143,67 @@ func (o *diffResult) fill(list *[]Mismatch, byMetric map[string]int, count *int,
 					m.RelativeError = 1
 				}
 			}
-			*list = append(*list, m)
+			d.Mismatches = append(d.Mismatches, m)
 		}
 	}
-	*truncated = len(*list) < *count
+	d.Truncated = len(d.Mismatches) < d.MismatchCount
+}
+
+// QueryComparison is two queries returning the same named columns, compared row by row
+// inside the engine with validate's rules.
+type QueryComparison struct {
+	// Reference and Candidate are the queries; ReferenceName names the reference in reports
+	// (e.g. "current" for the user's current query; "" for the raw table).
+	Reference, Candidate string
+	ReferenceName        string
+	// Params are bound to both queries.
+	Params engine.Params
+	// Bucket is the key column holding the time bucket ("" when none); Keys the other key
+	// columns (a row is identified by the bucket and the keys).
+	Bucket string
+	Keys   []string
+	// Values are the compared columns, each with its tolerance.
+	Values []pipes.DiffValue
+	// MaxMismatches is how many mismatches to list (see Options.MaxMismatches).
+	MaxMismatches int
+}
+
+// QueryReport is the result of CompareQueries.
+type QueryReport struct {
+	Differences
+	// Exact is true when nothing differs.
+	Exact bool `json:"exact"`
+	// Stats is what the comparison read; SQL the query that ran.
+	Stats engine.Stats `json:"stats"`
+	SQL   string       `json:"sql"`
+}
+
+// CompareQueries runs the comparison of c inside the engine and returns its totals and first
+// mismatches; only those leave the engine.
+func CompareQueries(ctx context.Context, e engine.Engine, c QueryComparison) (*QueryReport, error) {
+	d := diff{keys: c.Keys, values: c.Values, limit: listLimit(c.MaxMismatches)}
+	if c.Bucket != "" {
+		d.keys = append([]string{c.Bucket}, c.Keys...)
+	}
+	q, err := d.query(c.Reference, c.Candidate)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.Query(ctx, q, c.Params)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.read(res)
+	if err != nil {
+		return nil, err
+	}
+	rep := &QueryReport{Stats: res.Stats, SQL: q}
+	out.fill(&rep.Differences, c.Bucket != "", c.Keys, c.ReferenceName)
+	if c.Bucket == "" {
+		rep.Buckets = 0
+	}
+	rep.Exact = rep.MismatchCount == 0
+	return rep, nil
 }
 
 func asUint(v any) uint64 {

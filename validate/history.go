@@ -33,7 +33,8 @@ type History struct {
 
 // ReadHistory returns what the deployed version ra holds at now, from store.
 func ReadHistory(ctx context.Context, store *meta.Store, ra *pipes.RollupArtifacts, now time.Time) (*History, error) {
-	c, err := store.Coverage(ctx, ra.Table, ra.Hash)
+	// Every unit recorded for the version's table counts: the table is the version.
+	c, err := store.Coverage(ctx, ra.Table, "")
 	if err != nil {
 		return nil, err
 	}

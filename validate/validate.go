@@ -102,22 +102,7 @@ type Report struct {
 	Dimensions []string           `json:"dimensions"`
 	Metrics    []string           `json:"metrics"`
 	Tolerance  map[string]float64 `json:"tolerance"`
-	// Buckets is the number of distinct buckets seen on either side; Rows the number of
-	// (bucket, dimension values) keys; Values = Rows × metrics.
-	Buckets int `json:"buckets"`
-	Rows    int `json:"rows"`
-	Values  int `json:"values"`
-	// MismatchCount counts every mismatching value; Mismatches lists the first of them
-	// (Truncated when there are more).
-	MismatchCount int        `json:"mismatch_count"`
-	Mismatches    []Mismatch `json:"mismatches"`
-	Truncated     bool       `json:"truncated"`
-	// MismatchesByMetric counts mismatching values per metric.
-	MismatchesByMetric map[string]int `json:"mismatches_by_metric"`
-	// LargestRelativeError is the largest relative error over all values (0 when exact),
-	// seen on LargestMetric.
-	LargestRelativeError float64 `json:"largest_relative_error"`
-	LargestMetric        string  `json:"largest_metric,omitempty"`
+	Differences
 	// Suspect are the partitions in Range that a unit left unfinished by a process that died
 	// may have doubled: while there is one, the report is never exact.
 	Suspect []timerange.Range `json:"suspect"`
@@ -135,6 +120,26 @@ type Report struct {
 		Rollup string `json:"rollup"`
 		Diff   string `json:"diff"`
 	} `json:"sql"`
+}
+
+// Differences are the totals of a comparison and the first mismatches it found.
+type Differences struct {
+	// Buckets is the number of distinct buckets seen on either side; Rows the number of
+	// (bucket, dimension values) keys; Values = Rows × metrics.
+	Buckets int `json:"buckets"`
+	Rows    int `json:"rows"`
+	Values  int `json:"values"`
+	// MismatchCount counts every mismatching value; Mismatches lists the first of them
+	// (Truncated when there are more).
+	MismatchCount int        `json:"mismatch_count"`
+	Mismatches    []Mismatch `json:"mismatches"`
+	Truncated     bool       `json:"truncated"`
+	// MismatchesByMetric counts mismatching values per metric.
+	MismatchesByMetric map[string]int `json:"mismatches_by_metric"`
+	// LargestRelativeError is the largest relative error over all values (0 when exact),
+	// seen on LargestMetric.
+	LargestRelativeError float64 `json:"largest_relative_error"`
+	LargestMetric        string  `json:"largest_metric,omitempty"`
 }
 
 // Status is "EXACT", "MISMATCH", or "SUSPECT" when only suspect partitions keep it from exact.
@@ -208,7 +213,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	rep := &Report{
 		Rollup: r.Name, Requested: opts.Range, Range: opts.Range, By: by,
 		Dimensions: append([]string{}, opts.Dimensions...), Tolerance: map[string]float64{},
-		MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{}, Suspect: []timerange.Range{},
+		Differences: Differences{MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{}}, Suspect: []timerange.Range{},
 	}
 	closed := timerange.ClosedEnd(now, r.Delay)
 	if rep.Range.End.After(closed) {
@@ -244,25 +249,14 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 		return nil, err
 	}
 	rep.SQL.Raw, rep.SQL.Rollup = rawQ, rollQ
-	d := diff{keys: append([]string{by}, opts.Dimensions...), values: values, limit: listLimit(opts.MaxMismatches)}
-	if rep.SQL.Diff, err = d.query(rawQ, rollQ); err != nil {
-		return nil, err
-	}
-	res, err := e.Query(ctx, rep.SQL.Diff, engine.Params{pipes.StartParam: rep.Range.Start, pipes.EndParam: rep.Range.End})
+	qr, err := CompareQueries(ctx, e, QueryComparison{
+		Reference: rawQ, Candidate: rollQ, Params: engine.Params{pipes.StartParam: rep.Range.Start, pipes.EndParam: rep.Range.End},
+		Bucket: by, Keys: opts.Dimensions, Values: values, MaxMismatches: opts.MaxMismatches,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("compare %s with the raw table %s: %w", r.Name, r.Source, err)
 	}
-	rep.Stats = res.Stats
-	out, err := d.read(res)
-	if err != nil {
-		return nil, fmt.Errorf("compare %s with the raw table %s: %w", r.Name, r.Source, err)
-	}
-	rep.Buckets, rep.Rows, rep.Values = out.firstKeys, out.rows, out.rows*len(values)
-	out.fill(&rep.Mismatches, rep.MismatchesByMetric, &rep.MismatchCount, &rep.Truncated, &rep.LargestRelativeError, &rep.LargestMetric,
-		func(keys []any) (time.Time, map[string]string) {
-			b, _ := keys[0].(time.Time)
-			return b, dimensionValues(rep.Dimensions, keys[1:])
-		}, "")
+	rep.Differences, rep.Stats, rep.SQL.Diff = qr.Differences, qr.Stats, qr.SQL
 	if err := rep.checkSuspect(ctx, opts.Store, ra); err != nil {
 		return nil, err
 	}
