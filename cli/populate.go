@@ -190,9 +190,15 @@ func newReconcileCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "reconcile ROLLUP (--since 30d | --from T --to T) [--repair]",
 		Short: "Find partitions whose rollup drifted from the raw table, and repair them",
-		Long: `reconcile compares, per partition, the raw table's row count with the count the rollup stores
-(its count metric). Partitions differ when raw data arrived later than the lookback, was
-back-filled or deleted. With --repair the drifted partitions are recomputed.`,
+		Long: `reconcile compares, per partition, a fingerprint of the raw rows with the same fingerprint of
+the rollup, inside the engine: every metric over the partition, and every count and sum
+weighted by each row's hour and dimensions, so a value changed in place or moved between keys
+shows, not only missing rows. Partitions differ when raw data arrived later than the lookback,
+was back-filled or deleted, or the rollup was changed. With --repair the drifted partitions are
+recomputed and checked again.
+
+Exit code: 0 when every partition matches (after --repair: when it matches again), 1 when a
+partition drifted, 2 on errors.`,
 		Example: `  hourglass reconcile events_hourly --since 30d
   hourglass reconcile events_hourly --from 2026-10-01 --to 2026-11-01 --repair`,
 		Args: exactArgs(1, "name the rollup to reconcile"),
@@ -239,23 +245,25 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 			if err != nil {
 				return fmt.Errorf("reconcile %s: %w", args[0], err)
 			}
-			if g.output == "json" {
-				return writeJSON(g.io.Out, rep)
-			}
-			fmt.Fprintf(g.io.Out, "reconcile %s %s: %d partition(s) checked on %s, %d drifted\n", rep.Rollup, rep.Range, rep.Partitions, rep.Metric, len(rep.Drifted))
-			if len(rep.Drifted) > 0 {
-				rows := [][]string{}
-				for _, d := range rep.Drifted {
-					rows = append(rows, []string{d.PartitionID, fmt.Sprint(d.RawRows), fmt.Sprint(d.RollupRows), fmt.Sprintf("%+d", int64(d.RawRows)-int64(d.RollupRows))})
+			// With --repair, check again: the exit code says whether the rollup is clean now.
+			var after *populate.ReconcileReport
+			if rep.Repaired != nil {
+				if after, err = runner.Reconcile(ctx, args[0], rg, false); err != nil {
+					return fmt.Errorf("reconcile %s after the repair: %w", args[0], err)
 				}
-				if err := writeTable(g.io.Out, []string{"partition", "raw rows", "rollup rows", "difference"}, rows); err != nil {
+			}
+			if g.output == "json" {
+				if err := writeJSON(g.io.Out, rep); err != nil {
 					return err
 				}
-				if rep.Repaired == nil {
-					fmt.Fprintf(g.io.Out, "repair with: hourglass reconcile %s %s --repair\n", args[0], strings.Join(rangeFlags(since, from, to), " "))
-				} else {
-					fmt.Fprintf(g.io.Out, "repaired %d partition(s)\n", rep.Repaired.Done)
-				}
+			} else if err := writeReconcile(g, rep, after, args[0], rangeFlags(since, from, to)); err != nil {
+				return err
+			}
+			switch {
+			case after != nil && len(after.Drifted) > 0:
+				return fmt.Errorf("%w: %s still differs from raw in %d partition(s) after the repair", ErrCheckFailed, args[0], len(after.Drifted))
+			case after == nil && len(rep.Drifted) > 0:
+				return fmt.Errorf("%w: %s drifted from raw in %d partition(s)", ErrCheckFailed, args[0], len(rep.Drifted))
 			}
 			return nil
 		},
@@ -266,6 +274,36 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 	c.Flags().BoolVar(&repair, "repair", false, "recompute the partitions that drifted")
 	now.add(c)
 	return c
+}
+
+// writeReconcile prints what reconcile found (and repaired), one row per drifted partition.
+func writeReconcile(g *globals, rep, after *populate.ReconcileReport, rollup string, flags []string) error {
+	w := g.io.Out
+	fmt.Fprintf(w, "reconcile %s %s: %d partition(s) checked (every metric, and counts and sums per key), %d drifted\n", rep.Rollup, rep.Range, rep.Partitions, len(rep.Drifted))
+	if len(rep.Drifted) == 0 {
+		return nil
+	}
+	rows := [][]string{}
+	for _, d := range rep.Drifted {
+		row := []string{d.PartitionID}
+		if rep.Metric != "" {
+			row = append(row, fmt.Sprint(d.RawRows), fmt.Sprint(d.RollupRows), fmt.Sprintf("%+d", int64(d.RawRows)-int64(d.RollupRows)))
+		}
+		rows = append(rows, append(row, strings.Join(d.Differ, ", ")))
+	}
+	head := []string{"partition", "raw rows", "rollup rows", "difference", "values that differ"}
+	if rep.Metric == "" { // no count metric: rows are not counted
+		head = []string{"partition", "values that differ"}
+	}
+	if err := writeTable(w, head, rows); err != nil {
+		return err
+	}
+	if rep.Repaired == nil {
+		_, err := fmt.Fprintf(w, "repair with: hourglass reconcile %s %s --repair\n", rollup, strings.Join(flags, " "))
+		return err
+	}
+	_, err := fmt.Fprintf(w, "repaired %d partition(s); checked again: %d drifted\n", rep.Repaired.Done, len(after.Drifted))
+	return err
 }
 
 func rangeFlags(since, from, to string) []string {

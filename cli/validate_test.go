@@ -278,3 +278,27 @@ func TestSwitchAndEndpointCommands(t *testing.T) {
 	}
 	_ = pipes.SideRaw
 }
+
+// TestReconcileExitCodes: reconcile exits 1 when a partition drifted (here a summed column
+// updated in place: the row counts still agree), 0 once --repair made it match again.
+func TestReconcileExitCodes(t *testing.T) {
+	g := accuracyProject(t)
+	rc := func(extra ...string) (int, string, string) {
+		return run(t, args(g, append([]string{"reconcile", "events_overview_hourly", "--from", "2026-11-18", "--to", "now", nowFlag}, extra...)...)...)
+	}
+	if code, out, errOut := rc(); code != ExitOK || !strings.Contains(out, "2 partition(s) checked") || !strings.Contains(out, "0 drifted") {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errOut)
+	}
+	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly UPDATE total_time_on_page = total_time_on_page + 1 WHERE hour = '2026-11-19 08:00:00' SETTINGS mutations_sync = 2")...)
+	code, out, errOut := rc()
+	if code != ExitCheckFailed || !strings.Contains(out, "20261119") || !strings.Contains(out, "total_time_on_page") || !strings.Contains(out, "--repair") ||
+		!strings.Contains(errOut, "drifted from raw in 1 partition(s)") {
+		t.Fatalf("drift: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := rc("--repair"); code != ExitOK || !strings.Contains(out, "repaired 1 partition(s); checked again: 0 drifted") {
+		t.Fatalf("repair: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := rc(); code != ExitOK {
+		t.Fatalf("after repair: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -44,6 +44,15 @@ func comparisonFiles(t *testing.T) map[string][]byte {
 			t.Fatal(err)
 		}
 		files[ra.Rollup.Name+".diff.sql"] = []byte(q + "\n")
+		rawFP, rollFP, fpValues, err := ra.Fingerprint()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var desc []string
+		for _, v := range fpValues {
+			desc = append(desc, fmt.Sprintf("-- %s numeric=%v float=%v", v.Name, v.Numeric, v.Float))
+		}
+		files[ra.Rollup.Name+".fingerprint.sql"] = []byte(strings.Join(desc, "\n") + "\n\n" + rawFP + ";\n\n" + rollFP + ";\n")
 	}
 	q, err := DiffQuery(Diff{Reference: "SELECT 1 AS n", Candidate: "SELECT 2 AS n", Values: []DiffValue{{Name: "n", Numeric: true}}, Sample: -1})
 	if err != nil {
@@ -95,11 +104,11 @@ func TestMetricValue(t *testing.T) {
 func TestCurrentQuery(t *testing.T) {
 	p := webProject("")
 	for in, want := range map[string]string{
-		"SELECT count() FROM events WHERE x":                         "SELECT count() FROM `analytics`.`events` WHERE x",
-		"select * from events e join sessions s using (session_id)":  "select * from `analytics`.`events` e join `analytics`.`sessions` s using (session_id)",
+		"SELECT count() FROM events WHERE x":                          "SELECT count() FROM `analytics`.`events` WHERE x",
+		"select * from events e join sessions s using (session_id)":   "select * from `analytics`.`events` e join `analytics`.`sessions` s using (session_id)",
 		"SELECT 1 FROM other.events, SELECT 2 FROM events_hourly":     "SELECT 1 FROM other.events, SELECT 2 FROM `analytics`.`events_hourly`",
-		"SELECT 1 FROM unknown_table":                                "SELECT 1 FROM unknown_table",
-		"WITH events AS (SELECT 1) SELECT * FROM events":             "WITH events AS (SELECT 1) SELECT * FROM events",
+		"SELECT 1 FROM unknown_table":                                 "SELECT 1 FROM unknown_table",
+		"WITH events AS (SELECT 1) SELECT * FROM events":              "WITH events AS (SELECT 1) SELECT * FROM events",
 		"SELECT 1 FROM eventsx JOIN (SELECT 1 FROM sessions) USING x": "SELECT 1 FROM eventsx JOIN (SELECT 1 FROM `analytics`.`sessions`) USING x",
 	} {
 		if got := CurrentQuery(p, in); got != want {

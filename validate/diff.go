@@ -168,9 +168,23 @@ type QueryComparison struct {
 	MaxMismatches int
 }
 
+// MismatchingRow is one row that differs, with every value of both sides.
+type MismatchingRow struct {
+	// Bucket is the row's bucket (zero without one); Keys its other key values.
+	Bucket time.Time         `json:"bucket,omitzero"`
+	Keys   map[string]string `json:"keys,omitempty"`
+	// Reference and Candidate are the values by column name; nil for a side that lacks the row.
+	Reference map[string]any `json:"reference"`
+	Candidate map[string]any `json:"candidate"`
+	// Differ names the columns that differ.
+	Differ []string `json:"differ"`
+}
+
 // QueryReport is the result of CompareQueries.
 type QueryReport struct {
 	Differences
+	// MismatchingRows are the rows that differ, as many as the mismatches listed, in key order.
+	MismatchingRows []MismatchingRow `json:"mismatching_rows,omitempty"`
 	// Exact is true when nothing differs.
 	Exact bool `json:"exact"`
 	// Stats is what the comparison read; SQL the query that ran.
@@ -199,6 +213,33 @@ func CompareQueries(ctx context.Context, e engine.Engine, c QueryComparison) (*Q
 	}
 	rep := &QueryReport{Stats: res.Stats, SQL: q}
 	out.fill(&rep.Differences, c.Bucket != "", c.Keys, c.ReferenceName)
+	for _, r := range out.sample {
+		if out.d.limit >= 0 && len(rep.MismatchingRows) >= out.d.limit {
+			break
+		}
+		m := MismatchingRow{}
+		keys := r.keys
+		if c.Bucket != "" {
+			m.Bucket, _ = keys[0].(time.Time)
+			keys = keys[1:]
+		}
+		m.Keys = dimensionValues(c.Keys, keys)
+		side := func(present bool, vals []any) map[string]any {
+			if !present {
+				return nil
+			}
+			out := map[string]any{}
+			for i, v := range c.Values {
+				out[v.Name] = vals[i]
+			}
+			return out
+		}
+		m.Reference, m.Candidate = side(r.inRef, r.ref), side(r.inCand, r.cand)
+		for _, i := range r.mismatches {
+			m.Differ = append(m.Differ, c.Values[i].Name)
+		}
+		rep.MismatchingRows = append(rep.MismatchingRows, m)
+	}
 	if c.Bucket == "" {
 		rep.Buckets = 0
 	}
