@@ -40,16 +40,26 @@ func newBackfillCmd(g *globals) *cobra.Command {
 	var resume, dryRun bool
 	var now clockFlag
 	c := &cobra.Command{
-		Use:   "backfill ROLLUP --from T --to T",
-		Short: "Recompute a rollup over a range of history, partition by partition, exactly once",
+		Use:   "backfill ROLLUP... --from T --to T",
+		Short: "Recompute rollups over a range of history, partition by partition, exactly once",
 		Long: `backfill recomputes every partition (a day by default) that [--from, --to) touches from the raw
 table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
-rollup. Hours that are not closed yet are left to the hourly populate. Ctrl-C stops after the
-units in progress; run the same command with --resume to skip what was finished.`,
+rollup. Hours that are not closed yet are left to the hourly populate. Several rollups are
+backfilled one after the other. Ctrl-C stops after the units in progress; run the same command
+with --resume to skip what was finished.
+
+--from -30d is 30 days ago floored to the hour, --to now the end of the rollup's last closed
+hour, whatever the minute; absolute times must be on the hour.`,
 		Example: `  hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22
   hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22 --parallel 2 --resume
+  hourglass backfill events_hourly sessions_hourly --from -30d --to now
   hourglass backfill sessions_hourly --from -30d --to now --dry-run`,
-		Args: exactArgs(1, "name the rollup to backfill"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("%s needs at least one rollup name (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			clock, err := now.clock(g)
 			if err != nil {
@@ -71,29 +81,47 @@ units in progress; run the same command with --resume to skip what was finished.
 				return err
 			}
 			defer s.close()
-			rg, err := rollupRange(from, to, opts, s.artifacts, args[0])
-			if err != nil {
-				return err
-			}
-			bar := newProgress(g.io.Err, "backfill")
-			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
-			if dryRun {
-				dr, err := runner.PlanBackfill(ctx, args[0], rg)
+			var reports []*populate.Report
+			for _, name := range args {
+				rg, err := rollupRange(from, to, opts, s.artifacts, name)
 				if err != nil {
 					return err
 				}
-				return writeDryRun(g, dr)
+				bar := newProgress(g.io.Err, "backfill")
+				runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
+				if dryRun {
+					dr, err := runner.PlanBackfill(ctx, name, rg)
+					if err != nil {
+						return err
+					}
+					if err := writeDryRun(g, dr); err != nil {
+						return err
+					}
+					continue
+				}
+				rep, err := runner.Backfill(ctx, name, rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
+				bar.finish()
+				var ie *populate.InterruptedError
+				if errors.As(err, &ie) {
+					return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, name, timerange.Format(rg.Start), timerange.Format(rg.End))
+				}
+				if err != nil {
+					return fmt.Errorf("backfill %s: %w", name, err)
+				}
+				if g.output != "json" {
+					if err := writeReport(g, rep); err != nil {
+						return err
+					}
+				}
+				reports = append(reports, rep)
 			}
-			rep, err := runner.Backfill(ctx, args[0], rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
-			bar.finish()
-			var ie *populate.InterruptedError
-			if errors.As(err, &ie) {
-				return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, args[0], timerange.Format(rg.Start), timerange.Format(rg.End))
+			switch {
+			case g.output != "json" || dryRun:
+				return nil
+			case len(reports) == 1:
+				return writeJSON(g.io.Out, reports[0])
 			}
-			if err != nil {
-				return fmt.Errorf("backfill %s: %w", args[0], err)
-			}
-			return writeReport(g, rep)
+			return writeJSON(g.io.Out, reports)
 		},
 	}
 	c.Flags().StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -30d")
