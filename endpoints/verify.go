@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,11 +91,15 @@ func (v *Verification) Summary() string {
 	return s
 }
 
-// Describe names a case with its parameters: "tests[1] (campaign_id=c1 end=… start=…)".
+// Describe names a case with its parameters: `tests[1] (campaign_id=c1 end="2026-11-20 00:00:00" …)`.
 func (c *Case) Describe() string {
 	var kv []string
 	for _, k := range slices.Sorted(maps.Keys(c.Params)) {
-		kv = append(kv, k+"="+c.Params[k])
+		v := c.Params[k]
+		if v == "" || strings.ContainsAny(v, " \"=") {
+			v = strconv.Quote(v)
+		}
+		kv = append(kv, k+"="+v)
 	}
 	return c.Name + " (" + strings.Join(kv, " ") + ")"
 }

@@ -1,12 +1,18 @@
 // Package validate proves a rollup returns the same numbers as its raw datasource: it computes
 // every metric of the rollup twice over the same closed hours — from the raw table with the
-// rollup's own definitions and from the rollup with its read queries (RollupArtifacts.MetricsQuery, on the deployed version's table) — per
-// bucket and, when asked, per dimension value, and diffs them.
+// rollup's own definitions and from the rollup with its read queries
+// (RollupArtifacts.MetricsQuery, on the deployed version's table) — per bucket and, when asked,
+// per dimension value, and diffs them inside the engine: one query joins both sides and returns
+// only the totals and the first mismatching values (pipes.DiffQuery), so validating the whole
+// history costs what the two aggregations cost. CompareQueries runs the same comparison on any
+// two queries (an endpoint against the user's current query).
 //
 // Counts, integer sums, min/max and distinct counts from merged states must match exactly;
 // float sums and averages within a relative tolerance (DefaultTolerance unless overridden per
 // metric). A bucket present on one side only is a mismatch too: a coverage gap. The hour that
-// is still open (not yet closed by the rollup's delay) is never compared.
+// is still open (not yet closed by the rollup's delay) is never compared, and a partition a
+// crashed run may have doubled is never reported exact. ReadHistory says which hours a rollup
+// version holds, from the run log and watermark of its table.
 package validate
 
 import (
