@@ -14,6 +14,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
+	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
@@ -421,4 +422,31 @@ func TestDiffQuerySemantics(t *testing.T) {
 	if got := strings.Join(keys, " "); got != "c:1 0 d:1 1 e:0 1" {
 		t.Errorf("mismatching rows = %s, want c (raw only), d (both), e (rollup only)", got)
 	}
+}
+
+// TestSuspectPartitionIsNeverExact: a unit a crashed run left started (its partition may hold
+// old and new rows at once) keeps validation from EXACT over that partition, even when the
+// numbers happen to agree; once a unit of that partition finishes, it is exact again.
+func TestSuspectPartitionIsNeverExact(t *testing.T) {
+	f := newFixture(t)
+	f.LoadAndBackfill(3, "events_overview_hourly")
+	ctx := context.Background()
+	unit := meta.Unit{RunID: "crashed", Rollup: "events_overview_hourly", Hash: f.A.Rollup("events_overview_hourly").Hash, Kind: "backfill",
+		Start: day(18, 0), End: day(19, 0), Status: meta.StatusStarted}
+	if err := f.Store.RecordUnit(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -3), End: dataEnd}
+	rep := f.validate("events_overview_hourly", validate.Options{Range: rg, Store: f.Store})
+	if rep.Exact || rep.MismatchCount != 0 || rep.Status() != "SUSPECT" || len(rep.Suspect) != 1 || !rep.Suspect[0].Start.Equal(day(18, 0)) ||
+		!strings.Contains(rep.Summary(), "may be doubled") {
+		t.Fatalf("with a unit left started: %s (suspect %v)", rep.Summary(), rep.Suspect)
+	}
+	// Outside the suspect partition, exact.
+	requireExact(t, f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: day(19, 0), End: dataEnd}, Store: f.Store}))
+	unit.RunID, unit.Status = "redo", meta.StatusDone
+	if err := f.Store.RecordUnit(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	requireExact(t, f.validate("events_overview_hourly", validate.Options{Range: rg, Store: f.Store}))
 }
