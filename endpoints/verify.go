@@ -234,6 +234,10 @@ func verifyCases(ep *datasources.Endpoint, whole timerange.Range, now time.Time,
 		if end, ok := bound[pipes.EndParam].(time.Time); ok && end.After(closed) {
 			bound[pipes.EndParam] = closed
 		}
+		if start, ok := bound[pipes.StartParam].(time.Time); ok && !start.Before(bound[pipes.EndParam].(time.Time)) {
+			return nil, fmt.Errorf("endpoint %s %s: start %s is not before the end of the last closed hour, %s: give a range of closed hours",
+				ep.Name, s.name, timerange.Format(start), timerange.Format(bound[pipes.EndParam].(time.Time)))
+		}
 		text := map[string]string{}
 		for _, p := range ep.Params {
 			switch x := bound[p.Name].(type) {

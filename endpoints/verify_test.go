@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
@@ -171,6 +172,12 @@ func TestCurrentQueryWithOtherNULLSemanticsIsRefused(t *testing.T) {
 	}
 	if hist, _ := f.Store.EndpointHistory(ctx, ""); len(hist) != 0 {
 		t.Errorf("a refused switch was recorded: %+v", hist)
+	}
+	// A test case with no closed hour proves nothing: an error, not a vacuous EXACT.
+	ep := f.A.Endpoint("visits_by_site").Endpoint
+	ep.Tests = append(ep.Tests, &datasources.EndpointTest{Params: map[string]string{"start": "now", "end": "now"}})
+	if _, err := endpoints.Verify(ctx, e, f.Store, f.A, "visits_by_site", endpoints.VerifyOptions{Now: f.Clock}); err == nil || !strings.Contains(err.Error(), "tests[3]") {
+		t.Errorf("empty test case: %v", err)
 	}
 }
 
