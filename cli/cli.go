@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,10 +28,13 @@ const (
 	ExitError = 2
 )
 
-// IO is where a command reads and writes.
+// IO is where a command reads and writes, and the clock it reads.
 type IO struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// Now is the clock every command reads when its --now flag is not given (time.Now when
+	// nil): tests run the CLI at a fixed minute with it.
+	Now func() time.Time
 }
 
 // Build describes the binary.
@@ -49,6 +53,8 @@ type globals struct {
 	io      IO
 	build   Build
 	host    Host
+	// now is the clock (IO.Now, or time.Now).
+	now func() time.Time
 }
 
 // Host is what a command takes from the process it runs in: its working directory, its
@@ -79,7 +85,10 @@ func Main(ctx context.Context, args []string, stdio IO, build Build) int {
 
 // MainIn is Main run in the given host.
 func MainIn(ctx context.Context, args []string, stdio IO, build Build, host Host) int {
-	g := &globals{io: stdio, build: build, host: host}
+	g := &globals{io: stdio, build: build, host: host, now: stdio.Now}
+	if g.now == nil {
+		g.now = time.Now
+	}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)

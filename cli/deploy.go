@@ -171,7 +171,7 @@ at the next hour boundary; nothing is created with POPULATE.`,
 				}
 				return nil
 			}
-			res, err := deploy.Apply(ctx, s.engine, s.store, p, deploy.ApplyOptions{AllowDestructive: allowDestructive, Now: time.Now()})
+			res, err := deploy.Apply(ctx, s.engine, s.store, p, deploy.ApplyOptions{AllowDestructive: allowDestructive, Now: g.now()})
 			if err != nil {
 				return err
 			}

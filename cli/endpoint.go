@@ -34,9 +34,13 @@ published view (whichever version the endpoint is switched to); --side raw or --
 one version's SQL directly. start and end are required; filter parameters left out take their
 default (empty: no filter).
 
---compare runs the raw and rollup versions with the same parameters and prints the rows read,
-bytes read and time of each, the reduction, and whether both return the same rows (floats
-within a relative 1e-9). It exits 1 when they differ.`,
+start and end read like every range: now is the end of the last closed hour, -7d floors to the
+hour, absolute times as written.
+
+--compare runs the raw version and the rollup version the endpoint serves (the one it was
+switched to; the deployed version while it serves raw) with the same parameters, over closed
+hours only, and prints the rows read, bytes read and time of each, the reduction, and whether
+both return the same rows (floats within a relative 1e-9). It exits 1 when they differ.`,
 		Example: `  hourglass endpoint run sum_primitives --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1
   hourglass endpoint run timeseries_primitives --param start=-7d --param end=now --param campaign_id=c1 --side rollup
   hourglass endpoint run audience_breakdown --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1 --compare`,
@@ -47,13 +51,13 @@ within a relative 1e-9). It exits 1 when they differ.`,
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := g.openLiveSession(ctx, time.Now)
+			s, err := g.openLiveSession(ctx, g.now)
 			if err != nil {
 				return err
 			}
 			defer s.close()
 			if compare {
-				cmp, err := endpoints.Compare(ctx, s.engine, s.artifacts, args[0], kv)
+				cmp, err := endpoints.Compare(ctx, s.engine, s.artifacts, args[0], kv, endpoints.CompareOptions{Store: s.store, Now: g.now()})
 				if err != nil {
 					return err
 				}
@@ -73,7 +77,7 @@ within a relative 1e-9). It exits 1 when they differ.`,
 			if side == "view" {
 				side = endpoints.SideView
 			}
-			res, err := endpoints.Run(ctx, s.engine, s.artifacts, args[0], kv, side)
+			res, err := endpoints.Run(ctx, s.engine, s.artifacts, args[0], kv, side, g.now())
 			if err != nil {
 				return err
 			}
@@ -107,7 +111,11 @@ func parseParams(specs []string) (map[string]string, error) {
 
 func writeComparison(g *globals, c *endpoints.Comparison) error {
 	w := g.io.Out
-	fmt.Fprintf(w, "%s — raw vs rollup\n", c.Endpoint)
+	serving := "serves " + orText(c.Serving, "nothing yet")
+	fmt.Fprintf(w, "%s — raw vs rollup %s (%s) over %s\n", c.Endpoint, c.Table, serving, c.Range)
+	if c.Note != "" {
+		fmt.Fprintln(w, "note: "+c.Note)
+	}
 	ratio := func(x float64) string {
 		if x == 0 {
 			return "—"
@@ -144,7 +152,7 @@ func newEndpointHistoryCmd(g *globals) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.openLiveSession(ctx, time.Now)
+			s, err := g.openLiveSession(ctx, g.now)
 			if err != nil {
 				return err
 			}

@@ -33,7 +33,7 @@ exist (hourglass deploy) and be empty, unless --replace truncates them first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			now := time.Now()
+			now := g.now()
 			if opts.Events <= 0 || opts.Days <= 0 || opts.Tenants <= 0 {
 				return fmt.Errorf("--events, --days and --tenants must be positive")
 			}
@@ -49,7 +49,7 @@ exist (hourglass deploy) and be empty, unless --replace truncates them first.`,
 			} else {
 				opts.End = now.UTC().Truncate(time.Hour)
 			}
-			s, err := g.openSession(ctx, time.Now)
+			s, err := g.openSession(ctx, g.now)
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,12 @@ func (c *clockFlag) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.value, "now", "", "fix the clock (UTC), for tests and replays: 2026-11-02T12:05:00Z")
 }
 
-func (c *clockFlag) clock() (func() time.Time, error) {
+// clock returns the fixed clock --now gives, or the command line's clock (g.now).
+func (c *clockFlag) clock(g *globals) (func() time.Time, error) {
 	if c.value == "" {
-		return time.Now, nil
+		return g.now, nil
 	}
-	t, err := timerange.ParseTime(c.value, time.Now())
+	t, err := timerange.ParseTime(c.value, g.now())
 	if err != nil {
 		return nil, fmt.Errorf("--now: %w", err)
 	}
@@ -39,18 +40,28 @@ func newBackfillCmd(g *globals) *cobra.Command {
 	var resume, dryRun bool
 	var now clockFlag
 	c := &cobra.Command{
-		Use:   "backfill ROLLUP --from T --to T",
-		Short: "Recompute a rollup over a range of history, partition by partition, exactly once",
+		Use:   "backfill ROLLUP... --from T --to T",
+		Short: "Recompute rollups over a range of history, partition by partition, exactly once",
 		Long: `backfill recomputes every partition (a day by default) that [--from, --to) touches from the raw
 table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
-rollup. Hours that are not closed yet are left to the hourly populate. Ctrl-C stops after the
-units in progress; run the same command with --resume to skip what was finished.`,
+rollup. Hours that are not closed yet are left to the hourly populate. Several rollups are
+backfilled one after the other. Ctrl-C stops after the units in progress; run the same command
+with --resume to skip what was finished.
+
+--from -30d is 30 days ago floored to the hour, --to now the end of the rollup's last closed
+hour, whatever the minute; absolute times must be on the hour.`,
 		Example: `  hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22
   hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22 --parallel 2 --resume
+  hourglass backfill events_hourly sessions_hourly --from -30d --to now
   hourglass backfill sessions_hourly --from -30d --to now --dry-run`,
-		Args: exactArgs(1, "name the rollup to backfill"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("%s needs at least one rollup name (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
@@ -60,9 +71,8 @@ units in progress; run the same command with --resume to skip what was finished.
 			if parallel < 1 || parallel > 64 {
 				return fmt.Errorf("--parallel %d: use 1 to 64", parallel)
 			}
-			t := clock()
-			rg, err := timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill})
-			if err != nil {
+			opts := timerange.Options{Now: clock(), MaxLength: maxBackfill}
+			if _, err := timerange.Parse(from, to, opts); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -71,25 +81,47 @@ units in progress; run the same command with --resume to skip what was finished.
 				return err
 			}
 			defer s.close()
-			bar := newProgress(g.io.Err, "backfill")
-			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
-			if dryRun {
-				dr, err := runner.PlanBackfill(ctx, args[0], rg)
+			var reports []*populate.Report
+			for _, name := range args {
+				rg, err := rollupRange(from, to, opts, s.artifacts, name)
 				if err != nil {
 					return err
 				}
-				return writeDryRun(g, dr)
+				bar := newProgress(g.io.Err, "backfill")
+				runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: bar.event})
+				if dryRun {
+					dr, err := runner.PlanBackfill(ctx, name, rg)
+					if err != nil {
+						return err
+					}
+					if err := writeDryRun(g, dr); err != nil {
+						return err
+					}
+					continue
+				}
+				rep, err := runner.Backfill(ctx, name, rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
+				bar.finish()
+				var ie *populate.InterruptedError
+				if errors.As(err, &ie) {
+					return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, name, timerange.Format(rg.Start), timerange.Format(rg.End))
+				}
+				if err != nil {
+					return fmt.Errorf("backfill %s: %w", name, err)
+				}
+				if g.output != "json" {
+					if err := writeReport(g, rep); err != nil {
+						return err
+					}
+				}
+				reports = append(reports, rep)
 			}
-			rep, err := runner.Backfill(ctx, args[0], rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
-			bar.finish()
-			var ie *populate.InterruptedError
-			if errors.As(err, &ie) {
-				return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, args[0], from, to)
+			switch {
+			case g.output != "json" || dryRun:
+				return nil
+			case len(reports) == 1:
+				return writeJSON(g.io.Out, reports[0])
 			}
-			if err != nil {
-				return fmt.Errorf("backfill %s: %w", args[0], err)
-			}
-			return writeReport(g, rep)
+			return writeJSON(g.io.Out, reports)
 		},
 	}
 	c.Flags().StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -30d")
@@ -147,7 +179,7 @@ while the job was down, then advances the watermark. Run it as often as you like
 		Example: `  hourglass populate
   hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
@@ -186,38 +218,45 @@ func newReconcileCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "reconcile ROLLUP (--since 30d | --from T --to T) [--repair]",
 		Short: "Find partitions whose rollup drifted from the raw table, and repair them",
-		Long: `reconcile compares, per partition, the raw table's row count with the count the rollup stores
-(its count metric). Partitions differ when raw data arrived later than the lookback, was
-back-filled or deleted. With --repair the drifted partitions are recomputed.`,
+		Long: `reconcile compares, per partition, a fingerprint of the raw rows with the same fingerprint of
+the rollup, inside the engine: every metric over the partition, and every count and sum
+weighted by each row's hour and dimensions, so a value changed in place or moved between keys
+shows, not only missing rows. Partitions differ when raw data arrived later than the lookback,
+was back-filled or deleted, or the rollup was changed. With --repair the drifted partitions are
+recomputed and checked again.
+
+Exit code: 0 when every partition matches (after --repair: when it matches again), 1 when a
+partition drifted, 2 on errors.`,
 		Example: `  hourglass reconcile events_hourly --since 30d
   hourglass reconcile events_hourly --from 2026-10-01 --to 2026-11-01 --repair`,
 		Args: exactArgs(1, "name the rollup to reconcile"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
-			t := clock()
-			var rg timerange.Range
+			opts := timerange.Options{Now: clock(), MaxLength: maxBackfill}
+			lo, hi := from, to
 			switch {
 			case since != "" && (from != "" || to != ""):
 				return fmt.Errorf("use either --since or --from/--to, not both")
 			case since != "":
-				d, err := timerange.ParseDuration(since)
-				if err != nil {
+				if _, err := timerange.ParseDuration(since); err != nil {
 					return fmt.Errorf("--since: %w", err)
 				}
-				end := t.UTC().Truncate(time.Hour)
-				rg = timerange.Range{Start: end.Add(-d).Truncate(time.Hour), End: end}
-				if err := timerange.Check(rg, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
-					return fmt.Errorf("--since %s: %w", since, err)
-				}
+				lo, hi = "-"+strings.TrimSpace(since), "now"
 			case from != "" && to != "":
-				if rg, err = timerange.Parse(from, to, timerange.Options{Now: t, MaxLength: maxBackfill}); err != nil {
-					return err
-				}
 			default:
 				return fmt.Errorf("reconcile needs --since 30d or --from and --to")
+			}
+			bad := func(err error) error {
+				if since != "" {
+					return fmt.Errorf("--since %s: %w", since, err)
+				}
+				return err
+			}
+			if _, err := timerange.Parse(lo, hi, opts); err != nil {
+				return bad(err)
 			}
 			ctx := cmd.Context()
 			s, err := g.openLiveSession(ctx, clock)
@@ -225,28 +264,34 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 				return err
 			}
 			defer s.close()
+			rg, err := rollupRange(lo, hi, opts, s.artifacts, args[0])
+			if err != nil {
+				return bad(err)
+			}
 			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: newProgress(g.io.Err, "repair").event})
 			rep, err := runner.Reconcile(ctx, args[0], rg, repair)
 			if err != nil {
 				return fmt.Errorf("reconcile %s: %w", args[0], err)
 			}
-			if g.output == "json" {
-				return writeJSON(g.io.Out, rep)
-			}
-			fmt.Fprintf(g.io.Out, "reconcile %s %s: %d partition(s) checked on %s, %d drifted\n", rep.Rollup, rep.Range, rep.Partitions, rep.Metric, len(rep.Drifted))
-			if len(rep.Drifted) > 0 {
-				rows := [][]string{}
-				for _, d := range rep.Drifted {
-					rows = append(rows, []string{d.PartitionID, fmt.Sprint(d.RawRows), fmt.Sprint(d.RollupRows), fmt.Sprintf("%+d", int64(d.RawRows)-int64(d.RollupRows))})
+			// With --repair, check again: the exit code says whether the rollup is clean now.
+			var after *populate.ReconcileReport
+			if rep.Repaired != nil {
+				if after, err = runner.Reconcile(ctx, args[0], rg, false); err != nil {
+					return fmt.Errorf("reconcile %s after the repair: %w", args[0], err)
 				}
-				if err := writeTable(g.io.Out, []string{"partition", "raw rows", "rollup rows", "difference"}, rows); err != nil {
+			}
+			if g.output == "json" {
+				if err := writeJSON(g.io.Out, rep); err != nil {
 					return err
 				}
-				if rep.Repaired == nil {
-					fmt.Fprintf(g.io.Out, "repair with: hourglass reconcile %s %s --repair\n", args[0], strings.Join(rangeFlags(since, from, to), " "))
-				} else {
-					fmt.Fprintf(g.io.Out, "repaired %d partition(s)\n", rep.Repaired.Done)
-				}
+			} else if err := writeReconcile(g, rep, after, args[0], rangeFlags(since, from, to)); err != nil {
+				return err
+			}
+			switch {
+			case after != nil && len(after.Drifted) > 0:
+				return fmt.Errorf("%w: %s still differs from raw in %d partition(s) after the repair", ErrCheckFailed, args[0], len(after.Drifted))
+			case after == nil && len(rep.Drifted) > 0:
+				return fmt.Errorf("%w: %s drifted from raw in %d partition(s)", ErrCheckFailed, args[0], len(rep.Drifted))
 			}
 			return nil
 		},
@@ -257,6 +302,36 @@ back-filled or deleted. With --repair the drifted partitions are recomputed.`,
 	c.Flags().BoolVar(&repair, "repair", false, "recompute the partitions that drifted")
 	now.add(c)
 	return c
+}
+
+// writeReconcile prints what reconcile found (and repaired), one row per drifted partition.
+func writeReconcile(g *globals, rep, after *populate.ReconcileReport, rollup string, flags []string) error {
+	w := g.io.Out
+	fmt.Fprintf(w, "reconcile %s %s: %d partition(s) checked (every metric, and counts and sums per key), %d drifted\n", rep.Rollup, rep.Range, rep.Partitions, len(rep.Drifted))
+	if len(rep.Drifted) == 0 {
+		return nil
+	}
+	rows := [][]string{}
+	for _, d := range rep.Drifted {
+		row := []string{d.PartitionID}
+		if rep.Metric != "" {
+			row = append(row, fmt.Sprint(d.RawRows), fmt.Sprint(d.RollupRows), fmt.Sprintf("%+d", int64(d.RawRows)-int64(d.RollupRows)))
+		}
+		rows = append(rows, append(row, strings.Join(d.Differ, ", ")))
+	}
+	head := []string{"partition", "raw rows", "rollup rows", "difference", "values that differ"}
+	if rep.Metric == "" { // no count metric: rows are not counted
+		head = []string{"partition", "values that differ"}
+	}
+	if err := writeTable(w, head, rows); err != nil {
+		return err
+	}
+	if rep.Repaired == nil {
+		_, err := fmt.Fprintf(w, "repair with: hourglass reconcile %s %s --repair\n", rollup, strings.Join(flags, " "))
+		return err
+	}
+	_, err := fmt.Fprintf(w, "repaired %d partition(s); checked again: %d drifted\n", rep.Repaired.Done, len(after.Drifted))
+	return err
 }
 
 func rangeFlags(since, from, to string) []string {

@@ -93,6 +93,9 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 	}
 	log := slog.New(h)
 	clock := scheduler.SystemClock()
+	if g.io.Now != nil { // a fixed clock (tests): start there and run on
+		clock = scheduler.OffsetClock(g.now())
+	}
 	if f.now != "" {
 		t, err := timerange.ParseTime(f.now, time.Now())
 		if err != nil {

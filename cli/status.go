@@ -45,7 +45,7 @@ func newStatusCmd(g *globals) *cobra.Command {
   hourglass status --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}

@@ -1,58 +1,77 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hourglass-dev/hourglass/endpoints"
+	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
-	var from, to, by, junit string
+	var from, to, by, junit, endpoint string
 	var dims, tolerance []string
 	var maxMismatches int
 	var now clockFlag
 	c := &cobra.Command{
-		Use:   "validate ROLLUP... --from T --to T",
+		Use:   "validate (ROLLUP... | --endpoint NAME) [--from T --to T]",
 		Short: "Prove a rollup returns the same numbers as its raw table, per bucket and dimension",
 		Long: `validate computes every metric of a rollup twice over [--from, --to) — from the raw table with the
 rollup's own definitions, and from the rollup with its read queries — per hour (or day) and, with
 --dimensions, per dimension value, and compares them. Counts, integer sums, min/max and distinct
 counts must match exactly; float sums and averages within a relative tolerance (1e-9 unless
 --tolerance says otherwise). A bucket present on one side only is a mismatch (a coverage gap).
-Hours that are not closed yet are left out, and the report says so.
+Hours that are not closed yet are left out, and the report says so. Without --from and --to it
+validates the whole history the rollup's deployed version holds (its first backfilled hour to its
+watermark). Both sides are computed and compared inside the engine, in one query: only the
+differing values come back. A partition a crashed run may have doubled is never reported EXACT.
+
+With --endpoint NAME it validates an endpoint instead: the endpoint on its rollup and the query
+it replaces (its current_sql; its raw version when it has none) run with the same parameters —
+each of its tests, and the whole history — and are compared row by row inside the engine. The
+report names the parameters, the row and the column that differ.
 
 Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With several rollups,
 --output json prints a list of reports.`,
-		Example: `  hourglass validate events_hourly --from 2026-10-23 --to 2026-11-22
+		Example: `  hourglass validate events_hourly
+  hourglass validate events_hourly --from 2026-10-23 --to 2026-11-22
   hourglass validate sessions_hourly --from -7d --to now --by day --dimensions campaign_id,country
   hourglass validate events_hourly --from -30d --to now --tolerance total_value_usd=1e-6 --junit accuracy.xml
-  hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json`,
+  hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json
+  hourglass validate --endpoint sum_primitives`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return fmt.Errorf("%s needs at least one rollup name (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
+			switch {
+			case endpoint != "" && len(args) > 0:
+				return fmt.Errorf("validate either rollups or --endpoint NAME, not both")
+			case endpoint == "" && len(args) == 0:
+				return fmt.Errorf("%s needs at least one rollup name, or --endpoint NAME (see %s --help)", cmd.CommandPath(), cmd.CommandPath())
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			clock, err := now.clock()
+			clock, err := now.clock(g)
 			if err != nil {
 				return err
 			}
 			t := clock()
-			if from == "" || to == "" {
-				return fmt.Errorf("validate needs --from and --to, e.g. --from -7d --to now")
+			if (from == "") != (to == "") {
+				return fmt.Errorf("validate needs both --from and --to (e.g. --from -7d --to now), or neither for the whole history")
 			}
-			rg, err := parseValidateRange(from, to, t)
-			if err != nil {
-				return err
+			opts := timerange.Options{Now: t, AllowFuture: true}
+			if from != "" {
+				if _, err := timerange.Parse(from, to, opts); err != nil {
+					return err
+				}
 			}
 			tol, err := parseTolerances(tolerance)
 			if err != nil {
@@ -64,10 +83,17 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 				return err
 			}
 			defer s.close()
+			if endpoint != "" {
+				return validateEndpoint(ctx, g, s, endpoint, from, to, opts, maxMismatches)
+			}
 			var reports []*validate.Report
 			for _, name := range args {
+				rg, err := validateRange(ctx, s, name, from, to, opts)
+				if err != nil {
+					return err
+				}
 				rep, err := validate.Run(ctx, s.engine, s.artifacts, name, validate.Options{
-					Range: rg, By: by, Dimensions: dims, Tolerance: tol, Now: t, MaxMismatches: maxMismatches,
+					Range: rg, By: by, Dimensions: dims, Tolerance: tol, Now: t, MaxMismatches: maxMismatches, Store: s.store,
 				})
 				if err != nil {
 					return fmt.Errorf("validate %s: %w", name, err)
@@ -100,7 +126,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 			var bad []string
 			for _, rep := range reports {
 				if !rep.Exact {
-					bad = append(bad, fmt.Sprintf("%s (%d of %d values)", rep.Rollup, rep.MismatchCount, rep.Values))
+					bad = append(bad, fmt.Sprintf("%s (%d of %d values, %d suspect partitions)", rep.Rollup, rep.MismatchCount, rep.Values, len(rep.Suspect)))
 				}
 			}
 			if len(bad) > 0 {
@@ -110,40 +136,76 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -7d")
-	f.StringVar(&to, "to", "", "end of the range (exclusive, UTC, on the hour): 2026-11-22, now (clipped to the last closed hour)")
+	f.StringVar(&from, "from", "", "start of the range (inclusive, UTC): 2026-11-01, \"2026-11-01 10:00\", -7d (floored to the hour); default: the whole history")
+	f.StringVar(&to, "to", "", "end of the range (exclusive, UTC): 2026-11-22, now (the end of the last closed hour)")
 	f.StringVar(&by, "by", "hour", "bucket to compare per: hour or day")
 	f.StringSliceVar(&dims, "dimensions", nil, "dimensions to compare per value, comma-separated: campaign_id,country")
 	f.StringSliceVar(&tolerance, "tolerance", nil, "relative tolerance of a metric, METRIC=REL (repeatable): total_value_usd=1e-6")
+	f.StringVar(&endpoint, "endpoint", "", "validate an endpoint instead: run it and its current query (or raw version) on its tests and the whole history, row by row")
 	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE (one test case per metric)")
 	f.IntVar(&maxMismatches, "max-mismatches", validate.DefaultMaxMismatches, "how many mismatches to list (all are counted)")
 	now.add(c)
 	return c
 }
 
-// parseValidateRange reads --from/--to. Relative forms (now, -7d) are rounded down to the hour;
-// an end in the future is allowed (validate clips it to the last closed hour).
-func parseValidateRange(from, to string, now time.Time) (timerange.Range, error) {
-	read := func(flag, v string) (time.Time, error) {
-		t, err := timerange.ParseTime(v, now)
+// validateRange is the range validate compares for one rollup: --from/--to read by timerange's
+// rule with the rollup's delay, or without them the whole history its deployed version holds
+// (from its first backfilled hour to its watermark).
+func validateRange(ctx context.Context, s *session, rollup, from, to string, opts timerange.Options) (timerange.Range, error) {
+	if from != "" {
+		return rollupRange(from, to, opts, s.artifacts, rollup)
+	}
+	ra := s.artifacts.Rollup(rollup)
+	if ra == nil {
+		return timerange.Range{}, fmt.Errorf("validate %s: unknown rollup: the project has %s", rollup, strings.Join(rollupNames(s.artifacts), ", "))
+	}
+	h, err := validate.ReadHistory(ctx, s.store, ra, opts.Now)
+	if err != nil {
+		return timerange.Range{}, err
+	}
+	if h.Covered.Empty() {
+		return timerange.Range{}, fmt.Errorf("validate %s: %s, so there is no history to validate: run hourglass backfill %s --from -30d --to now, or pass --from and --to",
+			rollup, h.Describe(), rollup)
+	}
+	return h.Covered, nil
+}
+
+// validateEndpoint runs hourglass validate --endpoint NAME: the endpoint on its rollup's
+// deployed version against its current query (or its raw version), on each test case and
+// over --from/--to or the whole history the version holds.
+func validateEndpoint(ctx context.Context, g *globals, s *session, name, from, to string, opts timerange.Options, maxMismatches int) error {
+	ea := s.artifacts.Endpoint(name)
+	if ea == nil {
+		var names []string
+		for _, e := range s.artifacts.Endpoints {
+			names = append(names, e.Endpoint.Name)
+		}
+		return fmt.Errorf("--endpoint %s: unknown endpoint: the project has %s", name, strings.Join(names, ", "))
+	}
+	vo := endpoints.VerifyOptions{Now: opts.Now, MaxMismatches: maxMismatches}
+	if from != "" {
+		rg, err := rollupRange(from, to, opts, s.artifacts, ea.Endpoint.Rollup)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("%s: %w", flag, err)
+			return err
 		}
-		if v = strings.TrimSpace(v); v == "now" || strings.HasPrefix(v, "-") {
-			t = t.Truncate(time.Hour)
-		}
-		return t, nil
+		vo.Range = rg
 	}
-	start, err := read("--from", from)
+	v, err := endpoints.Verify(ctx, s.engine, s.store, s.artifacts, name, vo)
 	if err != nil {
-		return timerange.Range{}, err
+		return err
 	}
-	end, err := read("--to", to)
+	if g.output == "json" {
+		err = writeJSON(g.io.Out, v)
+	} else {
+		err = writeVerification(g.io.Out, v)
+	}
 	if err != nil {
-		return timerange.Range{}, err
+		return err
 	}
-	rg := timerange.Range{Start: start, End: end}
-	return rg, timerange.Check(rg, timerange.Options{Now: now, AllowFuture: true})
+	if !v.Exact {
+		return fmt.Errorf("%w: %s", ErrCheckFailed, v.Summary())
+	}
+	return nil
 }
 
 func parseTolerances(specs []string) (map[string]float64, error) {
@@ -229,4 +291,52 @@ func writeValidation(w io.Writer, rep *validate.Report) error {
 	}
 	_, err := fmt.Fprintln(w, "mismatches by metric: "+strings.Join(per, ", "))
 	return err
+}
+
+func rollupNames(a *pipes.Artifacts) []string {
+	var out []string
+	for _, ra := range a.Rollups {
+		out = append(out, ra.Rollup.Name)
+	}
+	return out
+}
+
+// writeVerification prints an endpoint compared with its reference: the verdict, then per
+// case that differs its parameters and a table of the first differences.
+func writeVerification(w io.Writer, v *endpoints.Verification) error {
+	if _, err := fmt.Fprintln(w, v.Summary()); err != nil {
+		return err
+	}
+	ref := "raw"
+	if v.Reference == endpoints.ReferenceCurrent {
+		ref = "current"
+	}
+	for _, c := range v.Cases {
+		if c.Exact {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d of %d values differ\n", c.Describe(), c.MismatchCount, c.Values)
+		var rows [][]string
+		for _, m := range c.Mismatches {
+			row := ""
+			if !m.Bucket.IsZero() {
+				row = formatValue(m.Bucket)
+			}
+			for _, k := range slices.Sorted(maps.Keys(m.Dimensions)) {
+				row = strings.TrimSpace(row + " " + k + "=" + m.Dimensions[k])
+			}
+			a, b := "—", "—"
+			if m.Kind != validate.KindMissingInRaw {
+				a = validate.FormatValue(m.Raw)
+			}
+			if m.Kind != validate.KindMissingInRollup {
+				b = validate.FormatValue(m.Rollup)
+			}
+			rows = append(rows, []string{orText(row, "(totals)"), m.Metric, a, b})
+		}
+		if err := writeTable(w, []string{"row", "column", ref, "served"}, rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -277,4 +278,58 @@ func TestSwitchAndEndpointCommands(t *testing.T) {
 		}
 	}
 	_ = pipes.SideRaw
+}
+
+// TestReconcileExitCodes: reconcile exits 1 when a partition drifted (here a summed column
+// updated in place: the row counts still agree), 0 once --repair made it match again.
+func TestReconcileExitCodes(t *testing.T) {
+	g := accuracyProject(t)
+	rc := func(extra ...string) (int, string, string) {
+		return run(t, args(g, append([]string{"reconcile", "events_overview_hourly", "--from", "2026-11-18", "--to", "now", nowFlag}, extra...)...)...)
+	}
+	if code, out, errOut := rc(); code != ExitOK || !strings.Contains(out, "2 partition(s) checked") || !strings.Contains(out, "0 drifted") {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errOut)
+	}
+	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly UPDATE total_time_on_page = total_time_on_page + 1 WHERE hour = '2026-11-19 08:00:00' SETTINGS mutations_sync = 2")...)
+	code, out, errOut := rc()
+	if code != ExitCheckFailed || !strings.Contains(out, "20261119") || !strings.Contains(out, "total_time_on_page") || !strings.Contains(out, "--repair") ||
+		!strings.Contains(errOut, "drifted from raw in 1 partition(s)") {
+		t.Fatalf("drift: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := rc("--repair"); code != ExitOK || !strings.Contains(out, "repaired 1 partition(s); checked again: 0 drifted") {
+		t.Fatalf("repair: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := rc(); code != ExitOK {
+		t.Fatalf("after repair: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestValidateEndpoint: validate --endpoint runs the endpoint against its reference (here its
+// raw version: the scaffold's endpoints carry no current query) over the whole history the
+// rollup holds; a drifted rollup row is named with its row, column and parameters, exit 1.
+func TestValidateEndpoint(t *testing.T) {
+	g := accuracyProject(t)
+	code, out, errOut := run(t, args(g, "validate", "--endpoint", "conversions_breakdown", nowFlag)...)
+	if code != ExitOK || !strings.Contains(out, "conversions_breakdown against its raw version on events_overview_hourly: EXACT — 1 cases") {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errOut)
+	}
+	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly UPDATE event_count = event_count + 2 WHERE hour = '2026-11-19 08:00:00' AND event_id = 'e1' SETTINGS mutations_sync = 2")...)
+	code, out, errOut = run(t, args(g, "validate", "--endpoint", "conversions_breakdown", "--from", "2026-11-19", "--to", "now", nowFlag)...)
+	if code != ExitCheckFailed || !strings.Contains(out, "DIFFERENT") || !strings.Contains(out, `the whole range (campaign_id="" end="2026-11-20 00:00:00" event_type="" start="2026-11-19 00:00:00")`) ||
+		!regexp.MustCompile(`event_id=e1 event_type=\w+ +event_count`).MatchString(out) {
+		t.Fatalf("drift: exit %d\n%s%s", code, out, errOut)
+	}
+	var v endpoints.Verification
+	code, out, _ = run(t, args(g, "-o", "json", "validate", "--endpoint", "conversions_breakdown", nowFlag)...)
+	if code != ExitCheckFailed || json.Unmarshal([]byte(out), &v) != nil || v.Exact || v.Cases[0].MismatchCount == 0 {
+		t.Fatalf("json: exit %d %s", code, out)
+	}
+	for _, bad := range [][]string{
+		{"validate", "--endpoint", "nope", nowFlag},
+		{"validate", "events_hourly", "--endpoint", "sum_primitives", nowFlag},
+	} {
+		if code, _, errOut := run(t, args(g, bad...)...); code != ExitError || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%v: exit %d stderr %q", bad, code, errOut)
+		}
+	}
 }

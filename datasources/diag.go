@@ -54,6 +54,8 @@ const (
 	CodeLimit            = "HG145" // negative limit
 	CodeParamType        = "HG146" // bad param type (start/end must be DateTime)
 	CodeEndpointOrderBy  = "HG147" // order_by naming something that is not an output column
+	CodeCurrentSQL       = "HG148" // current_sql empty, unreadable, several statements, or a param the endpoint lacks
+	CodeEndpointTest     = "HG149" // a tests entry naming a param the endpoint lacks, or not a mapping of values
 
 	// Lint warnings.
 	WarnSortingKey      = "HGW001" // rollup sorting key not tenant dimensions then hour

@@ -129,10 +129,31 @@
 //	  - event_type                                     # shorthand: dimension and param alike
 //	order_by: [event_count DESC]   # output columns (metrics, group_by, bucket), ASC/DESC
 //	limit: 100                     # optional, 0 or absent: no limit
+//	current_sql: |                 # optional: the query this endpoint replaces
+//	  SELECT event_id, event_type, count() AS event_count, uniq(user_id) AS unique_users
+//	  FROM events
+//	  WHERE timestamp >= {start:DateTime} AND timestamp < {end:DateTime}
+//	    AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+//	  GROUP BY event_id, event_type ORDER BY event_count DESC LIMIT 100
+//	# current_sql_file: sql/conversions.sql   # or the same, read from a project file
+//	tests:                         # optional parameter sets to check it with
+//	  - {campaign_id: c1}                           # start/end left out: the whole history
+//	  - {campaign_id: c2, start: -7d, end: now}
 //
 // Every endpoint has the DateTime params start and end, the half-open range [start, end);
 // they are added first when not declared, and must be DateTime when declared. A filter's
 // param must be declared under params.
+//
+// current_sql is the SQL of the query the endpoint replaces, with the endpoint's parameters
+// written as ClickHouse query parameters ({name:Type}; using one the endpoint does not declare
+// is an error) and returning the endpoint's columns by name (the bucket, the group_by
+// dimensions and the metrics; alias them with AS). The project's tables it names after FROM or
+// JOIN without a database are read in the project's database. hourglass validate --endpoint and the
+// switch gate run it and the endpoint's rollup version with the same parameters — each tests
+// entry as written and over the whole history the rollup holds, or without tests the whole
+// history with every parameter at its default — and compare them row by row inside the
+// engine, with the tolerance rules of validate. Without current_sql the endpoint's raw
+// version is the reference.
 //
 // # Names and SQL
 //
@@ -147,7 +168,7 @@
 //
 // [Load] collects every problem across all files and returns them as [*Errors], sorted by
 // file, line and column, printed one per line as "file:line:col: message". Each [Diagnostic]
-// has a stable code (HG001…HG147, see the Code… constants); [Lint] returns warnings coded
+// has a stable code (HG001…HG149, see the Code… constants); [Lint] returns warnings coded
 // HGW001…HGW003 (Warn… constants): a rollup sorting key not starting with its tenant
 // dimensions then hour, a datasource partition key making more than [MaxPartitionsPerYear]
 // partitions a year, a managed datasource without a time-based partition key.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -49,7 +50,7 @@ var (
 	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "dimensions", "metrics"}
 	dimensionKeys  = []string{"name", "column", "expr"}
 	metricKeys     = []string{"name", "kind", "column", "if", "by"}
-	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "params", "filters", "order_by", "limit"}
+	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "params", "filters", "order_by", "limit", "current_sql", "current_sql_file", "tests"}
 	paramKeys      = []string{"name", "type", "default"}
 	filterKeys     = []string{"dimension", "param"}
 
@@ -67,6 +68,7 @@ var kinds = []struct{ dir, one string }{
 }
 
 type loader struct {
+	fsys  fs.FS
 	file  string
 	diags []Diagnostic
 	p     *Project
@@ -87,6 +89,7 @@ type loader struct {
 // source order. Project.Dir is left empty for the caller to set.
 func Load(fsys fs.FS) (*Project, error) {
 	l := &loader{
+		fsys:     fsys,
 		p:        &Project{Database: DefaultDatabase},
 		fields:   map[any]map[string]Pos{},
 		colTypes: map[*Column]*chtype.Type{},
@@ -607,7 +610,142 @@ func (l *loader) parseEndpoint(n *yaml.Node) *Endpoint {
 		}
 	}
 	e.Params = append(implicit, e.Params...)
+	l.parseCurrentSQL(m, e, what)
+	for _, it := range l.list(m, "tests", false) {
+		if tc := l.parseEndpointTest(it, what); tc != nil {
+			e.Tests = append(e.Tests, tc)
+		}
+	}
 	return e
+}
+
+// parseCurrentSQL reads current_sql or current_sql_file and checks what can be checked
+// without an engine: one statement, and only the endpoint's parameters. The engine parses it
+// when validate or switch runs it.
+func (l *loader) parseCurrentSQL(m *mapNode, e *Endpoint, what string) {
+	inline, hasInline := l.str(m, "current_sql")
+	file, hasFile := l.str(m, "current_sql_file")
+	var at *yaml.Node
+	switch {
+	case hasInline && hasFile:
+		l.errf(deref(m.vals["current_sql_file"]), CodeCurrentSQL, "%s has both current_sql and current_sql_file: keep one", what)
+		return
+	case hasInline:
+		at = deref(m.vals["current_sql"])
+		e.CurrentSQL = inline
+	case hasFile:
+		at = deref(m.vals["current_sql_file"])
+		b, err := fs.ReadFile(l.fsys, strings.TrimPrefix(path.Clean(file), "./"))
+		if err != nil {
+			l.errf(at, CodeCurrentSQL, "%s current_sql_file %s cannot be read (%v): write a path relative to the project folder", what, file, unwrapPathErr(err))
+			return
+		}
+		e.CurrentSQL, e.CurrentSQLFile = string(b), file
+	default:
+		return
+	}
+	sql, one := oneStatement(e.CurrentSQL)
+	e.CurrentSQL = strings.TrimSpace(sql)
+	if !one {
+		l.errf(at, CodeCurrentSQL, "%s current SQL holds `;` between statements: write one SELECT, the query the endpoint replaces", what)
+		return
+	}
+	if e.CurrentSQL == "" {
+		l.errf(at, CodeCurrentSQL, "%s current SQL is empty: write the query the endpoint replaces, or leave the key out", what)
+		return
+	}
+	for _, p := range QueryParams(e.CurrentSQL) {
+		if e.Param(p) == nil {
+			var names []string
+			for _, x := range e.Params {
+				names = append(names, x.Name)
+			}
+			l.errf(at, CodeCurrentSQL, "%s current SQL uses the parameter {%s:…}, which the endpoint does not declare%s", what, p, suggest(p, names))
+		}
+	}
+}
+
+// oneStatement returns sql up to its first `;` outside quotes and comments, and whether only
+// whitespace and comments follow it (a query, not several statements).
+func oneStatement(sql string) (string, bool) {
+	cut := -1
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; {
+		case c == ';':
+			if cut < 0 {
+				cut = i
+			}
+		case c == '\'' || c == '"' || c == '`':
+			if cut >= 0 {
+				return sql[:cut], false
+			}
+			for i++; i < len(sql) && sql[i] != c; i++ {
+				if sql[i] == '\\' {
+					i++
+				}
+			}
+		case strings.HasPrefix(sql[i:], "--"):
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case strings.HasPrefix(sql[i:], "/*"):
+			if j := strings.Index(sql[i+2:], "*/"); j >= 0 {
+				i += j + 3
+			} else {
+				i = len(sql)
+			}
+		case cut >= 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n':
+			return sql[:cut], false
+		}
+	}
+	if cut >= 0 {
+		return sql[:cut], true
+	}
+	return sql, true
+}
+
+// queryParamRe matches a ClickHouse query parameter, {name:Type}.
+var queryParamRe = regexp.MustCompile(`\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*[A-Za-z][^{}]*\}`)
+
+// QueryParams returns the names of the {name:Type} parameters a query uses, each once, in
+// order of first use.
+func QueryParams(sql string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range queryParamRe.FindAllStringSubmatch(sql, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// parseEndpointTest reads one entry of tests: a mapping of parameter names to values.
+func (l *loader) parseEndpointTest(n *yaml.Node, what string) *EndpointTest {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		l.errf(n, CodeEndpointTest, "each entry of %s tests is a mapping of parameter values, e.g. {campaign_id: c1, start: -7d, end: now}; got %s", what, kindName(n))
+		return nil
+	}
+	tc := &EndpointTest{Params: map[string]string{}, Pos: l.at(n)}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+			l.errf(k, CodeEndpointTest, "%s tests: %s must be a parameter name with a single value", what, kindName(k))
+			continue
+		}
+		if _, dup := tc.Params[k.Value]; dup {
+			l.errf(k, CodeDupKey, "%s tests: parameter %q appears twice in one entry: keep one", what, k.Value)
+			continue
+		}
+		val := v.Value
+		if isNull(v) {
+			val = ""
+		}
+		tc.Params[k.Value] = val
+	}
+	return tc
 }
 
 func listPos(ps []Pos) map[string]Pos {

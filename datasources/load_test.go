@@ -363,3 +363,61 @@ datasources:
 		t.Errorf("depth json = %q %q object %v", c.JSONSource, c.JSONPath, c.JSONObject)
 	}
 }
+
+// TestEndpointCurrentSQLAndTests: an endpoint carries the query it replaces, inline or from a
+// file, and parameter sets to check it with; what can be wrong without an engine is one
+// diagnostic each, at its line.
+func TestEndpointCurrentSQLAndTests(t *testing.T) {
+	base := `name: p
+datasources:
+  - name: events
+    order_by: [ts]
+    columns: [{name: ts, type: DateTime}, {name: c, type: String}, {name: s, type: Nullable(String)}]
+rollups:
+  - {name: r, source: events, dimensions: [c], metrics: [{name: n, kind: count}, {name: v, kind: uniq, column: s}]}
+endpoints:
+  - name: e
+    rollup: r
+    metrics: [n, v]
+    params: [{name: c, type: String}]
+    filters: [c]
+`
+	p := mustLoad(t, map[string]string{"hourglass.yaml": base + `    current_sql: |
+      SELECT count() AS n, uniqExact(ifNull(s, '')) AS v FROM events
+      WHERE ts >= {start:DateTime} AND ts < {end:DateTime} AND ({c:String} = '' OR c = {c:String}); -- the old one
+    tests:
+      - {c: a}
+      - {c: "", start: "2026-11-01", end: now}
+      - {}
+`})
+	e := p.Endpoint("e")
+	if !strings.HasPrefix(e.CurrentSQL, "SELECT count() AS n") || e.CurrentSQLFile != "" || len(e.Tests) != 3 ||
+		e.Tests[0].Params["c"] != "a" || e.Tests[1].Params["end"] != "now" || len(e.Tests[2].Params) != 0 {
+		t.Fatalf("endpoint = %+v, tests %+v", e, e.Tests)
+	}
+	if got := strings.Join(QueryParams(e.CurrentSQL), ","); got != "start,end,c" {
+		t.Errorf("QueryParams = %s", got)
+	}
+	p = mustLoad(t, map[string]string{"hourglass.yaml": base + "    current_sql_file: sql/e.sql\n", "sql/e.sql": "SELECT 1 AS n, 2 AS v;\n"})
+	if e := p.Endpoint("e"); e.CurrentSQL != "SELECT 1 AS n, 2 AS v" || e.CurrentSQLFile != "sql/e.sql" {
+		t.Errorf("from a file: %q (%q)", e.CurrentSQL, e.CurrentSQLFile)
+	}
+	for _, c := range []struct{ yaml, want string }{
+		{"    current_sql: \"SELECT {campaign:String} AS n\"\n", `hourglass.yaml:14:18: endpoint "e" current SQL uses the parameter {campaign:…}, which the endpoint does not declare`},
+		{"    current_sql: \"SELECT 1 AS n; DROP TABLE events\"\n", "current SQL holds `;`"},
+		{"    current_sql: \"  ; \"\n", "current SQL is empty"},
+		{"    current_sql_file: nope.sql\n", "current_sql_file nope.sql cannot be read"},
+		{"    current_sql: SELECT 1\n    current_sql_file: x.sql\n", "has both current_sql and current_sql_file"},
+		{"    tests: [{campaign: a}]\n", `tests: parameter "campaign" is not declared`},
+		{"    tests: [a]\n", "each entry of endpoint \"e\" tests is a mapping"},
+	} {
+		_, err := Load(mapFS(map[string]string{"hourglass.yaml": base + c.yaml}))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(err.Error(), "\n") != 0 {
+			t.Errorf("%q: err = %v, want one diagnostic containing %q", c.yaml, err, c.want)
+		}
+	}
+	// Quoted semicolons and comments are not statement separators.
+	if _, err := Load(mapFS(map[string]string{"hourglass.yaml": base + "    current_sql: \"SELECT ';' AS n -- a; b\\n, 1 AS v\"\n"})); err != nil {
+		t.Errorf("quoted semicolon: %v", err)
+	}
+}

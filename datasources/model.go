@@ -212,7 +212,23 @@ type Endpoint struct {
 	// OrderBy is an optional ORDER BY over output columns; Limit 0 means no limit.
 	OrderBy []string
 	Limit   int
-	Pos     Pos
+	// CurrentSQL is the SQL of the query the endpoint replaces (current_sql, or the file
+	// current_sql_file names), written with the endpoint's parameters as {name:Type} and
+	// returning the endpoint's columns by name. validate --endpoint and the switch gate run it
+	// and the endpoint with the same parameters and compare them row by row. Empty: none.
+	CurrentSQL string
+	// CurrentSQLFile is the project-relative file CurrentSQL was read from ("" when inline).
+	CurrentSQLFile string
+	// Tests are parameter sets validate --endpoint and the switch gate run the endpoint with.
+	Tests []*EndpointTest
+	Pos   Pos
+}
+
+// EndpointTest is one parameter set an endpoint is checked with: parameter name → value as
+// text, read like --param (start and end left out: the whole history the rollup holds).
+type EndpointTest struct {
+	Params map[string]string
+	Pos    Pos
 }
 
 // Datasource returns the datasource with the given name, or nil.

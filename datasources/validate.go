@@ -407,6 +407,18 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 			l.errAt(rpos, CodeUnknownRollup, "%s rollup %q is not a declared rollup%s", where, e.Rollup, hint)
 		}
 	}
+	// Test cases: params must be declared.
+	for _, tc := range e.Tests {
+		var names []string
+		for _, p := range e.Params {
+			names = append(names, p.Name)
+		}
+		for _, k := range sortedKeys(boolKeys(tc.Params)) {
+			if e.Param(k) == nil {
+				l.errAt(tc.Pos, CodeEndpointTest, "%s tests: parameter %q is not declared%s", where, k, suggest(k, names))
+			}
+		}
+	}
 	// Filters: params must be declared.
 	for _, f := range e.Filters {
 		pp := l.posOf(f, "param", f.Pos)
@@ -482,5 +494,13 @@ func sortedKeys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+func boolKeys(m map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
 	return out
 }

@@ -402,7 +402,7 @@ func count(ctx context.Context, e engine.Engine, db, table, column string, rg ti
 func Measure(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, rg timerange.Range, runs int) (*Line, error) {
 	ra := a.Rollup(a.Endpoint(endpoint).Endpoint.Rollup)
 	params := map[string]string{pipes.StartParam: timerange.Format(rg.Start), pipes.EndParam: timerange.Format(rg.End)}
-	c, err := endpoints.Compare(ctx, e, a, endpoint, params)
+	c, err := endpoints.Compare(ctx, e, a, endpoint, params, endpoints.CompareOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("compare %s over %s: %w", endpoint, rg, err)
 	}
@@ -412,7 +412,7 @@ func Measure(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	var rawRows, rollRows, rawBytes, rollBytes []uint64
 	for range runs {
 		for _, side := range []string{endpoints.SideRaw, endpoints.SideRollup} {
-			r, err := endpoints.Run(ctx, e, a, endpoint, params, side)
+			r, err := endpoints.Run(ctx, e, a, endpoint, params, side, time.Time{})
 			if err != nil {
 				return nil, err
 			}

@@ -1,7 +1,14 @@
 // Package endpoints publishes analytics endpoints as ClickHouse parameterised views in front of
 // either their raw or their rollup version, switches them between the two — to the rollup only
-// after validate proved the rollup exact over a recent window, back to raw at any time — and
-// runs them, alone or both versions side by side.
+// through the gate, back to raw at any time — and runs them, alone or both versions side by
+// side.
+//
+// The gate proves a rollup version over the whole history the endpoint serves: the version
+// must hold every closed hour from the source's first hour on (read from the run log and
+// watermark of its table), equal raw over all of them per value of every dimension the
+// endpoint groups or filters by, and — when the endpoint carries the query it replaces
+// (current_sql) or tests — return the same rows as that query on each of them (Verify).
+// --window narrows it on purpose, and the switch says so in the endpoint's history.
 //
 // A switch is one statement, CREATE OR REPLACE VIEW, so readers see either the old or the new
 // version, never a missing view. Every switch is recorded with its actor, validation result and
@@ -32,24 +39,23 @@ const (
 	TargetRollup = "rollup"
 )
 
-// DefaultWindow is the window a switch to the rollup validates.
-const DefaultWindow = 7 * 24 * time.Hour
-
 // MinViewVersion is the first ClickHouse release with parameterised views.
 var MinViewVersion = [2]int{23, 1}
 
-// ErrRefused is returned (wrapped) when a switch to the rollup is refused because validation
-// found mismatches; the SwitchResult carries the reports.
-var ErrRefused = errors.New("switch refused: the rollup does not match the raw table")
+// ErrRefused is returned (wrapped) when a switch to the rollup is refused: the rollup version
+// does not hold the hours the endpoint serves, or validation found a difference; the
+// SwitchResult says which.
+var ErrRefused = errors.New("switch refused")
 
 // ErrUnsupported is returned (wrapped) when the server is too old for parameterised views.
 var ErrUnsupported = errors.New("parameterised views are not supported by this server")
 
 // SwitchOptions configure a switch.
 type SwitchOptions struct {
-	// Window is how far back from the last closed hour validation looks (DefaultWindow when 0).
+	// Window narrows the gate on purpose to the last Window of closed hours (0: the whole
+	// history the endpoint serves). A narrowed switch says so in the endpoint's history.
 	Window time.Duration
-	// Force skips validation; the switch is recorded as forced.
+	// Force skips the gate; the switch is recorded as forced.
 	Force bool
 	// Actor is who switches (user@host when empty).
 	Actor string
@@ -68,14 +74,26 @@ type SwitchResult struct {
 	// Rollup is the rollup the endpoint reads; Table the table it reads after the switch.
 	Rollup string `json:"rollup"`
 	Table  string `json:"table"`
-	// Window is the range validated (switches to the rollup without --force).
-	Window *timerange.Range `json:"window,omitempty"`
-	// Reports are the validation reports, one per rollup the endpoint reads.
+	// History is what the rollup version holds (switches to the rollup).
+	History *validate.History `json:"history,omitempty"`
+	// Serves is the range the endpoint serves on raw: from the source's first hour to the last
+	// closed hour (zero when the source is empty).
+	Serves *timerange.Range `json:"serves,omitempty"`
+	// Window is the range the gate proved: the whole of Serves, or the last --window of it
+	// when Narrowed.
+	Window   *timerange.Range `json:"window,omitempty"`
+	Narrowed bool             `json:"narrowed,omitempty"`
+	// Missing says which hours the version lacks and what to run, when that refused the switch.
+	Missing string `json:"missing,omitempty"`
+	// Reports are the validation reports of the rollup against raw.
 	Reports []*validate.Report `json:"reports,omitempty"`
+	// Verification compares the endpoint with its current query (or its raw version) on its
+	// test cases, when it declares a current query or tests.
+	Verification *Verification `json:"verification,omitempty"`
 	// Forced is true when validation was skipped; Skipped says what was skipped.
 	Forced  bool   `json:"forced"`
 	Skipped string `json:"skipped,omitempty"`
-	// Switched is true when the view was replaced; Refused when validation stopped it.
+	// Switched is true when the view was replaced; Refused when the gate stopped it.
 	Switched bool `json:"switched"`
 	Refused  bool `json:"refused"`
 	// Validation is the summary recorded in the metadata table.
@@ -131,6 +149,15 @@ func parseVersion(v string) (major, minor int, ok bool) {
 	return major, minor, err1 == nil && err2 == nil
 }
 
+// lookupRollup returns the compiled rollup an endpoint reads.
+func lookupRollup(a *pipes.Artifacts, ea *pipes.EndpointArtifacts) (*pipes.RollupArtifacts, error) {
+	ra := a.Rollup(ea.Endpoint.Rollup)
+	if ra == nil {
+		return nil, fmt.Errorf("endpoint %s reads rollup %q, which the project does not declare", ea.Endpoint.Name, ea.Endpoint.Rollup)
+	}
+	return ra, nil
+}
+
 func lookup(a *pipes.Artifacts, name string) (*pipes.EndpointArtifacts, error) {
 	ea := a.Endpoint(name)
 	if ea == nil {
@@ -143,11 +170,10 @@ func lookup(a *pipes.Artifacts, name string) (*pipes.EndpointArtifacts, error) {
 	return ea, nil
 }
 
-// Switch points endpoint at its rollup or raw version. To the rollup, it first validates the
-// rollup the endpoint reads over [last closed hour − Window, last closed hour) and refuses
-// (ErrRefused, with the reports in the result) on any mismatch, unless Force. To raw it is the
-// rollback and never validates. The view is replaced with one CREATE OR REPLACE VIEW and the new
-// state is recorded in store.
+// Switch points endpoint at its rollup or raw version. To the rollup it first runs the gate
+// (see gate) and refuses (ErrRefused, the reasons in the result) unless Force. To raw it is
+// the rollback and never validates. The view is replaced with one CREATE OR REPLACE VIEW and
+// the new state is recorded in store.
 func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, endpoint, to string, opts SwitchOptions) (*SwitchResult, error) {
 	started := time.Now()
 	ea, err := lookup(a, endpoint)
@@ -157,16 +183,11 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	if to != TargetRaw && to != TargetRollup {
 		return nil, fmt.Errorf("--to %q: use rollup or raw", to)
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
 	}
-	window := opts.Window
-	if window == 0 {
-		window = DefaultWindow
-	}
-	if window < time.Hour || window%time.Hour != 0 {
-		return nil, fmt.Errorf("--window %s: use whole hours or days, at least 1h (e.g. 7d)", window)
+	if opts.Window != 0 && (opts.Window < time.Hour || opts.Window%time.Hour != 0) {
+		return nil, fmt.Errorf("--window %s: use whole hours or days, at least 1h (e.g. 7d)", opts.Window)
 	}
 	actor := opts.Actor
 	if actor == "" {
@@ -175,9 +196,9 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	if err := CheckViews(ctx, e); err != nil {
 		return nil, err
 	}
-	ra := a.Rollup(ea.Endpoint.Rollup)
-	if ra == nil {
-		return nil, fmt.Errorf("endpoint %s reads rollup %q, which the project does not declare", endpoint, ea.Endpoint.Rollup)
+	ra, err := lookupRollup(a, ea)
+	if err != nil {
+		return nil, err
 	}
 	res := &SwitchResult{Endpoint: endpoint, To: to, Rollup: ra.Rollup.Name, Actor: actor, Forced: opts.Force && to == TargetRollup}
 	if store != nil {
@@ -198,23 +219,20 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 			return nil, err
 		}
 		res.Table, res.Statement = ra.Table, view
-		end := timerange.ClosedEnd(now, ra.Rollup.Delay)
-		rg := timerange.Range{Start: end.Add(-window), End: end}
-		res.Window = &rg
 		if opts.Force {
-			res.Skipped = fmt.Sprintf("validation of %s against %s over %s (--force)", ra.Rollup.Name, ra.Rollup.Source, rg)
+			res.Skipped = fmt.Sprintf("validation of %s (table %s) against %s: the gate did not run (--force)", ra.Rollup.Name, ra.Table, ra.Rollup.Source)
 			res.Validation = "skipped (--force): " + res.Skipped
 		} else {
-			rep, err := validate.Run(ctx, e, a, ra.Rollup.Name, validate.Options{Range: rg, Now: now, MaxMismatches: opts.MaxMismatches})
-			if err != nil {
-				return nil, fmt.Errorf("validate %s before switching %s: %w", ra.Rollup.Name, endpoint, err)
+			if store == nil {
+				return nil, fmt.Errorf("switch %s to the rollup: the gate reads the rollup's history from hourglass's metadata, and there is none: run hourglass deploy", endpoint)
 			}
-			res.Reports = append(res.Reports, rep)
-			res.Validation = rep.Summary()
-			if !rep.Exact {
-				res.Refused = true
+			if err := gate(ctx, e, store, a, ea, ra, opts, res); err != nil {
 				res.Elapsed = time.Since(started)
-				return res, fmt.Errorf("%w: %s (the endpoint keeps reading %s)", ErrRefused, rep.Summary(), orRaw(res.Previous))
+				if errors.Is(err, ErrRefused) {
+					res.Refused = true
+					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, orRaw(res.Previous))
+				}
+				return nil, err
 			}
 		}
 	}
@@ -263,18 +281,34 @@ type RunResult struct {
 }
 
 // Run runs endpoint with params (values as text; start and end are required and read like
-// --from/--to; filter parameters left out take their default, "" meaning no filter). side is
-// SideView for the published view, or SideRaw/SideRollup for one version's SQL.
-func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, side string) (*RunResult, error) {
+// --from/--to, relative ones from now; filter parameters left out take their default, ""
+// meaning no filter). side is SideView for the published view, or SideRaw/SideRollup for one
+// version's SQL (the rollup's deployed version). now is the clock (time.Now when zero).
+func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, side string, now time.Time) (*RunResult, error) {
 	ea, err := lookup(a, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	bound, err := Bind(ea.Endpoint, params, time.Now())
+	ra, err := lookupRollup(a, ea)
 	if err != nil {
 		return nil, err
 	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, e, a, ea, ra, bound, side)
+}
+
+// run runs one side of an endpoint with bound parameters; ra is the rollup version the
+// rollup side reads.
+func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string) (*RunResult, error) {
+	endpoint := ea.Endpoint.Name
 	var q string
+	var err error
 	out := &RunResult{Endpoint: endpoint, Side: side}
 	switch side {
 	case SideView, "view":
@@ -286,10 +320,6 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
-		ra := a.Rollup(ea.Endpoint.Rollup)
-		if ra == nil {
-			return nil, fmt.Errorf("endpoint %s reads rollup %q, which the project does not declare", endpoint, ea.Endpoint.Rollup)
-		}
 		if q, err = ra.EndpointRollupSQL(ea.Endpoint); err != nil {
 			return nil, err
 		}
@@ -329,11 +359,12 @@ func paramType(p *datasources.Param) string {
 	return p.Type
 }
 
-// Bind turns text parameters into engine parameters for endpoint ep: start and end read as
-// times (relative forms like -7d are taken from now), the others passed as text for the engine
-// to convert to their declared type; missing filter parameters take their default. Unknown
-// parameters are an error naming the known ones.
-func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time) (engine.Params, error) {
+// Bind turns text parameters into engine parameters for endpoint ep: start and end read by
+// timerange's one rule (now is the end of the last hour closed at now with the rollup's delay,
+// now minus a duration floors to the hour, absolute times as written), the others passed as
+// text for the engine to convert to their declared type; missing filter parameters take their
+// default. Unknown parameters are an error naming the known ones.
+func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time, delay time.Duration) (engine.Params, error) {
 	out := engine.Params{}
 	known := map[string]*datasources.Param{}
 	var names []string
@@ -357,12 +388,9 @@ func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time) (en
 			if strings.TrimSpace(v) == "" {
 				return nil, fmt.Errorf("endpoint %s needs --param %s=TIME (e.g. %s=2026-11-01 or %s=-7d)", ep.Name, p.Name, p.Name, p.Name)
 			}
-			t, err := timerange.ParseTime(v, now)
+			t, err := timerange.ParseBound(v, now, delay)
 			if err != nil {
 				return nil, fmt.Errorf("--param %s: %w", p.Name, err)
-			}
-			if tv := strings.TrimSpace(v); tv == "now" || strings.HasPrefix(tv, "-") {
-				t = t.Truncate(time.Hour) // relative times mean whole hours, like every range
 			}
 			out[p.Name] = t
 			continue
@@ -372,12 +400,23 @@ func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time) (en
 	return out, nil
 }
 
-// Comparison is an endpoint run on its raw and rollup versions with the same parameters.
+// Comparison is an endpoint run on its raw version and on the rollup version it serves (or
+// would serve) with the same parameters.
 type Comparison struct {
 	Endpoint string            `json:"endpoint"`
 	Params   map[string]string `json:"params"`
-	Raw      *RunResult        `json:"raw"`
-	Rollup   *RunResult        `json:"rollup"`
+	// Serving is what the endpoint serves now ("raw", "rollup", or "" when never switched);
+	// Table the rollup version's table compared: the one it serves, or the deployed version
+	// when it serves raw.
+	Serving string `json:"serving"`
+	Table   string `json:"table"`
+	// Range is the range compared: the parameters' start and end, the end clipped to the last
+	// closed hour; Note says when it was clipped.
+	Range timerange.Range `json:"range"`
+	Note  string          `json:"note,omitempty"`
+	Raw   *RunResult      `json:"raw"`
+	// Rollup is the rollup version's result.
+	Rollup *RunResult `json:"rollup"`
 	// Equal is true when both versions return the same rows (floats within Tolerance).
 	Equal bool `json:"equal"`
 	// Tolerance is the relative tolerance applied to float values.
@@ -391,14 +430,53 @@ type Comparison struct {
 	BytesReadReduction float64 `json:"bytes_read_reduction"`
 }
 
-// Compare runs endpoint's raw and rollup versions with the same params and compares their rows,
-// floats within validate.DefaultTolerance relative.
-func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string) (*Comparison, error) {
+// CompareOptions configure Compare.
+type CompareOptions struct {
+	// Store is hourglass's metadata: with it, the rollup side reads the version the endpoint
+	// serves (its recorded table). Nil: the artifacts' (deployed) version.
+	Store *meta.Store
+	// Now is the clock (time.Now when zero): it reads relative times and decides which hours
+	// are closed.
+	Now time.Time
+}
+
+// Compare runs endpoint's raw version and the rollup version it serves with the same params,
+// over closed hours only (an end in an hour not closed yet is clipped to the last closed
+// hour: the rollup cannot hold it yet), and compares their rows, floats within
+// validate.DefaultTolerance relative.
+func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, opts CompareOptions) (*Comparison, error) {
 	ea, err := lookup(a, endpoint)
 	if err != nil {
 		return nil, err
 	}
-	bound, err := Bind(ea.Endpoint, params, time.Now())
+	ra, err := lookupRollup(a, ea)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c := &Comparison{Endpoint: endpoint, Params: map[string]string{}, Tolerance: validate.DefaultTolerance, Table: ra.Table}
+	if opts.Store != nil {
+		if ok, err := opts.Store.Exists(ctx); err != nil {
+			return nil, err
+		} else if ok {
+			states, err := opts.Store.Endpoints(ctx)
+			if err != nil {
+				return nil, err
+			}
+			st := states[endpoint]
+			c.Serving = st.Target
+			if st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
+				if ra, err = ra.Versioned(st.Table); err != nil {
+					return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
+				}
+				c.Table = ra.Table
+			}
+		}
+	}
+	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
@@ -408,28 +486,37 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 				name, timerange.Format(t), name, timerange.Format(t.Truncate(time.Hour)))
 		}
 	}
-	raw, err := Run(ctx, e, a, endpoint, params, SideRaw)
-	if err != nil {
+	start, _ := bound[pipes.StartParam].(time.Time)
+	end, _ := bound[pipes.EndParam].(time.Time)
+	if closed := timerange.ClosedEnd(now, ra.Rollup.Delay); end.After(closed) {
+		c.Note = fmt.Sprintf("end %s is in hours not closed yet (now %s, delay %s): compared up to %s", timerange.Format(end), timerange.Format(now), ra.Rollup.Delay, timerange.Format(closed))
+		end = closed
+		bound[pipes.EndParam] = end
+	}
+	if !start.Before(end) {
+		return nil, fmt.Errorf("nothing to compare: start %s is not before the end of the last closed hour, %s", timerange.Format(start), timerange.Format(end))
+	}
+	c.Range = timerange.Range{Start: start, End: end}
+	for k, v := range params {
+		c.Params[k] = v
+	}
+	c.Params[pipes.StartParam], c.Params[pipes.EndParam] = timerange.Format(start), timerange.Format(end)
+	if c.Raw, err = run(ctx, e, a, ea, ra, bound, SideRaw); err != nil {
 		return nil, err
 	}
-	rolled, err := Run(ctx, e, a, endpoint, params, SideRollup)
-	if err != nil {
+	if c.Rollup, err = run(ctx, e, a, ea, ra, bound, SideRollup); err != nil {
 		return nil, err
 	}
-	c := &Comparison{Endpoint: endpoint, Params: params, Raw: raw, Rollup: rolled, Tolerance: validate.DefaultTolerance}
-	if c.Params == nil {
-		c.Params = map[string]string{}
-	}
-	c.Difference = RowsDiff(raw.Rows, rolled.Rows, c.Tolerance)
+	c.Difference = RowsDiff(c.Raw.Rows, c.Rollup.Rows, c.Tolerance)
 	c.Equal = c.Difference == ""
-	if !c.Equal && sameRowsAnyOrder(raw.Rows, rolled.Rows, c.Tolerance) {
+	if !c.Equal && sameRowsAnyOrder(c.Raw.Rows, c.Rollup.Rows, c.Tolerance) {
 		c.Equal, c.OrderDiffers, c.Difference = true, true, ""
 	}
-	if rolled.Stats.RowsRead > 0 {
-		c.RowsReadReduction = float64(raw.Stats.RowsRead) / float64(rolled.Stats.RowsRead)
+	if c.Rollup.Stats.RowsRead > 0 {
+		c.RowsReadReduction = float64(c.Raw.Stats.RowsRead) / float64(c.Rollup.Stats.RowsRead)
 	}
-	if rolled.Stats.BytesRead > 0 {
-		c.BytesReadReduction = float64(raw.Stats.BytesRead) / float64(rolled.Stats.BytesRead)
+	if c.Rollup.Stats.BytesRead > 0 {
+		c.BytesReadReduction = float64(c.Raw.Stats.BytesRead) / float64(c.Rollup.Stats.BytesRead)
 	}
 	return c, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
+	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
 )
 
 var shared enginetest.Shared
@@ -102,7 +104,7 @@ func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 		{"timeseries_primitives", map[string]string{"start": "2026-11-19 05:00", "end": "2026-11-19 09:00", "campaign_id": "c4"}},
 	}
 	for _, c := range cases {
-		cmp, err := endpoints.Compare(ctx, f.E, f.A, c.endpoint, c.params)
+		cmp, err := endpoints.Compare(ctx, f.E, f.A, c.endpoint, c.params, endpoints.CompareOptions{Now: f.Clock})
 		if err != nil {
 			t.Fatalf("%s: %v", c.endpoint, err)
 		}
@@ -128,11 +130,11 @@ func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 	f.deployViews()
 	for _, ea := range f.A.Endpoints {
 		p := params("campaign_id", "c1")
-		viaView, err := endpoints.Run(ctx, f.E, f.A, ea.Endpoint.Name, p, endpoints.SideView)
+		viaView, err := endpoints.Run(ctx, f.E, f.A, ea.Endpoint.Name, p, endpoints.SideView, f.Clock)
 		if err != nil {
 			t.Fatalf("%s view: %v", ea.Endpoint.Name, err)
 		}
-		raw, err := endpoints.Run(ctx, f.E, f.A, ea.Endpoint.Name, p, endpoints.SideRaw)
+		raw, err := endpoints.Run(ctx, f.E, f.A, ea.Endpoint.Name, p, endpoints.SideRaw, f.Clock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,14 +143,14 @@ func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 		}
 	}
 	// Only whole hours compare.
-	if _, err := endpoints.Compare(ctx, f.E, f.A, "sum_primitives", map[string]string{"start": "2026-11-19 10:30", "end": "2026-11-20"}); err == nil || !strings.Contains(err.Error(), "not on the hour") {
+	if _, err := endpoints.Compare(ctx, f.E, f.A, "sum_primitives", map[string]string{"start": "2026-11-19 10:30", "end": "2026-11-20"}, endpoints.CompareOptions{Now: f.Clock}); err == nil || !strings.Contains(err.Error(), "not on the hour") {
 		t.Errorf("unaligned compare: %v", err)
 	}
 	// Unknown and missing parameters are clear errors.
-	if _, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", params("campaing_id", "c1"), endpoints.SideRaw); err == nil || !strings.Contains(err.Error(), "campaign_id") {
+	if _, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", params("campaing_id", "c1"), endpoints.SideRaw, f.Clock); err == nil || !strings.Contains(err.Error(), "campaign_id") {
 		t.Errorf("misspelt parameter: %v", err)
 	}
-	if _, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", map[string]string{"end": "2026-11-20"}, endpoints.SideRaw); err == nil || !strings.Contains(err.Error(), "start") {
+	if _, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", map[string]string{"end": "2026-11-20"}, endpoints.SideRaw, f.Clock); err == nil || !strings.Contains(err.Error(), "start") {
 		t.Errorf("missing start: %v", err)
 	}
 }
@@ -160,10 +162,28 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	ctx := context.Background()
 	opts := endpoints.SwitchOptions{Actor: "ana@ci", Now: f.Clock}
 
-	// Clean: the switch is accepted, in one statement, and recorded.
+	// The raw tables hold 30 days, the rollup only the last 8: the gate refuses, says what to
+	// backfill, and changes nothing.
 	res, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
-	if err != nil || !res.Switched || res.Forced || !res.Reports[0].Exact || res.Table != "events_overview_hourly" {
+	if !errors.Is(err, endpoints.ErrRefused) || res == nil || !res.Refused || res.Switched || len(res.Reports) != 0 ||
+		!strings.Contains(res.Missing, `hourglass backfill events_overview_hourly --from "2026-10-21 00:00:00" --to "2026-11-12 00:00:00"`) {
+		t.Fatalf("switch with 8 of 30 days backfilled = %+v, %v", res, err)
+	}
+	if f.reads("sum_primitives") != "raw" {
+		t.Fatal("a refused switch changed the view")
+	}
+	for _, r := range []string{"events_overview_hourly", "audience_hourly"} {
+		f.Backfill(r, timerange.Range{Start: dataStart, End: dataEnd.AddDate(0, 0, -8)})
+	}
+
+	// Clean: the switch is accepted, in one statement, and recorded, after proving all 30 days
+	// per campaign (the dimension the endpoint filters by).
+	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
+	if err != nil || !res.Switched || res.Forced || res.Narrowed || !res.Reports[0].Exact || res.Table != "events_overview_hourly" {
 		t.Fatalf("switch when clean = %+v, %v", res, err)
+	}
+	if rep := res.Reports[0]; rep.Buckets != 30*24 || !rep.Range.Start.Equal(dataStart) || !rep.Range.End.Equal(dataEnd) || strings.Join(rep.Dimensions, ",") != "campaign_id" {
+		t.Errorf("the gate proved %s by %v (%d buckets), want the 30 days by campaign_id", rep.Range, rep.Dimensions, rep.Buckets)
 	}
 	if !strings.HasPrefix(res.Statement, "CREATE OR REPLACE VIEW") || strings.Count(res.Statement, ";") != 0 {
 		t.Errorf("statement %q is not one CREATE OR REPLACE VIEW", res.Statement)
@@ -180,11 +200,11 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	}
 	// The view now serves the rollup's rows, equal to raw.
 	p := params("campaign_id", "c2")
-	viaView, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", p, endpoints.SideView)
+	viaView, err := endpoints.Run(ctx, f.E, f.A, "sum_primitives", p, endpoints.SideView, f.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := endpoints.Run(ctx, f.E, f.A, "sum_primitives", p, endpoints.SideRaw)
+	raw, _ := endpoints.Run(ctx, f.E, f.A, "sum_primitives", p, endpoints.SideRaw, f.Clock)
 	if d := endpoints.RowsDiff(raw.Rows, viaView.Rows, 1e-9); d != "" {
 		t.Errorf("view on rollup differs from raw:\n%s", d)
 	}
@@ -204,14 +224,17 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 		t.Errorf("after rollback the view is\n%s\nwant the raw version\n%s", def, want)
 	}
 
-	// Drift: a rollup row removed two days ago.
-	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly DELETE WHERE hour = '2026-11-18 06:00:00' SETTINGS mutations_sync = 2", f.DB))
+	// Drift two weeks old — one campaign's rollup row at 2026-11-05 06:00 is gone, the hour's
+	// total shrinks — is refused by the default gate, which proves the whole history.
+	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT campaign_id FROM %s.events_overview_hourly WHERE hour = '2026-11-05 06:00:00' ORDER BY campaign_id LIMIT 1", f.DB), nil)
+	campaign := r.Row()[0].(string)
+	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly DELETE WHERE hour = '2026-11-05 06:00:00' AND campaign_id = '%s' SETTINGS mutations_sync = 2", f.DB, campaign))
 	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
 	if !errors.Is(err, endpoints.ErrRefused) || res == nil || !res.Refused || res.Switched || len(res.Reports) != 1 || res.Reports[0].Exact {
-		t.Fatalf("switch on drift = %+v, %v", res, err)
+		t.Fatalf("switch on 15-day-old drift = %+v, %v", res, err)
 	}
-	if m := res.Reports[0].Mismatches[0]; !m.Bucket.Equal(day(18, 6)) || m.Metric != "event_count" {
-		t.Errorf("first mismatch %s", m.Line())
+	if m := res.Reports[0].Mismatches[0]; !m.Bucket.Equal(day(5, 6)) || m.Dimensions["campaign_id"] != campaign || m.Kind != validate.KindMissingInRollup {
+		t.Errorf("first mismatch %s, want the coverage gap at 2026-11-05 06:00 campaign_id=%s", m.Line(), campaign)
 	}
 	if f.reads("sum_primitives") != "raw" {
 		t.Fatal("a refused switch changed the view")
@@ -219,10 +242,14 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	if hist, _ := f.Store.EndpointHistory(ctx, "sum_primitives"); len(hist) != 2 {
 		t.Errorf("a refused switch was recorded: %+v", hist)
 	}
-	// The window decides: drift older than the window does not block.
-	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Actor: "ana@ci", Now: f.Clock, Window: 36 * time.Hour})
-	if err != nil || !res.Switched || !res.Window.Start.Equal(day(18, 12)) {
-		t.Fatalf("switch with a 36h window = %+v, %v", res, err)
+	// --window narrows the gate on purpose: drift older than the window does not block, and
+	// the history says the switch was narrowed.
+	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Actor: "ana@ci", Now: f.Clock, Window: 7 * 24 * time.Hour})
+	if err != nil || !res.Switched || !res.Narrowed || !res.Window.Start.Equal(day(13, 0)) {
+		t.Fatalf("switch with a 7d window = %+v, %v", res, err)
+	}
+	if hist, _ := f.Store.EndpointHistory(ctx, "sum_primitives"); !strings.HasPrefix(hist[0].Validation, "narrowed by --window 7d to [2026-11-13 00:00:00, 2026-11-20 00:00:00), older hours not proven: events_overview_hourly: EXACT") {
+		t.Errorf("narrowed switch recorded %q", hist[0].Validation)
 	}
 	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRaw, opts); err != nil {
 		t.Fatal(err)
@@ -262,6 +289,29 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	}
 }
 
+// TestSwitchRefusesNeverBackfilledAndStale: a version with no backfilled hours, or one whose
+// watermark lags the last closed hour, never passes the gate (it used to validate "0 hour
+// buckets" and switch).
+func TestSwitchRefusesNeverBackfilledAndStale(t *testing.T) {
+	f := newFixture(t)
+	f.InsertEvents(dataEnd.AddDate(0, 0, -3), dataEnd, 600, 1)
+	ctx := context.Background()
+	res, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "timeseries_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"})
+	if !errors.Is(err, endpoints.ErrRefused) || !strings.Contains(res.Missing, "holds no backfilled hours") ||
+		!strings.Contains(res.Missing, `hourglass backfill events_overview_hourly --from "2026-11-17 00:00:00" --to now`) {
+		t.Fatalf("never backfilled: %+v, %v", res, err)
+	}
+	f.Backfill("events_overview_hourly", timerange.Range{Start: dataEnd.AddDate(0, 0, -3), End: dataEnd})
+	f.Clock = dataEnd.Add(3*time.Hour + 10*time.Minute) // three hours closed since, no populate ran
+	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "timeseries_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"})
+	if !errors.Is(err, endpoints.ErrRefused) || !strings.Contains(res.Missing, "the last closed hour ends at 2026-11-20 03:00:00: run hourglass populate events_overview_hourly") {
+		t.Fatalf("stale: %+v, %v", res, err)
+	}
+	if hist, _ := f.Store.EndpointHistory(ctx, ""); len(hist) != 0 {
+		t.Errorf("refused switches were recorded: %+v", hist)
+	}
+}
+
 // viewDefinitionOf creates a scratch view from a statement and returns its stored definition
 // with the scratch name replaced back.
 func (f *fixture) viewDefinitionOf(stmt string) string {
@@ -291,12 +341,12 @@ func TestOldServerNamesTheVersionNeeded(t *testing.T) {
 	if !errors.Is(err, endpoints.ErrUnsupported) || !strings.Contains(err.Error(), "23.1") || !strings.Contains(err.Error(), "18.16.1") {
 		t.Fatalf("switch on 18.16 = %v", err)
 	}
-	_, err = endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideView)
+	_, err = endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideView, f.Clock)
 	if !errors.Is(err, endpoints.ErrUnsupported) {
 		t.Fatalf("run view on 18.16 = %v", err)
 	}
 	// Running one version's SQL needs no view.
-	if _, err := endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideRaw); err != nil {
+	if _, err := endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideRaw, f.Clock); err != nil {
 		t.Fatal(err)
 	}
 }

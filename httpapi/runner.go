@@ -36,7 +36,12 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 	if ea == nil {
 		return nil, fmt.Errorf("unknown endpoint %q", name)
 	}
-	if _, err := endpoints.Bind(ea.Endpoint, params, now(p.Now)); err != nil {
+	t := now(p.Now)
+	var delay time.Duration
+	if ra := p.Artifacts.Rollup(ea.Endpoint.Rollup); ra != nil {
+		delay = ra.Rollup.Delay
+	}
+	if _, err := endpoints.Bind(ea.Endpoint, params, t, delay); err != nil {
 		return nil, &ParamError{Err: err}
 	}
 	side := endpoints.SideRaw
@@ -47,7 +52,7 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 	if states[name].Target == endpoints.TargetRollup {
 		side = endpoints.SideRollup
 	}
-	r, err := endpoints.Run(ctx, p.E, p.Artifacts, name, params, side)
+	r, err := endpoints.Run(ctx, p.E, p.Artifacts, name, params, side, t)
 	if err != nil {
 		return nil, err
 	}

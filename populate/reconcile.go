@@ -10,6 +10,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
 )
 
 // Drift is one partition whose rollup no longer matches its raw rows.
@@ -17,16 +18,21 @@ type Drift struct {
 	Partition   timerange.Range `json:"partition"`
 	PartitionID string          `json:"partition_id"`
 	// RawRows counts the raw rows of the partition's closed hours (with the rollup's filter);
-	// RollupRows is the same count as the rollup stores it.
+	// RollupRows is the same count as the rollup stores it (its count metric; both 0 when the
+	// rollup has none).
 	RawRows    uint64 `json:"raw_rows"`
 	RollupRows uint64 `json:"rollup_rows"`
+	// Differ names the fingerprint values that differ: a metric over the whole partition, or
+	// "__hg_w_<state>", the key-weighted sum of an additive state (see pipes.Fingerprint).
+	Differ []string `json:"differ"`
 }
 
 // ReconcileReport lists the partitions that drifted and what repair did.
 type ReconcileReport struct {
 	Rollup string          `json:"rollup"`
 	Range  timerange.Range `json:"range"`
-	// Metric is the count metric compared.
+	// Metric is the count metric RawRows and RollupRows come from ("" when none); every metric
+	// is part of the fingerprint.
 	Metric     string  `json:"metric"`
 	Partitions int     `json:"partitions_checked"`
 	Drifted    []Drift `json:"drifted"`
@@ -37,17 +43,19 @@ type ReconcileReport struct {
 // rows each hour holds.
 func countMetric(r *datasources.Rollup) string {
 	for _, m := range r.Metrics {
-		if m.Kind == datasources.MetricCount {
+		if m.Kind == datasources.MetricCount && m.Column == "" {
 			return m.Name
 		}
 	}
 	return ""
 }
 
-// Reconcile compares, per partition, the raw table's row counts with the counts the rollup
-// stores, over the closed hours of rg, and lists the partitions that drifted (raw data that
-// arrived later than the lookback, back-filled raw data, deleted raw data). With repair it
-// recomputes exactly those partitions.
+// Reconcile compares, per partition, a fingerprint of the raw rows with the same fingerprint
+// of the rollup over the closed hours of rg — every metric over the partition and, for counts
+// and sums, their sum weighted by a hash of each row's hour and dimensions (pipes.Fingerprint),
+// compared inside the engine — and lists the partitions that drifted (raw data that arrived
+// later than the lookback, back-filled or deleted raw data, a rollup changed in place). With
+// repair it recomputes exactly those partitions.
 func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Range, repair bool) (*ReconcileReport, error) {
 	ra, err := r.rollup(rollup)
 	if err != nil {
@@ -56,35 +64,27 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 	if err := r.CheckDeployed(ctx, ra); err != nil {
 		return nil, err
 	}
-	metric := countMetric(ra.Rollup)
-	if metric == "" {
-		return nil, fmt.Errorf("rollup %s has no count metric to reconcile with: add `- {name: row_count, kind: count}` to its metrics", rollup)
-	}
 	end, err := r.backfillEnd(ctx, ra, rg)
 	if err != nil {
 		return nil, err
 	}
 	rg = timerange.Range{Start: rg.Start, End: end}
-	rep := &ReconcileReport{Rollup: rollup, Range: rg, Metric: metric, Drifted: []Drift{}}
+	rep := &ReconcileReport{Rollup: rollup, Range: rg, Metric: countMetric(ra.Rollup), Drifted: []Drift{}}
 	if rg.Empty() {
 		return rep, nil
-	}
-	raw, err := r.countsByPartition(ctx, ra, pipes.SideRaw, metric, rg)
-	if err != nil {
-		return nil, err
-	}
-	rolled, err := r.countsByPartition(ctx, ra, pipes.SideRollup, metric, rg)
-	if err != nil {
-		return nil, err
 	}
 	p := timerange.Partition(ra.Rollup.Partition)
 	units := Plan(ra, rg, end)
 	rep.Partitions = len(units)
+	drifted, err := r.drift(ctx, ra, timerange.Range{Start: timerange.PartitionStart(p, rg.Start), End: end}, rep.Metric)
+	if err != nil {
+		return nil, err
+	}
 	var redo []Unit
 	for _, u := range units {
-		if raw[u.Partition.Start] != rolled[u.Partition.Start] {
-			rep.Drifted = append(rep.Drifted, Drift{Partition: u.Partition, PartitionID: timerange.PartitionID(p, u.Partition.Start),
-				RawRows: raw[u.Partition.Start], RollupRows: rolled[u.Partition.Start]})
+		if d, ok := drifted[u.Partition.Start]; ok {
+			d.Partition, d.PartitionID = u.Partition, timerange.PartitionID(p, u.Partition.Start)
+			rep.Drifted = append(rep.Drifted, d)
 			redo = append(redo, u)
 		}
 	}
@@ -99,28 +99,34 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 	return rep, err
 }
 
-// countsByPartition sums the count metric per partition over the closed hours of rg (whole
-// partitions: the range is widened to the partitions it touches).
-func (r *Runner) countsByPartition(ctx context.Context, ra *pipes.RollupArtifacts, side pipes.Side, metric string, rg timerange.Range) (map[time.Time]uint64, error) {
-	q, err := ra.MetricsQuery(side, "day", nil, []string{metric})
+// drift compares the fingerprints of raw and rollup over rg (whole partitions from rg.Start)
+// inside the engine and returns the partitions that differ, by partition start.
+func (r *Runner) drift(ctx context.Context, ra *pipes.RollupArtifacts, rg timerange.Range, count string) (map[time.Time]Drift, error) {
+	rawQ, rollQ, values, err := ra.Fingerprint()
 	if err != nil {
 		return nil, err
 	}
-	p := timerange.Partition(ra.Rollup.Partition)
-	parts := timerange.Partitions(p, rg)
-	start := parts[0].Start
-	res, err := r.e.Query(ctx, q, engine.Params{pipes.StartParam: start, pipes.EndParam: rg.End})
-	if err != nil {
-		return nil, fmt.Errorf("count %s rows of %s: %w", side, ra.Rollup.Name, err)
-	}
-	out := map[time.Time]uint64{}
-	for _, row := range res.Rows {
-		day, _ := row[0].(time.Time)
-		n, err := toUint(row[len(row)-1])
-		if err != nil {
-			return nil, fmt.Errorf("count %s rows of %s: %w", side, ra.Rollup.Name, err)
+	for i := range values {
+		if values[i].Float {
+			values[i].Tolerance = validate.DefaultTolerance
 		}
-		out[timerange.PartitionStart(p, day)] += n
+	}
+	qr, err := validate.CompareQueries(ctx, r.e, validate.QueryComparison{
+		Reference: rawQ, Candidate: rollQ, Params: engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End},
+		Bucket: pipes.FingerprintPartition, Values: values, MaxMismatches: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compare the fingerprints of %s and its raw table: %w", ra.Rollup.Name, err)
+	}
+	p := timerange.Partition(ra.Rollup.Partition)
+	out := map[time.Time]Drift{}
+	for _, row := range qr.MismatchingRows {
+		d := Drift{Differ: row.Differ}
+		if count != "" {
+			d.RawRows, _ = toUint(row.Reference[count])
+			d.RollupRows, _ = toUint(row.Candidate[count])
+		}
+		out[timerange.PartitionStart(p, row.Bucket)] = d
 	}
 	return out, nil
 }

@@ -119,20 +119,44 @@ func ParseDuration(s string) (time.Duration, error) {
 type Options struct {
 	// Now is the clock.
 	Now time.Time
+	// Delay is the delay of the rollup the range is for: "now" means the end of the last hour
+	// closed at Now (ClosedEnd(Now, Delay)). Zero: the current hour's start.
+	Delay time.Duration
 	// AllowFuture accepts an End after Now (validate and reconcile clip it instead).
 	AllowFuture bool
 	// MaxLength refuses longer ranges (0: no limit).
 	MaxLength time.Duration
 }
 
-// Parse reads and checks a range from its two ends: both hour-aligned, start before end,
-// end not in the future (unless allowed), and not longer than the limit.
+// ParseBound reads one end of a range by the rule every command shares, whatever the minute
+// it runs at:
+//
+//   - "now" is the end of the last closed hour: ClosedEnd(now, delay);
+//   - now minus a duration ("-30d", "-6h", "-90m") is floored to the hour;
+//   - an absolute time is taken as written (Check requires it on the hour).
+func ParseBound(s string, now time.Time, delay time.Duration) (time.Time, error) {
+	t, err := ParseTime(s, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch s = strings.TrimSpace(s); {
+	case s == "now":
+		return ClosedEnd(now, delay), nil
+	case strings.HasPrefix(s, "-"):
+		return t.Truncate(time.Hour), nil
+	}
+	return t, nil
+}
+
+// Parse reads and checks a range from its two ends (see ParseBound for how each is read):
+// both hour-aligned, start before end, end not in the future (unless allowed), and not longer
+// than the limit.
 func Parse(from, to string, opts Options) (Range, error) {
-	start, err := ParseTime(from, opts.Now)
+	start, err := ParseBound(from, opts.Now, opts.Delay)
 	if err != nil {
 		return Range{}, fmt.Errorf("--from: %w", err)
 	}
-	end, err := ParseTime(to, opts.Now)
+	end, err := ParseBound(to, opts.Now, opts.Delay)
 	if err != nil {
 		return Range{}, fmt.Errorf("--to: %w", err)
 	}

@@ -114,3 +114,40 @@ func TestClosedEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAtAnyMinute: the README's relative ranges work whatever the minute: -30d floors to
+// the hour, now is the end of the last closed hour (the delay decides), and absolute times
+// must still be on the hour.
+func TestParseAtAnyMinute(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.DateTime, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		now, from, to string
+		delay         time.Duration
+		want          string
+	}{
+		{"2026-11-22 10:37:21", "-30d", "now", 5 * time.Minute, "[2026-10-23 10:00:00, 2026-11-22 10:00:00)"},
+		{"2026-11-22 10:03:00", "-30d", "now", 5 * time.Minute, "[2026-10-23 10:00:00, 2026-11-22 09:00:00)"},
+		{"2026-11-22 10:03:00", "-7d", "now", 0, "[2026-11-15 10:00:00, 2026-11-22 10:00:00)"},
+		{"2026-11-22 10:37:00", "-90m", "-1m", 5 * time.Minute, "[2026-11-22 09:00:00, 2026-11-22 10:00:00)"},
+		{"2026-11-22 10:37:00", "2026-11-20", "now", 5 * time.Minute, "[2026-11-20 00:00:00, 2026-11-22 10:00:00)"},
+	} {
+		r, err := Parse(c.from, c.to, Options{Now: at(c.now), Delay: c.delay})
+		if err != nil || r.String() != c.want {
+			t.Errorf("at %s Parse(%q, %q) = %v, %v; want %s", c.now, c.from, c.to, r, err, c.want)
+		}
+	}
+	// Absolute times are taken as written: off the hour is still an error.
+	if _, err := Parse("2026-11-20 10:37", "now", Options{Now: at("2026-11-22 10:37:00")}); err == nil || !strings.Contains(err.Error(), "not on the hour") {
+		t.Errorf("absolute off-hour: %v", err)
+	}
+	// now as a start is the closed end too: nothing to do is an error, not an empty range.
+	if _, err := Parse("now", "now", Options{Now: at("2026-11-22 10:37:00")}); err == nil || !strings.Contains(err.Error(), "not before") {
+		t.Errorf("now..now: %v", err)
+	}
+}

@@ -118,23 +118,35 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // "2026-11-02 10:00:00 campaign_id=c1 event_count: raw 12, rollup 11, difference -1, relative error 0.0833".
 func (m Mismatch) Line() string {
 	var b strings.Builder
-	b.WriteString(timerange.Format(m.Bucket))
+	if !m.Bucket.IsZero() {
+		b.WriteString(timerange.Format(m.Bucket))
+	}
 	keys := make([]string, 0, len(m.Dimensions))
 	for k := range m.Dimensions {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%q", k, m.Dimensions[k])
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%q", k, m.Dimensions[k])
 	}
-	fmt.Fprintf(&b, " %s: ", m.Metric)
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	ref, cand := "raw", "rollup"
+	if m.Reference != "" {
+		ref, cand = m.Reference, "served"
+	}
+	fmt.Fprintf(&b, "%s: ", m.Metric)
 	switch m.Kind {
 	case KindMissingInRollup:
-		fmt.Fprintf(&b, "raw %s, rollup has no row (coverage gap)", FormatValue(m.Raw))
+		fmt.Fprintf(&b, "%s %s, %s has no row (coverage gap)", ref, FormatValue(m.Raw), cand)
 	case KindMissingInRaw:
-		fmt.Fprintf(&b, "raw has no row, rollup %s", FormatValue(m.Rollup))
+		fmt.Fprintf(&b, "%s has no row, %s %s", ref, cand, FormatValue(m.Rollup))
 	default:
-		fmt.Fprintf(&b, "raw %s, rollup %s, difference %s, relative error %.3g", FormatValue(m.Raw), FormatValue(m.Rollup), formatFloat(m.Difference), m.RelativeError)
+		fmt.Fprintf(&b, "%s %s, %s %s, difference %s, relative error %.3g", ref, FormatValue(m.Raw), cand, FormatValue(m.Rollup), formatFloat(m.Difference), m.RelativeError)
 	}
 	if m.Tolerance > 0 {
 		fmt.Fprintf(&b, " (tolerance %g)", m.Tolerance)

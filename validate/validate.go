@@ -1,12 +1,18 @@
 // Package validate proves a rollup returns the same numbers as its raw datasource: it computes
 // every metric of the rollup twice over the same closed hours — from the raw table with the
-// rollup's own definitions and from the rollup with its read queries (RollupArtifacts.MetricsQuery, on the deployed version's table) — per
-// bucket and, when asked, per dimension value, and diffs them.
+// rollup's own definitions and from the rollup with its read queries
+// (RollupArtifacts.MetricsQuery, on the deployed version's table) — per bucket and, when asked,
+// per dimension value, and diffs them inside the engine: one query joins both sides and returns
+// only the totals and the first mismatching values (pipes.DiffQuery), so validating the whole
+// history costs what the two aggregations cost. CompareQueries runs the same comparison on any
+// two queries (an endpoint against the user's current query).
 //
 // Counts, integer sums, min/max and distinct counts from merged states must match exactly;
 // float sums and averages within a relative tolerance (DefaultTolerance unless overridden per
 // metric). A bucket present on one side only is a mismatch too: a coverage gap. The hour that
-// is still open (not yet closed by the rollup's delay) is never compared.
+// is still open (not yet closed by the rollup's delay) is never compared, and a partition a
+// crashed run may have doubled is never reported exact. ReadHistory says which hours a rollup
+// version holds, from the run log and watermark of its table.
 package validate
 
 import (
@@ -19,12 +25,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 )
@@ -51,6 +54,9 @@ type Options struct {
 	// MaxMismatches is how many mismatches the report lists (DefaultMaxMismatches when 0,
 	// all of them when negative). All are counted.
 	MaxMismatches int
+	// Store is hourglass's metadata; with it, partitions a crashed unit may have doubled are
+	// never reported exact (see Report.Suspect). Nil skips that check.
+	Store *meta.Store
 }
 
 // Mismatch kinds.
@@ -81,6 +87,9 @@ type Mismatch struct {
 	RelativeError float64 `json:"relative_error"`
 	// Tolerance is the relative tolerance the metric was held to (0: exact).
 	Tolerance float64 `json:"tolerance"`
+	// Reference names the side Raw holds when it is not the raw table (e.g. "current", the
+	// user's current query); Rollup then holds what the endpoint serves.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Report is the result of a validation.
@@ -99,6 +108,28 @@ type Report struct {
 	Dimensions []string           `json:"dimensions"`
 	Metrics    []string           `json:"metrics"`
 	Tolerance  map[string]float64 `json:"tolerance"`
+	Differences
+	// Suspect are the partitions in Range that a unit left unfinished by a process that died
+	// may have doubled: while there is one, the report is never exact.
+	Suspect []timerange.Range `json:"suspect"`
+	// Stats is what the comparison read: both sides are computed and diffed inside the engine,
+	// in one query.
+	Stats engine.Stats `json:"stats"`
+	// Elapsed is the wall time of the whole validation.
+	Elapsed time.Duration `json:"elapsed_ns"`
+	// Exact is true when nothing differs.
+	Exact bool `json:"exact"`
+	// SQL are the two queries compared and the query comparing them (the one that runs), with
+	// {start:DateTime} and {end:DateTime} bound to Range.
+	SQL struct {
+		Raw    string `json:"raw"`
+		Rollup string `json:"rollup"`
+		Diff   string `json:"diff"`
+	} `json:"sql"`
+}
+
+// Differences are the totals of a comparison and the first mismatches it found.
+type Differences struct {
 	// Buckets is the number of distinct buckets seen on either side; Rows the number of
 	// (bucket, dimension values) keys; Values = Rows × metrics.
 	Buckets int `json:"buckets"`
@@ -115,24 +146,15 @@ type Report struct {
 	// seen on LargestMetric.
 	LargestRelativeError float64 `json:"largest_relative_error"`
 	LargestMetric        string  `json:"largest_metric,omitempty"`
-	// Raw and RollupStats are what each side's query read.
-	RawStats    engine.Stats `json:"raw_stats"`
-	RollupStats engine.Stats `json:"rollup_stats"`
-	// Elapsed is the wall time of the whole validation.
-	Elapsed time.Duration `json:"elapsed_ns"`
-	// Exact is true when nothing differs.
-	Exact bool `json:"exact"`
-	// SQL are the two queries compared, with {start:DateTime} and {end:DateTime} bound to Range.
-	SQL struct {
-		Raw    string `json:"raw"`
-		Rollup string `json:"rollup"`
-	} `json:"sql"`
 }
 
-// Status is "EXACT" or "MISMATCH".
+// Status is "EXACT", "MISMATCH", or "SUSPECT" when only suspect partitions keep it from exact.
 func (r *Report) Status() string {
-	if r.Exact {
+	switch {
+	case r.Exact:
 		return "EXACT"
+	case r.MismatchCount == 0 && len(r.Suspect) > 0:
+		return "SUSPECT"
 	}
 	return "MISMATCH"
 }
@@ -145,11 +167,15 @@ func (r *Report) Summary() string {
 		what = fmt.Sprintf("%d %s buckets (%d rows by %s)", r.Buckets, r.By, r.Rows, strings.Join(r.Dimensions, ", "))
 	}
 	s := fmt.Sprintf("%s: %s — ", r.Rollup, r.Status())
-	if !r.Exact {
+	if r.MismatchCount > 0 {
 		s += fmt.Sprintf("%d of %d values differ; ", r.MismatchCount, r.Values)
 	}
+	if len(r.Suspect) > 0 {
+		s += fmt.Sprintf("%d partition(s) may be doubled by a unit a crashed run left unfinished (%s): run hourglass populate or backfill over them; ",
+			len(r.Suspect), joinRanges(r.Suspect))
+	}
 	s += fmt.Sprintf("%s × %d metrics over %s in %.1f s", what, len(r.Metrics), r.Range, r.Elapsed.Seconds())
-	if !r.Exact && r.LargestMetric != "" {
+	if r.MismatchCount > 0 && r.LargestMetric != "" {
 		s += fmt.Sprintf("; largest relative error %.3g (%s)", r.LargestRelativeError, r.LargestMetric)
 	}
 	return s
@@ -193,7 +219,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	rep := &Report{
 		Rollup: r.Name, Requested: opts.Range, Range: opts.Range, By: by,
 		Dimensions: append([]string{}, opts.Dimensions...), Tolerance: map[string]float64{},
-		MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{},
+		Differences: Differences{MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{}}, Suspect: []timerange.Range{},
 	}
 	closed := timerange.ClosedEnd(now, r.Delay)
 	if rep.Range.End.After(closed) {
@@ -211,8 +237,12 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	if err != nil {
 		return nil, err
 	}
+	var values []pipes.DiffValue
 	for _, m := range r.Metrics {
 		rep.Metrics = append(rep.Metrics, m.Name)
+		v, _ := ra.MetricValue(m.Name)
+		v.Tolerance = tol[m.Name]
+		values = append(values, v)
 	}
 	rep.Tolerance = tol
 
@@ -225,19 +255,18 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 		return nil, err
 	}
 	rep.SQL.Raw, rep.SQL.Rollup = rawQ, rollQ
-	params := engine.Params{pipes.StartParam: rep.Range.Start, pipes.EndParam: rep.Range.End}
-	raw, err := e.Query(ctx, rawQ, params)
+	qr, err := CompareQueries(ctx, e, QueryComparison{
+		Reference: rawQ, Candidate: rollQ, Params: engine.Params{pipes.StartParam: rep.Range.Start, pipes.EndParam: rep.Range.End},
+		Bucket: by, Keys: opts.Dimensions, Values: values, MaxMismatches: opts.MaxMismatches,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read %s from the raw table %s: %w", r.Name, r.Source, err)
+		return nil, fmt.Errorf("compare %s with the raw table %s: %w", r.Name, r.Source, err)
 	}
-	rolled, err := e.Query(ctx, rollQ, params)
-	if err != nil {
-		return nil, fmt.Errorf("read the rollup %s: %w", r.Name, err)
-	}
-	rep.RawStats, rep.RollupStats = raw.Stats, rolled.Stats
-	if err := compare(rep, raw, rolled, opts.MaxMismatches); err != nil {
+	rep.Differences, rep.Stats, rep.SQL.Diff = qr.Differences, qr.Stats, qr.SQL
+	if err := rep.checkSuspect(ctx, opts.Store, ra); err != nil {
 		return nil, err
 	}
+	rep.Exact = rep.MismatchCount == 0 && len(rep.Suspect) == 0
 	rep.Elapsed = time.Since(started)
 	return rep, nil
 }
@@ -255,7 +284,7 @@ func dimensionNames(r *datasources.Rollup) []string {
 func tolerances(ra *pipes.RollupArtifacts, override map[string]float64) (map[string]float64, error) {
 	out := map[string]float64{}
 	for _, m := range ra.Rollup.Metrics {
-		if isFloatMetric(ra, m) {
+		if v, _ := ra.MetricValue(m.Name); v.Float {
 			out[m.Name] = DefaultTolerance
 		} else {
 			out[m.Name] = 0
@@ -274,6 +303,9 @@ func tolerances(ra *pipes.RollupArtifacts, override map[string]float64) (map[str
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("--tolerance %s=%v: a relative tolerance is a number ≥ 0, e.g. 1e-6", n, v)
 		}
+		if mv, _ := ra.MetricValue(n); v > 0 && !mv.Numeric {
+			return nil, fmt.Errorf("--tolerance %s: metric %s is not a number, so it is compared exactly", n, n)
+		}
 		out[n] = v
 	}
 	return out, nil
@@ -285,166 +317,6 @@ func metricNames(r *datasources.Rollup) []string {
 		out = append(out, m.Name)
 	}
 	return out
-}
-
-// isFloatMetric reports whether a metric is a float sum or an average: the metrics whose
-// result depends on the order of additions.
-func isFloatMetric(ra *pipes.RollupArtifacts, m *datasources.Metric) bool {
-	switch m.Kind {
-	case datasources.MetricAvg:
-		return true
-	case datasources.MetricSum, datasources.MetricSumIf:
-		for _, c := range ra.Columns {
-			if c.Role == pipes.RoleMetric && c.Metric == m.Name {
-				t, err := chtype.Parse(c.Type)
-				if err != nil {
-					return false
-				}
-				// SimpleAggregateFunction(sum, T): the stored type is the last argument.
-				if t.Name == "SimpleAggregateFunction" && len(t.Args) > 0 {
-					t = t.Args[len(t.Args)-1]
-				}
-				return t.IsFloat()
-			}
-		}
-	}
-	return false
-}
-
-// row is one side's values for a key.
-type row struct {
-	bucket time.Time
-	dims   []any
-	values []any
-}
-
-// compare matches the rows of both sides by (bucket, dimension values) and fills rep.
-func compare(rep *Report, raw, rolled *engine.Result, maxMismatches int) error {
-	nd, nm := len(rep.Dimensions), len(rep.Metrics)
-	index := func(res *engine.Result, side string) (map[string]*row, error) {
-		if len(res.Columns) != 1+nd+nm {
-			return nil, fmt.Errorf("%s query returned %d columns, want %d", side, len(res.Columns), 1+nd+nm)
-		}
-		out := make(map[string]*row, len(res.Rows))
-		for _, r := range res.Rows {
-			b, ok := r[0].(time.Time)
-			if !ok {
-				return nil, fmt.Errorf("%s query: bucket %v is a %T, want a time", side, r[0], r[0])
-			}
-			k := key(b, r[1:1+nd])
-			if _, dup := out[k]; dup {
-				return nil, fmt.Errorf("%s query returned the bucket %s twice", side, timerange.Format(b))
-			}
-			out[k] = &row{bucket: b, dims: r[1 : 1+nd], values: r[1+nd:]}
-		}
-		return out, nil
-	}
-	rawRows, err := index(raw, "raw")
-	if err != nil {
-		return err
-	}
-	rollRows, err := index(rolled, "rollup")
-	if err != nil {
-		return err
-	}
-	keys := map[string]*row{}
-	buckets := map[time.Time]bool{}
-	for k, r := range rawRows {
-		keys[k] = r
-		buckets[r.bucket] = true
-	}
-	for k, r := range rollRows {
-		if _, ok := keys[k]; !ok {
-			keys[k] = r
-		}
-		buckets[r.bucket] = true
-	}
-	ordered := make([]*row, 0, len(keys))
-	byRow := map[*row]string{}
-	for k, r := range keys {
-		ordered = append(ordered, r)
-		byRow[r] = k
-	}
-	sort.Slice(ordered, func(i, j int) bool {
-		a, b := ordered[i], ordered[j]
-		if !a.bucket.Equal(b.bucket) {
-			return a.bucket.Before(b.bucket)
-		}
-		return byRow[a] < byRow[b]
-	})
-	rep.Buckets, rep.Rows, rep.Values = len(buckets), len(keys), len(keys)*nm
-	limit := maxMismatches
-	if limit == 0 {
-		limit = DefaultMaxMismatches
-	}
-	add := func(m Mismatch) {
-		rep.MismatchCount++
-		rep.MismatchesByMetric[m.Metric]++
-		if m.RelativeError > rep.LargestRelativeError {
-			rep.LargestRelativeError, rep.LargestMetric = m.RelativeError, m.Metric
-		}
-		if limit < 0 || len(rep.Mismatches) < limit {
-			rep.Mismatches = append(rep.Mismatches, m)
-		} else {
-			rep.Truncated = true
-		}
-	}
-	for _, r := range ordered {
-		k := byRow[r]
-		rw, rl := rawRows[k], rollRows[k]
-		dims := map[string]string{}
-		for i, d := range rep.Dimensions {
-			dims[d] = FormatValue(r.dims[i])
-		}
-		if len(dims) == 0 {
-			dims = nil
-		}
-		for i, metric := range rep.Metrics {
-			tol := rep.Tolerance[metric]
-			m := Mismatch{Bucket: r.bucket, Dimensions: dims, Metric: metric, Tolerance: tol}
-			switch {
-			case rw == nil:
-				m.Kind, m.Rollup, m.RelativeError = KindMissingInRaw, rl.values[i], 1
-				m.Difference, _ = toFloat(rl.values[i])
-				add(m)
-			case rl == nil:
-				m.Kind, m.Raw, m.RelativeError = KindMissingInRollup, rw.values[i], 1
-				d, _ := toFloat(rw.values[i])
-				m.Difference = -d
-				add(m)
-			default:
-				a, b := rw.values[i], rl.values[i]
-				rel, diff, numeric := relativeError(a, b)
-				if numeric && rel > rep.LargestRelativeError && rel <= tol {
-					// within tolerance: still the largest error seen
-					rep.LargestRelativeError, rep.LargestMetric = rel, metric
-				}
-				if equal(a, b, tol) {
-					continue
-				}
-				m.Kind, m.Raw, m.Rollup, m.Difference, m.RelativeError = KindValue, a, b, diff, rel
-				if !numeric {
-					m.RelativeError = 1
-				}
-				add(m)
-			}
-		}
-	}
-	rep.Exact = rep.MismatchCount == 0
-	return nil
-}
-
-// equal compares two values of the same metric: exactly (cmp.Equal) when tol is 0, within a
-// relative tolerance for floats otherwise.
-func equal(a, b any, tol float64) bool {
-	if tol > 0 {
-		fa, oka := toFloat(a)
-		fb, okb := toFloat(b)
-		if oka && okb {
-			return cmp.Equal(fa, fb, cmpopts.EquateApprox(tol, 0), cmpopts.EquateNaNs())
-		}
-	}
-	return cmp.Equal(a, b, cmpopts.EquateNaNs())
 }
 
 func relativeError(a, b any) (rel, diff float64, numeric bool) {
@@ -475,16 +347,6 @@ func toFloat(v any) (float64, bool) {
 		return float64(x), true
 	}
 	return 0, false
-}
-
-func key(bucket time.Time, dims []any) string {
-	var b strings.Builder
-	b.WriteString(bucket.UTC().Format(time.RFC3339))
-	for _, d := range dims {
-		b.WriteByte(0)
-		fmt.Fprintf(&b, "%T:%v", d, d)
-	}
-	return b.String()
 }
 
 // FormatValue renders a metric or dimension value as text: NULL, strings as they are, times

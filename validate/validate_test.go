@@ -14,6 +14,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
+	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
@@ -22,7 +23,7 @@ import (
 var shared enginetest.Shared
 
 func TestMain(m *testing.M) {
-	os.Exit(enginetest.Main(m, &shared, enginetest.Options{}))
+	os.Exit(enginetest.Main(m, &shared, enginetest.Options{Server: true}))
 }
 
 // fixture is the default project deployed in a database of its own (see projecttest), with
@@ -360,4 +361,92 @@ func TestJUnitReport(t *testing.T) {
 			t.Errorf("exact rollup has a failing case %+v", c)
 		}
 	}
+}
+
+// TestRemoteServer: the comparison runs inside Debian's clickhouse-server 18.16 too (no
+// SimpleAggregateFunction there: distinct counts and argMax states), exact when clean and
+// naming the hour and site when a rollup row is gone.
+func TestRemoteServer(t *testing.T) {
+	e := shared.NeedRemote(t)
+	db := enginetest.TempDatabase(t, e)
+	f := projecttest.Deploy(t, e, projecttest.FromYAML(t, projecttest.LegacyYAML, db))
+	f.Clock = day(10, 0)
+	enginetest.MustExec(t, e, fmt.Sprintf(`INSERT INTO %s.hits SELECT toDateTime('2026-11-01 00:00:00') + number * 29, concat('site', toString(number %% 3)),
+        concat('u', toString(cityHash64(number) %% 500)), concat('/p', toString(number %% 17)) FROM system.numbers LIMIT 20000`, db))
+	rg := timerange.Range{Start: day(1, 0), End: day(8, 0)}
+	f.Backfill("hits_hourly", rg)
+	run := func(dims []string) *validate.Report {
+		t.Helper()
+		rep, err := validate.Run(context.Background(), e, f.A, "hits_hourly", validate.Options{Range: rg, Dimensions: dims, Now: f.Clock, Store: f.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	requireExact(t, run([]string{"site"}))
+	enginetest.MustExec(t, e, fmt.Sprintf("ALTER TABLE %s.hits_hourly DELETE WHERE hour = '2026-11-03 05:00:00' AND site = 'site1'", db))
+	time.Sleep(500 * time.Millisecond) // 18.16 runs mutations in the background
+	rep := run([]string{"site"})
+	if rep.Exact || rep.MismatchCount != 3 || rep.Mismatches[0].Kind != validate.KindMissingInRollup || rep.Mismatches[0].Dimensions["site"] != "site1" ||
+		!rep.Mismatches[0].Bucket.Equal(day(3, 5)) {
+		t.Fatalf("%s: %+v", rep.Summary(), rep.Mismatches)
+	}
+}
+
+// TestDiffQuerySemantics runs the compiler's in-engine comparison on two hand-written row
+// sets: NULL keys match NULL keys, NaN matches NaN, floats match within the tolerance and not
+// beyond it, a row on one side only mismatches every value, and only mismatching rows come
+// back, in key order.
+func TestDiffQuerySemantics(t *testing.T) {
+	e := shared.NeedEmbedded(t)
+	ref := `SELECT k, toNullable(s) AS s, n, f FROM VALUES('k Nullable(String), s String, n UInt64, f Float64',
+        ('a', 'x', 1, 1.0), (NULL, 'y', 2, nan), ('b', 'z', 3, 100.0), ('c', 'only ref', 4, 0), ('d', 'w', 5, 1.0))`
+	cand := `SELECT k, toNullable(s) AS s, n, f FROM VALUES('k Nullable(String), s String, n UInt64, f Float64',
+        ('a', 'x', 1, 1.0), (NULL, 'y', 2, nan), ('b', 'z', 3, 100.0000000001), ('e', 'only cand', 6, 0), ('d', 'w', 7, 1.001))`
+	q, err := pipes.DiffQuery(pipes.Diff{Reference: ref, Candidate: cand, Keys: []string{"k"}, Sample: -1, Values: []pipes.DiffValue{
+		{Name: "s"}, {Name: "n", Numeric: true}, {Name: "f", Numeric: true, Float: true, Tolerance: 1e-9},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := enginetest.MustQuery(t, e, q, nil).Row()
+	// rows a, NULL, b, c, d, e; keys 6; s differs on c and e (missing), n on c, d, e; f on c, e, d.
+	if got := fmt.Sprint(r[:8]); got != "[6 6 2 1 3 1 3 1]" {
+		t.Errorf("totals = %s, want [6 6 2 1 3 1 3 1]", got)
+	}
+	var keys []string
+	for _, x := range r[8].([]any) {
+		row := x.([]any)
+		keys = append(keys, fmt.Sprint(row[1], ":", row[2], row[3]))
+	}
+	if got := strings.Join(keys, " "); got != "c:1 0 d:1 1 e:0 1" {
+		t.Errorf("mismatching rows = %s, want c (raw only), d (both), e (rollup only)", got)
+	}
+}
+
+// TestSuspectPartitionIsNeverExact: a unit a crashed run left started (its partition may hold
+// old and new rows at once) keeps validation from EXACT over that partition, even when the
+// numbers happen to agree; once a unit of that partition finishes, it is exact again.
+func TestSuspectPartitionIsNeverExact(t *testing.T) {
+	f := newFixture(t)
+	f.LoadAndBackfill(3, "events_overview_hourly")
+	ctx := context.Background()
+	unit := meta.Unit{RunID: "crashed", Rollup: "events_overview_hourly", Hash: f.A.Rollup("events_overview_hourly").Hash, Kind: "backfill",
+		Start: day(18, 0), End: day(19, 0), Status: meta.StatusStarted}
+	if err := f.Store.RecordUnit(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	rg := timerange.Range{Start: dataEnd.AddDate(0, 0, -3), End: dataEnd}
+	rep := f.validate("events_overview_hourly", validate.Options{Range: rg, Store: f.Store})
+	if rep.Exact || rep.MismatchCount != 0 || rep.Status() != "SUSPECT" || len(rep.Suspect) != 1 || !rep.Suspect[0].Start.Equal(day(18, 0)) ||
+		!strings.Contains(rep.Summary(), "may be doubled") {
+		t.Fatalf("with a unit left started: %s (suspect %v)", rep.Summary(), rep.Suspect)
+	}
+	// Outside the suspect partition, exact.
+	requireExact(t, f.validate("events_overview_hourly", validate.Options{Range: timerange.Range{Start: day(19, 0), End: dataEnd}, Store: f.Store}))
+	unit.RunID, unit.Status = "redo", meta.StatusDone
+	if err := f.Store.RecordUnit(ctx, unit); err != nil {
+		t.Fatal(err)
+	}
+	requireExact(t, f.validate("events_overview_hourly", validate.Options{Range: rg, Store: f.Store}))
 }
