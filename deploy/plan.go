@@ -170,14 +170,14 @@ func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 				return c, err
 			}
 			added = append(added, fmt.Sprintf("column %s added (%s)", col.Name, normType(col.Type)))
-			addSQL = append(addSQL, s)
+			addSQL = append(addSQL, s...)
 		case !sameType(col.Type, lc.typ):
 			s, err := pl.a.ModifyColumnSQL(d.Name, col.Name)
 			if err != nil {
 				return c, err
 			}
 			destructive = append(destructive, fmt.Sprintf("column %s: type %s → %s", col.Name, lc.typ, normType(col.Type)))
-			destructiveSQL = append(destructiveSQL, s)
+			destructiveSQL = append(destructiveSQL, s...)
 		}
 		prev = col.Name
 	}
@@ -188,7 +188,7 @@ func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 				return c, err
 			}
 			destructive = append(destructive, fmt.Sprintf("column %s dropped (the definition no longer declares it)", lc.name))
-			destructiveSQL = append(destructiveSQL, s)
+			destructiveSQL = append(destructiveSQL, s...)
 		}
 	}
 	if t.keysKnown {
