@@ -153,7 +153,7 @@ database: web
 dsn: clickhouse://localhost:9000
 cluster: main
 defaults: {partition: month, schedule: "10 * * * *", lookback: 90m, delay: 0s}
-` + strings.Replace(strings.SplitN(minimal, "\n", 3)[2], "endpoints:", `  - name: r2
+`+strings.Replace(strings.SplitN(minimal, "\n", 3)[2], "endpoints:", `  - name: r2
     source: events
     lookback: 0s
     schedule: "@hourly"

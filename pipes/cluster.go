@@ -3,6 +3,7 @@ package pipes
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
@@ -73,4 +74,21 @@ func distributedDDL(p *datasources.Project, name, local, shardBy string) string 
 	}
 	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s\nENGINE = Distributed(%s)",
 		ident.Qualified(p.Database, name), onCluster(p), ident.Qualified(p.Database, local), strings.Join(args, ", "))
+}
+
+// OnOneHost returns a statement compiled for the whole cluster (CREATE … ON CLUSTER `c`,
+// ALTER … ON CLUSTER `c` …) as it runs on the one host it is sent to: without its ON CLUSTER
+// clause. Deploy uses it to complete, on the hosts that lack it, a change an ON CLUSTER
+// statement applied elsewhere.
+func (a *Artifacts) OnOneHost(stmt string) string {
+	if a.Project.Cluster == "" {
+		return stmt
+	}
+	return strings.Replace(stmt, onCluster(a.Project), "", 1)
+}
+
+// CreateStagingAt returns CreateStaging (deploy's staging table, ON CLUSTER on a cluster) of a
+// trigger rollup cut over at watermark.
+func (ra *RollupArtifacts) CreateStagingAt(watermark time.Time) (string, error) {
+	return ra.splitAt(ra.CreateStaging, watermark)
 }

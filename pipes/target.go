@@ -81,3 +81,9 @@ func atLeast(v [2]int, release string) bool {
 	r := parseVersion(release)
 	return v[0] > r[0] || v[0] == r[0] && v[1] >= r[1]
 }
+
+// Equal reports whether t and u compile the same statements (Version only appears in
+// messages).
+func (t Target) Equal(u Target) bool {
+	return t.NoSimpleAggregateFunction == u.NoSimpleAggregateFunction && t.NoTriggerViews == u.NoTriggerViews
+}
