@@ -98,7 +98,15 @@ func (g *globals) openSession(ctx context.Context, now func() time.Time) (*sessi
 		var p *project
 		if p, err = g.compile(def, pipes.TargetFor(info.Version)); err == nil {
 			s := &session{project: p, engine: e, store: meta.New(e, def.Database, now).OnCluster(def.Cluster)}
-			if err = s.store.Sync(ctx); err == nil {
+			err = s.store.Sync(ctx)
+			var behind *meta.BehindError
+			if errors.As(err, &behind) {
+				// A node that is down holds records this one lacks: go on with what it has
+				// (every write is idempotent), and say so.
+				fmt.Fprintln(g.io.Err, "warning: "+err.Error())
+				err = nil
+			}
+			if err == nil {
 				return s, nil
 			}
 		}

@@ -157,3 +157,43 @@ func TestHostDownFailsFastNamingIt(t *testing.T) {
 		t.Errorf("after the restart: n1 %v, n2 %v", want, got)
 	}
 }
+
+// Records written through a node that dies before the others fetch them cannot reach them
+// until it is back: a command through another node says its metadata may be behind, within
+// meta.SyncTimeout, and goes on with what it has.
+func TestMetadataBehindADeadNodeWarnsAndGoesOn(t *testing.T) {
+	f := newFixture(t, projectYAML)
+	f.mustHourglass("n1", "deploy")
+	ctx := context.Background()
+	n2 := f.c.Node("n2")
+	restartOnCleanup(t, n2)
+	runs := "`" + f.db + "`.`" + meta.RunsTable + "`"
+	enginetest.MustExec(t, f.node("n1"), "SYSTEM STOP FETCHES "+runs)
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	if err := f.store("n2").RecordUnit(ctx, meta.Unit{RunID: "r2", Rollup: "hits_hourly", Kind: "backfill", Start: at, End: at.Add(time.Hour), Status: meta.StatusDone, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	n2.Kill()
+	enginetest.MustExec(t, f.node("n1"), "SYSTEM START FETCHES "+runs)
+	start := time.Now()
+	code, out, errOut := f.hourglass("n1", "endpoint", "history")
+	took := time.Since(start)
+	if code != 0 || !strings.Contains(errOut, "warning: the metadata on this node may be behind the other nodes of cluster two_shards: _hourglass_runs did not catch up") {
+		t.Errorf("endpoint history through n1 with n2 down: exit %d\n%s%s", code, out, errOut)
+	}
+	if took > meta.SyncTimeout+10*time.Second {
+		t.Errorf("it took %s", took)
+	}
+	t.Logf("through n1 with n2 down, %s: %s", took.Round(time.Millisecond), strings.TrimSpace(errOut))
+	// Once n2 is back, n1 fetches the record.
+	if err := n2.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s1 := f.store("n1")
+	if err := s1.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if units, err := s1.RunUnits(ctx, "r2"); err != nil || len(units) != 1 {
+		t.Errorf("run r2 through n1 after n2 came back: %v %+v", err, units)
+	}
+}

@@ -113,13 +113,15 @@ func Apply(ctx context.Context, e engine.Engine, store *meta.Store, p *ChangePla
 		if p.Cluster == "" {
 			return exec(ctx)
 		}
-		sctx, cancel := context.WithTimeout(ctx, opts.DDLTimeout)
+		deadline := time.Now().Add(opts.DDLTimeout)
+		sctx, cancel := context.WithDeadline(ctx, deadline)
 		defer cancel()
 		err := exec(sctx)
 		if err == nil {
 			return nil
 		}
-		if sctx.Err() != nil && ctx.Err() == nil {
+		// The driver's read deadline may fire a moment before the context's.
+		if ctx.Err() == nil && !time.Now().Before(deadline) {
 			err = fmt.Errorf("not finished on every host of cluster %s within %s (the hosts that have not run it will, from their DDL queue)", p.Cluster, opts.DDLTimeout)
 		}
 		ns, cerr := cluster.Connect(context.WithoutCancel(ctx), e, p.Cluster)

@@ -3,6 +3,7 @@ package meta
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hourglass-dev/hourglass/ident"
 )
@@ -47,10 +48,26 @@ func (s *Store) engine(table string) string {
 	return "ReplicatedMergeTree(" + ident.String(ReplicaPath(s.cluster, s.db, table)) + ", '{shard}-{replica}')"
 }
 
+// SyncTimeout bounds how long Sync waits for one metadata table to catch up.
+const SyncTimeout = 10 * time.Second
+
+// BehindError reports that this node's copy of the metadata did not catch up with the other
+// nodes' records within SyncTimeout: records written through a node that went down before
+// the others fetched them cannot be fetched until it is back. Everything this node has is
+// still readable.
+type BehindError struct {
+	Cluster, Table string
+}
+
+func (e *BehindError) Error() string {
+	return fmt.Sprintf("the metadata on this node may be behind the other nodes of cluster %s: %s did not catch up within %s (a node holding records this one lacks may be down)",
+		e.Cluster, e.Table, SyncTimeout)
+}
+
 // Sync waits until this node's replicas of the metadata tables have fetched every record
 // written through the other nodes (SYSTEM SYNC REPLICA), so a command sees what a command
 // through another node just wrote. It does nothing on a single server or before the tables
-// exist.
+// exist. A table that does not catch up within SyncTimeout gives a *BehindError.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.cluster == "" {
 		return nil
@@ -60,7 +77,16 @@ func (s *Store) Sync(ctx context.Context) error {
 		return err
 	}
 	for _, t := range []string{DeploymentsTable, RunsTable, StateTable, EndpointsTable} {
-		if err := s.e.Exec(ctx, "SYSTEM SYNC REPLICA "+s.table(t), nil); err != nil {
+		deadline := time.Now().Add(SyncTimeout)
+		tctx, cancel := context.WithDeadline(ctx, deadline)
+		err := s.e.Exec(tctx, "SYSTEM SYNC REPLICA "+s.table(t), nil)
+		// The driver's read deadline may fire a moment before the context's.
+		late := err != nil && ctx.Err() == nil && !time.Now().Before(deadline)
+		cancel()
+		switch {
+		case late:
+			return &BehindError{Cluster: s.cluster, Table: t}
+		case err != nil:
 			return fmt.Errorf("sync metadata table %s with the other nodes of cluster %s: %w", t, s.cluster, err)
 		}
 	}
