@@ -17,17 +17,17 @@ import (
 	"github.com/hourglass-dev/hourglass/meta"
 )
 
-// killBefore runs statements on a real server and kills a node just before the n-th one: a
-// host dying in the middle of a deploy.
+// killBefore runs statements on a real server and kills a node just before the first one
+// that holds a string: a host dying in the middle of a deploy.
 type killBefore struct {
 	engine.Engine
-	n     int32
-	count atomic.Int32
-	node  *enginetest.Node
+	at     string
+	killed atomic.Bool
+	node   *enginetest.Node
 }
 
 func (k *killBefore) Exec(ctx context.Context, q string, p engine.Params) error {
-	if k.count.Add(1) == k.n {
+	if strings.Contains(q, k.at) && !k.killed.Swap(true) {
 		k.node.Kill()
 	}
 	return k.Engine.Exec(ctx, q, p)
@@ -44,9 +44,8 @@ func TestHostDiesMidDeployThenDeployCompletes(t *testing.T) {
 	n2 := f.c.Node("n2")
 	restartOnCleanup(t, n2)
 	a := f.artifacts()
-	// Statements through n1: the database, the database and 4 tables of the metadata, then
-	// hits_local: n2 dies before it.
-	k := &killBefore{Engine: f.node("n1"), n: 7, node: n2}
+	// n2 dies after the database and the metadata, before the raw table.
+	k := &killBefore{Engine: f.node("n1"), at: "CREATE TABLE IF NOT EXISTS `" + f.db + "`.`hits_local`", node: n2}
 	store := meta.New(k, f.db, nil).OnCluster(a.Project.Cluster)
 	p, err := deploy.Plan(ctx, k, store, a)
 	if err != nil {
