@@ -110,16 +110,22 @@ func writePlan(g *globals, p *deploy.ChangePlan, withSQL bool) error {
 	}
 	if withSQL {
 		for _, c := range p.Changes {
-			if !c.Pending() || len(c.Statements) == 0 {
+			if !c.Pending() || len(c.Statements)+len(c.OnHosts) == 0 {
 				continue
 			}
 			fmt.Fprintf(g.io.Out, "\n-- %s %s %s\n", c.Action, c.Kind, c.Object)
 			for _, st := range c.Statements {
 				fmt.Fprintln(g.io.Out, st+";")
 			}
+			for _, hs := range c.OnHosts {
+				fmt.Fprintf(g.io.Out, "-- on host %s alone:\n%s;\n", hs.Host, hs.Statement)
+			}
 		}
 	}
 	msg := "plan for " + p.Database + " on ClickHouse " + p.Server + ": " + p.Summary()
+	if p.Cluster != "" {
+		msg = "plan for " + p.Database + " on cluster " + p.Cluster + " (ClickHouse " + p.Server + "): " + p.Summary()
+	}
 	if p.NothingToDo() {
 		msg += " — nothing to do"
 	} else if n := len(p.Destructive()); n > 0 {

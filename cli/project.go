@@ -22,9 +22,19 @@ type project struct {
 	artifacts *pipes.Artifacts
 }
 
-// loadProject reads and compiles the project in --project. Bad definitions come back as one
-// error listing every diagnostic (file:line:col: message), before anything touches a database.
+// loadProject reads and compiles the project in --project for a current server (build, lint:
+// commands without an engine). Bad definitions come back as one error listing every
+// diagnostic (file:line:col: message), before anything touches a database.
 func (g *globals) loadProject() (*project, error) {
+	def, err := g.loadDefinitions()
+	if err != nil {
+		return nil, err
+	}
+	return g.compile(def, pipes.Target{})
+}
+
+// loadDefinitions reads the project in --project without compiling it.
+func (g *globals) loadDefinitions() (*datasources.Project, error) {
 	dir := g.path(g.project)
 	if _, err := os.Stat(filepath.Join(dir, datasources.ProjectFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -41,9 +51,14 @@ func (g *globals) loadProject() (*project, error) {
 		return nil, err
 	}
 	def.Dir = dir
-	a, err := pipes.Compile(def)
+	return def, nil
+}
+
+// compile compiles the definitions for a server (pipes.TargetFor its version).
+func (g *globals) compile(def *datasources.Project, target pipes.Target) (*project, error) {
+	a, err := pipes.CompileFor(def, target)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", dir, err)
+		return nil, fmt.Errorf("compile %s: %w", def.Dir, err)
 	}
 	return &project{def: def, artifacts: a}, nil
 }
@@ -65,17 +80,39 @@ type session struct {
 	store  *meta.Store
 }
 
-// openSession loads the project and opens its engine. The caller must call close.
+// openSession loads the project, opens its engine and compiles the project for that
+// engine's server, so every command on one server compiles the same DDL and hashes. On a
+// cluster the metadata store is the cluster's, synced with the other nodes first. The caller
+// must call close.
 func (g *globals) openSession(ctx context.Context, now func() time.Time) (*session, error) {
-	p, err := g.loadProject()
+	def, err := g.loadDefinitions()
 	if err != nil {
 		return nil, err
 	}
-	e, err := g.open(ctx, g.resolveDSN(p.def.DSN))
+	e, err := g.open(ctx, g.resolveDSN(def.DSN))
 	if err != nil {
 		return nil, err
 	}
-	return &session{project: p, engine: e, store: meta.New(e, p.def.Database, now)}, nil
+	info, err := e.Info(ctx)
+	if err == nil {
+		var p *project
+		if p, err = g.compile(def, pipes.TargetFor(info.Version)); err == nil {
+			s := &session{project: p, engine: e, store: meta.New(e, def.Database, now).OnCluster(def.Cluster)}
+			err = s.store.Sync(ctx)
+			var behind *meta.BehindError
+			if errors.As(err, &behind) {
+				// A node that is down holds records this one lacks: go on with what it has
+				// (every write is idempotent), and say so.
+				fmt.Fprintln(g.io.Err, "warning: "+err.Error())
+				err = nil
+			}
+			if err == nil {
+				return s, nil
+			}
+		}
+	}
+	e.Close()
+	return nil, err
 }
 
 func (s *session) close() { s.engine.Close() }

@@ -113,7 +113,7 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 	defer s.close()
 	// The scheduler queries from several goroutines; engines are safe for concurrent use.
 	e := s.engine
-	store := meta.New(e, s.store.Database(), clock.Now)
+	store := meta.New(e, s.store.Database(), clock.Now).OnCluster(s.store.Cluster())
 	var rollups []*datasources.Rollup
 	for _, ra := range s.artifacts.Rollups {
 		rollups = append(rollups, ra.Rollup)

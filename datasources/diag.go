@@ -28,6 +28,7 @@ const (
 	CodeJSON       = "HG111" // bad json: extraction
 	CodeEngine     = "HG112" // engine not of the MergeTree family
 	CodeOrderBy    = "HG113" // a datasource without a sorting key
+	CodeShardBy    = "HG114" // a managed datasource of a cluster project without shard_by
 
 	// Rollups.
 	CodeUnknownSource  = "HG120" // rollup source is not a declared datasource
@@ -61,6 +62,7 @@ const (
 	WarnSortingKey      = "HGW001" // rollup sorting key not tenant dimensions then hour
 	WarnPartitions      = "HGW002" // more than ~1000 partitions a year
 	WarnNoTimePartition = "HGW003" // datasource without a time-based partition key
+	WarnShardBy         = "HGW004" // shard_by where nothing uses it (no cluster, or unmanaged)
 )
 
 // Diagnostic is one problem found in the definitions, at a position.

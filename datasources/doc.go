@@ -22,7 +22,9 @@
 //	name: web_analytics        # required, an identifier
 //	database: analytics        # default "analytics"
 //	dsn: ""                    # default engine DSN (overridden by --dsn / HOURGLASS_DSN)
-//	cluster: my_cluster        # optional: ON CLUSTER and Replicated* engines
+//	cluster: my_cluster        # optional: a cluster of the servers' remote_servers; hourglass
+//	                           # then creates Replicated local tables and a Distributed table
+//	                           # over each, ON CLUSTER (see docs/cluster.md)
 //	defaults:                  # optional defaults for every rollup
 //	  partition: day           # day (default) or month
 //	  schedule: "5 * * * *"    # five-field cron, UTC (default "5 * * * *")
@@ -46,6 +48,8 @@
 //	order_by: [workspace_id, toStartOfHour(timestamp), event_type]  # required when managed
 //	sample_by: cityHash64(user_id)       # optional
 //	ttl: timestamp + INTERVAL 1 YEAR     # optional
+//	shard_by: cityHash64(user_id)        # on a cluster: the sharding key of the Distributed
+//	                                     # table rows are inserted through (required there)
 //	columns:
 //	  - {name: timestamp, type: DateTime}
 //	  - {name: workspace_id, type: LowCardinality(String)}
@@ -159,8 +163,9 @@
 //
 // Every name (project, database, datasource, column, rollup, dimension, metric, endpoint,
 // param) must pass ident.Check: ASCII letters, digits and underscores, starting with a letter
-// or underscore. Datasources, rollups and endpoints share one namespace. Free SQL expressions
-// (partition_by, order_by items of datasources, sample_by, ttl, engine, codec, default,
+// or underscore. Datasources, rollups and endpoints share one namespace; on a cluster a
+// datasource or rollup x also takes x_local, its local table ([LocalSuffix]). Free SQL
+// expressions (partition_by, order_by items of datasources, sample_by, ttl, shard_by, engine, codec, default,
 // dimension expr, metric if, rollup filter) may not hold ";", "--", "/*" or a backtick; the
 // engine verifies the rest at deploy.
 //

@@ -26,6 +26,13 @@ func Lint(p *Project) []Diagnostic {
 		}
 	}
 	for _, d := range p.Datasources {
+		if strings.TrimSpace(d.ShardBy) != "" && (p.Cluster == "" || !d.Managed) {
+			why := "the project declares no cluster"
+			if p.Cluster != "" {
+				why = "hourglass does not create unmanaged datasources"
+			}
+			warn(d.Pos, WarnShardBy, "datasource %q shard_by %q is not used: %s (shard_by is the sharding key of the Distributed table hourglass creates on a cluster)", d.Name, d.ShardBy, why)
+		}
 		if !d.Managed {
 			continue // hourglass does not create it: its layout is not ours to advise on
 		}

@@ -42,10 +42,14 @@ var TenantDimensions = []string{
 // ReservedColumn is the rollup column holding the hour bucket; no dimension or metric may use it.
 const ReservedColumn = "hour"
 
+// LocalSuffix ends the name of the local table under a datasource's or rollup's Distributed
+// table on a cluster: the rows of datasource events live in events_local on each shard.
+const LocalSuffix = "_local"
+
 var (
 	projectKeys    = []string{"name", "database", "dsn", "cluster", "defaults", "datasources", "rollups", "endpoints", "tokens"}
 	defaultsKeys   = []string{"partition", "schedule", "lookback", "delay"}
-	datasourceKeys = []string{"name", "managed", "engine", "partition_by", "order_by", "sample_by", "ttl", "columns"}
+	datasourceKeys = []string{"name", "managed", "engine", "partition_by", "order_by", "sample_by", "ttl", "shard_by", "columns"}
 	columnKeys     = []string{"name", "type", "codec", "default", "json"}
 	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "dimensions", "metrics"}
 	dimensionKeys  = []string{"name", "column", "expr"}
@@ -375,6 +379,7 @@ func (l *loader) parseDatasource(n *yaml.Node) *Datasource {
 	d.PartitionBy = l.expr(m, "partition_by", what)
 	d.SampleBy = l.expr(m, "sample_by", what)
 	d.TTL = l.expr(m, "ttl", what)
+	d.ShardBy = l.expr(m, "shard_by", what)
 	order, pos := l.strList(m, "order_by")
 	for i, o := range order {
 		if msg := sqlProblem(o); msg != "" {

@@ -147,13 +147,13 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestProjectDefaultsOverride(t *testing.T) {
-	p := mustLoad(t, map[string]string{"hourglass.yaml": `
+	p := mustLoad(t, map[string]string{"hourglass.yaml": strings.Replace(`
 name: p
 database: web
 dsn: clickhouse://localhost:9000
 cluster: main
 defaults: {partition: month, schedule: "10 * * * *", lookback: 90m, delay: 0s}
-` + strings.Replace(strings.SplitN(minimal, "\n", 3)[2], "endpoints:", `  - name: r2
+`+strings.Replace(strings.SplitN(minimal, "\n", 3)[2], "endpoints:", `  - name: r2
     source: events
     lookback: 0s
     schedule: "@hourly"
@@ -162,7 +162,7 @@ defaults: {partition: month, schedule: "10 * * * *", lookback: 90m, delay: 0s}
     order_by: [workspace_id, hour, hour_of_day]
     dimensions: [workspace_id, {name: hour_of_day, expr: toHour(ts)}]
     metrics: [{name: c, kind: count}]
-endpoints:`, 1)})
+endpoints:`, 1), "order_by: [workspace_id, ts]", "order_by: [workspace_id, ts]\n    shard_by: cityHash64(workspace_id)", 1)})
 	if p.Database != "web" || p.DSN != "clickhouse://localhost:9000" || p.Cluster != "main" {
 		t.Errorf("project = %+v", p)
 	}
@@ -176,6 +176,9 @@ endpoints:`, 1)})
 	}
 	if d := r2.Dimension("hour_of_day"); d.Expr != "toHour(ts)" || d.Column != "" {
 		t.Errorf("expr dimension = %+v", d)
+	}
+	if s := p.Datasource("events").ShardBy; s != "cityHash64(workspace_id)" {
+		t.Errorf("shard_by = %q", s)
 	}
 }
 
@@ -277,6 +280,7 @@ datasources:
     columns: [{name: ts, type: DateTime}, {name: kind, type: String}]
   - name: daily
     partition_by: toYYYYMMDD(ts)
+    shard_by: rand()
     order_by: [ts]
     columns: [{name: ts, type: DateTime}, {name: workspace_id, type: String}]
   - name: external
@@ -305,7 +309,8 @@ rollups:
 		"hourglass.yaml:8:5 HGW002",  // bare DateTime: per second
 		"hourglass.yaml:12:5 HGW003", // no partition_by
 		"hourglass.yaml:15:5 HGW003", // partition_by not on time
-		"hourglass.yaml:27:5 HGW001", // hour before the tenant
+		"hourglass.yaml:19:5 HGW004", // shard_by without a cluster
+		"hourglass.yaml:28:5 HGW001", // hour before the tenant
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lint (-want +got):\n%s", diff)

@@ -13,6 +13,7 @@ partition_by: toYYYYMM(timestamp)
 order_by: [workspace_id, toStartOfHour(timestamp), event_type]
 sample_by: cityHash64(user_id)
 ttl: timestamp + INTERVAL 1 YEAR
+shard_by: cityHash64(user_id)
 columns:
   - {name: timestamp, type: DateTime}
   - {name: workspace_id, type: LowCardinality(String)}

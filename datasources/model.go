@@ -22,7 +22,9 @@ type Project struct {
 	Database string
 	// DSN is the default engine DSN (overridden by --dsn and HOURGLASS_DSN).
 	DSN string
-	// Cluster, when set, makes the compiler emit ON CLUSTER and Replicated* engines.
+	// Cluster, when set, is the ClickHouse cluster (a name of the servers' remote_servers) the
+	// project lives on: the compiler emits ON CLUSTER DDL, Replicated* local tables and a
+	// Distributed table over each (see package pipes and docs/cluster.md).
 	Cluster string
 	// Dir is the project folder (where hourglass.yaml is).
 	Dir string
@@ -50,7 +52,12 @@ type Datasource struct {
 	SampleBy string
 	// TTL is the optional TTL expression, e.g. "timestamp + INTERVAL 1 YEAR".
 	TTL string
-	Pos Pos
+	// ShardBy is the sharding key of the datasource's Distributed table when the project
+	// declares a cluster, e.g. "cityHash64(user_id)": rows inserted through the Distributed
+	// table go to the shard it picks. Required for managed datasources on a cluster; unused
+	// otherwise.
+	ShardBy string
+	Pos     Pos
 }
 
 // Column is one column of a raw datasource.

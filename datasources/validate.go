@@ -58,12 +58,20 @@ func (l *loader) validate() {
 		}
 		tables[name] = owner{kind, pos}
 	}
+	// On a cluster, a datasource or rollup named x also owns the local table x_local.
+	claimLocal := func(kind, name string, pos Pos) {
+		if p.Cluster != "" && name != "" {
+			claim(kind+" (local table)", name+LocalSuffix, pos)
+		}
+	}
 	for _, d := range p.Datasources {
 		claim("datasource", d.Name, l.posOf(d, "name", d.Pos))
+		claimLocal("datasource", d.Name, l.posOf(d, "name", d.Pos))
 		l.validateDatasource(d)
 	}
 	for _, r := range p.Rollups {
 		claim("rollup", r.Name, l.posOf(r, "name", r.Pos))
+		claimLocal("rollup", r.Name, l.posOf(r, "name", r.Pos))
 		l.validateRollup(r)
 	}
 	for _, e := range p.Endpoints {
@@ -104,6 +112,9 @@ func isJSONType(t *chtype.Type) bool {
 
 func (l *loader) validateDatasource(d *Datasource) {
 	where := fmt.Sprintf("datasource %q", d.Name)
+	if l.p.Cluster != "" && d.Managed && strings.TrimSpace(d.ShardBy) == "" {
+		l.errAt(d.Pos, CodeShardBy, "%s has no shard_by: on a cluster (cluster: %s) its rows are inserted through a Distributed table, which needs a sharding key; write e.g. shard_by: cityHash64(user_id) to keep each user's rows on one shard, or shard_by: rand()", where, l.p.Cluster)
+	}
 	u := l.unique()
 	for _, c := range d.Columns {
 		u.add("column", c.Name, l.posOf(c, "name", c.Pos), where)

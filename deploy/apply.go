@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hourglass-dev/hourglass/cluster"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 )
@@ -16,7 +17,16 @@ type ApplyOptions struct {
 	AllowDestructive bool
 	// Now is the clock trigger watermarks are chosen from (time.Now when zero).
 	Now time.Time
+	// DDLTimeout bounds how long Apply waits for an ON CLUSTER statement to finish on every
+	// host (DefaultDDLTimeout when zero; ClickHouse itself waits distributed_ddl_task_timeout,
+	// 180 s by default). A host that has not run it by then runs it later from its DDL queue;
+	// Apply fails naming the hosts that are down, and the next plan shows what each host
+	// lacks.
+	DDLTimeout time.Duration
 }
+
+// DefaultDDLTimeout is ApplyOptions.DDLTimeout's default, well under ClickHouse's 180 s.
+const DefaultDDLTimeout = 60 * time.Second
 
 // Result is what Apply did.
 type Result struct {
@@ -82,6 +92,46 @@ func Apply(ctx context.Context, e engine.Engine, store *meta.Store, p *ChangePla
 		res.NothingToDo = true
 		return res, nil
 	}
+	var nodes cluster.Nodes
+	if p.Cluster != "" {
+		// Every host must answer before anything runs: an ON CLUSTER statement would wait for
+		// a host that is down, then leave the change half-applied.
+		var err error
+		if nodes, err = cluster.Connect(ctx, e, p.Cluster); err != nil {
+			return nil, err
+		}
+		defer nodes.Close()
+		if opts.DDLTimeout <= 0 {
+			opts.DDLTimeout = DefaultDDLTimeout
+		}
+	}
+	// run runs a statement through the node deploy is connected to: on a cluster, waiting at
+	// most DDLTimeout, and saying which hosts went down when it fails. (The setting
+	// distributed_ddl_task_timeout cannot be sent instead: 18.16 misreads the Int64 settings
+	// the driver sends, 3 arriving as -2.)
+	run := func(exec func(ctx context.Context) error) error {
+		if p.Cluster == "" {
+			return exec(ctx)
+		}
+		deadline := time.Now().Add(opts.DDLTimeout)
+		sctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		err := exec(sctx)
+		if err == nil {
+			return nil
+		}
+		// The driver's read deadline may fire a moment before the context's.
+		if ctx.Err() == nil && !time.Now().Before(deadline) {
+			err = fmt.Errorf("not finished on every host of cluster %s within %s (the hosts that have not run it will, from their DDL queue)", p.Cluster, opts.DDLTimeout)
+		}
+		ns, cerr := cluster.Connect(context.WithoutCancel(ctx), e, p.Cluster)
+		if cerr == nil {
+			ns.Close()
+		} else if cluster.IsDown(cerr) {
+			return fmt.Errorf("%w; %w", err, cerr)
+		}
+		return err
+	}
 	cut := NextWatermark(opts.Now)
 	for _, c := range p.Changes {
 		if !c.Pending() {
@@ -96,13 +146,23 @@ func Apply(ctx context.Context, e engine.Engine, store *meta.Store, p *ChangePla
 			res.Watermark = cut
 		}
 		if c.Kind == KindMetadata {
-			if err := store.Ensure(ctx); err != nil {
+			if err := run(store.Ensure); err != nil {
 				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
 			}
 		}
 		for _, s := range c.Statements {
-			if err := e.Exec(ctx, s, nil); err != nil {
+			if err := run(func(ctx context.Context) error { return e.Exec(ctx, s, nil) }); err != nil {
 				return res, &ApplyError{Change: c, Statement: s, Applied: res.Applied, Err: err}
+			}
+			res.Statements++
+		}
+		for _, hs := range c.OnHosts {
+			n := nodes.Node(hs.Host)
+			if n == nil {
+				return res, &ApplyError{Change: c, Statement: hs.Statement, Applied: res.Applied, Err: fmt.Errorf("host %s is not a host of cluster %s", hs.Host, p.Cluster)}
+			}
+			if err := n.Exec(ctx, hs.Statement, nil); err != nil {
+				return res, &ApplyError{Change: c, Statement: hs.Statement, Applied: res.Applied, Err: fmt.Errorf("on host %s: %w", n.Host, err)}
 			}
 			res.Statements++
 		}

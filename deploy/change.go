@@ -47,8 +47,12 @@ type Change struct {
 	// AggregateFunction(uniq, String) → AggregateFunction(uniqExact, String)".
 	Detail string `json:"detail,omitempty"`
 	// Statements run in order when the change is applied. For trigger rollups they show the
-	// watermark the plan would choose now; Apply chooses it again from ApplyOptions.Now.
+	// watermark the plan would choose now; Apply chooses it again from ApplyOptions.Now. On a
+	// cluster they run ON CLUSTER, through the node deploy is connected to.
 	Statements []string `json:"statements,omitempty"`
+	// OnHosts run after Statements, each on its host alone: on a cluster, the part of a change
+	// an earlier ON CLUSTER statement applied on some hosts and not on these.
+	OnHosts []HostStatement `json:"on_hosts,omitempty"`
 	// Table is the table the object lives in once applied (rollups: the version's table).
 	Table string `json:"table,omitempty"`
 	// Version is the rollup version the change deploys or keeps.
@@ -69,6 +73,9 @@ type Change struct {
 
 // Pending reports whether applying the change does anything.
 func (c Change) Pending() bool {
+	if len(c.OnHosts) > 0 && c.Action != ActionSkip {
+		return true
+	}
 	switch c.Action {
 	case ActionUnchanged:
 		return c.Record
@@ -85,6 +92,9 @@ type ChangePlan struct {
 	Database string `json:"database"`
 	// Server is the ClickHouse version of the engine the plan was made on.
 	Server string `json:"server"`
+	// Cluster is the project's cluster ("" on a single server): Apply checks that each of its
+	// hosts answers before it runs anything.
+	Cluster string `json:"cluster,omitempty"`
 	// Changes are in dependency order.
 	Changes []Change `json:"changes"`
 	// At is when the plan was made (the trigger watermarks its statements show follow it).

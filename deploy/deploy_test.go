@@ -48,6 +48,11 @@ func scaffold(db string) map[string]string {
 
 func compile(t *testing.T, files map[string]string) *pipes.Artifacts {
 	t.Helper()
+	return compileFor(t, files, pipes.Target{})
+}
+
+func compileFor(t *testing.T, files map[string]string, target pipes.Target) *pipes.Artifacts {
+	t.Helper()
 	fsys := fstest.MapFS{}
 	for k, v := range files {
 		fsys[k] = &fstest.MapFile{Data: []byte(v)}
@@ -56,7 +61,7 @@ func compile(t *testing.T, files map[string]string) *pipes.Artifacts {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	a, err := pipes.Compile(p)
+	a, err := pipes.CompileFor(p, target)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -84,7 +89,29 @@ func mustApply(t *testing.T, e engine.Engine, a *pipes.Artifacts, allow bool) *d
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
+	probeInserts(t, e, a)
 	return r
+}
+
+// probeTime is when the row probeInserts writes happened: after every watermark the tests
+// choose, so insert-trigger views take it.
+var probeTime = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// probeInserts inserts one row into the raw table of every rollup after a deploy: a deploy
+// must never break ingestion (on 18.16 a trigger rollup's view made every INSERT fail).
+func probeInserts(t *testing.T, e engine.Engine, a *pipes.Artifacts) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range a.Rollups {
+		if seen[r.Rollup.Source] {
+			continue
+		}
+		seen[r.Rollup.Source] = true
+		q := "INSERT INTO `" + a.Project.Database + "`.`" + a.Datasource(r.Rollup.Source).Table + "` (`" + r.Rollup.TimeColumn + "`) SELECT {at:DateTime}"
+		if err := e.Exec(context.Background(), q, engine.Params{"at": probeTime}); err != nil {
+			t.Fatalf("the raw table takes no insert after the deploy: %v\n%s", err, q)
+		}
+	}
 }
 
 func tables(t *testing.T, e engine.Engine, db string) []string {
@@ -354,7 +381,7 @@ func TestTriggerRollupIsCutAtNextHour(t *testing.T) {
 	}
 	// Rows at or after T flow through the view; rows before T are the backfill's.
 	enginetest.MustExec(t, e, "INSERT INTO `"+db+"`.hits VALUES ('2030-01-02 10:59:59', 'a', 'u1'), ('2030-01-02 11:00:00', 'a', 'u1'), ('2030-01-02 12:30:00', 'a', 'u2')")
-	r = enginetest.MustQuery(t, e, "SELECT sum(hits) FROM `"+db+"`.hits_hourly", nil)
+	r = enginetest.MustQuery(t, e, "SELECT sum(hits) FROM `"+db+"`.hits_hourly WHERE hour < {probe:DateTime}", engine.Params{"probe": probeTime})
 	if r.Row()[0] != uint64(2) {
 		t.Errorf("rows through the view %v, want 2", r.Row())
 	}
@@ -390,14 +417,38 @@ func TestRemoteOldServer(t *testing.T) {
 	e := shared.NeedRemote(t)
 	ctx := context.Background()
 
-	// The default project needs a newer server: one clear line naming the version.
-	a := compile(t, scaffold("web"))
-	_, err := deploy.PlanAt(ctx, e, meta.New(e, "web", nil), a, now)
-	if err == nil || !strings.Contains(err.Error(), "needs ClickHouse ≥ 19.8") || !strings.Contains(err.Error(), "18.16") ||
-		!strings.Contains(err.Error(), "SimpleAggregateFunction") || strings.Contains(err.Error(), "\n") {
+	info, err := e.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := pipes.TargetFor(info.Version)
+
+	// Artifacts compiled for another server are refused: the DDL and the hash would not be
+	// those every other command compiles.
+	_, err = deploy.PlanAt(ctx, e, meta.New(e, "web", nil), compile(t, scaffold("web")), now)
+	if err == nil || !strings.Contains(err.Error(), "compiled for a current ClickHouse, but the server runs ClickHouse 18.16") {
+		t.Fatalf("plan of artifacts compiled for a current server on 18.16: %v", err)
+	}
+	// The default project's metrics compile to types 18.16 has, but its LowCardinality
+	// columns need a newer server: one clear line naming the version.
+	a := compileFor(t, scaffold("web"), target)
+	_, err = deploy.PlanAt(ctx, e, meta.New(e, "web", nil), a, now)
+	if err == nil || !strings.Contains(err.Error(), "needs ClickHouse ≥ 19.5") || !strings.Contains(err.Error(), "18.16") ||
+		!strings.Contains(err.Error(), "LowCardinality") || strings.Contains(err.Error(), "SimpleAggregateFunction") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("plan of the scaffold on 18.16: %v", err)
 	}
 	t.Logf("scaffold on %s: %v", "18.16", err)
+
+	// A trigger rollup is refused before anything runs: on 18.16 its view would make every
+	// INSERT into the raw table fail.
+	ld, err := datasources.Load(fstest.MapFS{"hourglass.yaml": {Data: []byte(strings.ReplaceAll(triggerProject, "%DB%", "web"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipes.CompileFor(ld, target); err == nil || !strings.Contains(err.Error(), "mode trigger needs ClickHouse ≥ 20.1") ||
+		!strings.Contains(err.Error(), "every INSERT into hits fail") {
+		t.Fatalf("trigger rollup compiled for 18.16: %v", err)
+	}
 	if r := enginetest.MustQuery(t, e, "SELECT count() FROM system.databases WHERE name = 'web'", nil); r.Row()[0] != uint64(0) {
 		t.Error("plan created the database")
 	}
@@ -430,7 +481,7 @@ endpoints:
     metrics: [users]
     group_by: [site]
 `
-	a = compile(t, map[string]string{"hourglass.yaml": proj})
+	a = compileFor(t, map[string]string{"hourglass.yaml": proj}, target)
 	p, err := deploy.PlanAt(ctx, e, meta.New(e, db, nil), a, now)
 	if err != nil {
 		t.Fatal(err)
@@ -446,6 +497,7 @@ endpoints:
 	if len(res.Skipped) != 1 {
 		t.Errorf("skipped %+v", res.Skipped)
 	}
+	probeInserts(t, e, a)
 	got := strings.Join(tables(t, e, db), " ")
 	for _, want := range []string{"visits", "visits_hourly", "visits_hourly_staging", meta.DeploymentsTable} {
 		if !strings.Contains(" "+got+" ", " "+want+" ") {

@@ -42,4 +42,16 @@
 //
 // Apply is idempotent: applying the plan of a database that is up to date runs no statement and
 // writes no record (Result.NothingToDo).
+//
+// The artifacts must be compiled for the server (pipes.CompileFor with pipes.TargetFor of its
+// version): Plan refuses others, since their DDL and hashes are not what every other command
+// compiles.
+//
+// On a cluster (the project's cluster:), Plan and Apply first connect to every host of the
+// cluster (package cluster) and fail at once, naming them, when some host does not answer;
+// statements run ON CLUSTER through the node deploy is connected to, each waiting at most
+// ApplyOptions.DDLTimeout. Plan reads every host's tables and merges them: what some hosts lack
+// — an ON CLUSTER statement that failed part-way — is planned there (CREATE … IF NOT EXISTS
+// ON CLUSTER for a table, Change.OnHosts for a column), never as a destructive change. See
+// docs/cluster.md.
 package deploy

@@ -7,18 +7,30 @@ import (
 	"strings"
 
 	"github.com/hourglass-dev/hourglass/chtype"
+	"github.com/hourglass-dev/hourglass/cluster"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 )
 
 // live is what the database holds: its tables and their columns, and hourglass's records.
+// On a cluster it is every host's catalog merged (see mergeCatalogs): a table or column is
+// there when some host has it, and says which hosts lack it.
 type live struct {
 	version     [2]int // server major, minor
 	versionText string
-	dbExists    bool
-	tables      map[string]*liveTable
+	catalog
 	deployments map[string]meta.Deployment
 	endpoints   map[string]meta.EndpointState
+	// hosts are the hosts of the project's cluster (nil on a single server); dbMissing those
+	// without the database.
+	hosts     []cluster.Host
+	dbMissing []cluster.Host
+}
+
+// catalog is one server's view of the project database.
+type catalog struct {
+	dbExists bool
+	tables   map[string]*liveTable
 }
 
 type liveTable struct {
@@ -29,10 +41,14 @@ type liveTable struct {
 	// system.tables lacks them.
 	partitionKey, sortingKey string
 	keysKnown                bool
+	// missing are the hosts of the cluster without the table.
+	missing []cluster.Host
 }
 
 type liveColumn struct {
 	name, typ string
+	// missing are the hosts that have the table but not the column.
+	missing []cluster.Host
 }
 
 func (t *liveTable) column(name string) *liveColumn {
@@ -46,16 +62,40 @@ func (t *liveTable) column(name string) *liveColumn {
 
 func (l *live) table(name string) *liveTable { return l.tables[name] }
 
-// readLive reads the project database's tables, columns and hourglass records.
-func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string) (*live, error) {
+// readLive reads the project database's tables, columns and hourglass records: from the
+// server e, or from every node of the project's cluster (merged).
+func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string, nodes cluster.Nodes) (*live, error) {
 	info, err := e.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the engine version: %w", err)
 	}
-	l := &live{versionText: info.Version, version: parseVersion(info.Version), tables: map[string]*liveTable{}}
+	l := &live{versionText: info.Version, version: parseVersion(info.Version)}
+	if len(nodes) == 0 {
+		if l.catalog, err = readCatalog(ctx, e, db); err != nil {
+			return nil, err
+		}
+	} else if err := l.mergeCatalogs(ctx, nodes, db); err != nil {
+		return nil, err
+	}
+	if l.tables[meta.DeploymentsTable] != nil {
+		if l.deployments, err = store.Deployments(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if l.tables[meta.EndpointsTable] != nil {
+		if l.endpoints, err = store.Endpoints(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// readCatalog reads the project database's tables and columns on one server.
+func readCatalog(ctx context.Context, e engine.Engine, db string) (catalog, error) {
+	l := catalog{tables: map[string]*liveTable{}}
 	r, err := e.Query(ctx, "SELECT count() FROM system.databases WHERE name = {db:String}", engine.Params{"db": db})
 	if err != nil {
-		return nil, fmt.Errorf("look up database %s: %w", db, err)
+		return l, fmt.Errorf("look up database %s: %w", db, err)
 	}
 	l.dbExists = r.Row()[0] == uint64(1)
 	if !l.dbExists {
@@ -64,7 +104,7 @@ func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string
 	// system.tables gained partition_key and sorting_key over time: read what this server has.
 	r, err = e.Query(ctx, "SELECT name FROM system.columns WHERE database = 'system' AND table = 'tables'", nil)
 	if err != nil {
-		return nil, fmt.Errorf("read system.tables columns: %w", err)
+		return l, fmt.Errorf("read system.tables columns: %w", err)
 	}
 	have := map[string]bool{}
 	for _, row := range r.Rows {
@@ -77,7 +117,7 @@ func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string
 	}
 	r, err = e.Query(ctx, q+" FROM system.tables WHERE database = {db:String}", engine.Params{"db": db})
 	if err != nil {
-		return nil, fmt.Errorf("read tables of %s: %w", db, err)
+		return l, fmt.Errorf("read tables of %s: %w", db, err)
 	}
 	for _, row := range r.Rows {
 		t := &liveTable{name: row[0].(string), engine: row[1].(string), keysKnown: keys}
@@ -88,21 +128,11 @@ func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string
 	}
 	r, err = e.Query(ctx, "SELECT table, name, type FROM system.columns WHERE database = {db:String}", engine.Params{"db": db})
 	if err != nil {
-		return nil, fmt.Errorf("read columns of %s: %w", db, err)
+		return l, fmt.Errorf("read columns of %s: %w", db, err)
 	}
 	for _, row := range r.Rows {
 		if t := l.tables[row[0].(string)]; t != nil {
 			t.columns = append(t.columns, liveColumn{name: row[1].(string), typ: row[2].(string)})
-		}
-	}
-	if l.tables[meta.DeploymentsTable] != nil {
-		if l.deployments, err = store.Deployments(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if l.tables[meta.EndpointsTable] != nil {
-		if l.endpoints, err = store.Endpoints(ctx); err != nil {
-			return nil, err
 		}
 	}
 	return l, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hourglass-dev/hourglass/cluster"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
@@ -19,8 +20,14 @@ import (
 // system.columns and hourglass's metadata; it writes nothing. Trigger rollups to create show
 // their statements at the watermark a deploy now would choose.
 //
-// It fails when an unmanaged datasource is missing or lacks a column a rollup reads, and when
-// the server is too old for the statements to run (the error names the version needed).
+// It fails when an unmanaged datasource is missing or lacks a column a rollup reads, when the
+// server is too old for the statements to run (the error names the version needed), and when
+// the artifacts were compiled for another server (pipes.CompileFor with
+// pipes.TargetFor(the server's version) is what every command compiles with).
+//
+// When the project declares a cluster it first connects to every host of the cluster and
+// fails, naming them, when some host does not answer (see cluster.Connect); then it reads
+// every host's tables, and plans on each what it lacks.
 func Plan(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts) (*ChangePlan, error) {
 	return PlanAt(ctx, e, store, a, time.Now())
 }
@@ -34,38 +41,66 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	if store.Database() != db {
 		return nil, fmt.Errorf("metadata store is for database %s, the project's is %s", store.Database(), db)
 	}
-	l, err := readLive(ctx, e, store, db)
+	var nodes cluster.Nodes
+	if c := a.Project.Cluster; c != "" {
+		if store.Cluster() != c {
+			return nil, fmt.Errorf("the project lives on cluster %s but its metadata store is not on it (meta.Store.OnCluster)", c)
+		}
+		var err error
+		if nodes, err = cluster.Connect(ctx, e, c); err != nil {
+			return nil, err
+		}
+		defer nodes.Close()
+		if err := store.Sync(ctx); err != nil {
+			return nil, err
+		}
+	}
+	l, err := readLive(ctx, e, store, db, nodes)
 	if err != nil {
 		return nil, err
 	}
+	if want := pipes.TargetFor(l.versionText); !a.Target.Equal(want) {
+		return nil, fmt.Errorf("the project was compiled for %s, but the server runs ClickHouse %s: compile it with pipes.CompileFor(project, pipes.TargetFor(%q))",
+			targetName(a.Target), l.versionText, l.versionText)
+	}
 	pl := &planner{a: a, l: l, now: now.UTC(), taken: map[string]bool{}}
 	for _, d := range a.Datasources {
-		pl.taken[d.Table] = true
+		pl.taken[d.Table], pl.taken[d.LocalTable] = true, true
 	}
 	for _, r := range a.Rollups {
-		pl.taken[r.Table], pl.taken[r.StagingTable], pl.taken[r.TriggerView] = true, true, true
+		pl.taken[r.Table], pl.taken[r.LocalTable], pl.taken[r.StagingTable], pl.taken[r.TriggerView] = true, true, true, true
 	}
 	for _, ep := range a.Endpoints {
 		pl.taken[ep.Endpoint.Name] = true
 	}
-	cp := &ChangePlan{Database: db, Server: l.versionText, At: pl.now}
+	cp := &ChangePlan{Database: db, Server: l.versionText, Cluster: a.Project.Cluster, At: pl.now}
 	add := func(cs ...Change) { cp.Changes = append(cp.Changes, cs...) }
 
-	if l.dbExists {
-		add(Change{Object: db, Kind: KindDatabase, Action: ActionUnchanged})
-	} else {
+	switch {
+	case !l.dbExists:
 		add(Change{Object: db, Kind: KindDatabase, Action: ActionCreate, Statements: []string{a.CreateDatabase}})
+	case len(l.dbMissing) > 0:
+		add(Change{Object: db, Kind: KindDatabase, Action: ActionCreate, Statements: []string{a.CreateDatabase},
+			Detail: missingOn("the database", l.dbMissing)})
+	default:
+		add(Change{Object: db, Kind: KindDatabase, Action: ActionUnchanged})
 	}
-	var missing []string
+	var missing, partial []string
 	for _, t := range metadataTables {
-		if l.table(t) == nil {
+		switch lt := l.table(t); {
+		case lt == nil:
 			missing = append(missing, t)
+		case len(lt.missing) > 0:
+			partial = append(partial, missingOn(t, lt.missing))
 		}
 	}
-	if len(missing) > 0 {
+	switch {
+	case len(missing) > 0:
 		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionCreate,
 			Detail: "tables " + strings.Join(missing, ", ")})
-	} else {
+	case len(partial) > 0:
+		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionCreate, Detail: strings.Join(partial, "; ")})
+	default:
 		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionUnchanged})
 	}
 	for _, d := range a.Datasources {
@@ -96,6 +131,17 @@ type planner struct {
 	l     *live
 	now   time.Time
 	taken map[string]bool // table names the project claims
+}
+
+// targetName names a compile target in messages.
+func targetName(t pipes.Target) string {
+	switch {
+	case t.Version != "":
+		return "ClickHouse " + t.Version
+	case t.Equal(pipes.Target{}):
+		return "a current ClickHouse"
+	}
+	return "another ClickHouse"
 }
 
 // NextWatermark returns the cut-over watermark a trigger rollup created at now gets: the first
@@ -138,46 +184,78 @@ func at(pos datasources.Pos) string {
 	return pos.String() + ": "
 }
 
-// datasource plans a raw datasource.
+// datasource plans a raw datasource: its table (on a cluster the local table on every host,
+// and the Distributed table over it).
 func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 	d := da.Datasource
-	t := pl.l.table(da.Table)
+	t := pl.l.table(da.LocalTable)
 	c := Change{Object: d.Name, Kind: KindDatasource, Table: da.Table}
 	if !d.Managed {
 		c.Action, c.Detail = ActionUnchanged, "unmanaged: exists with the columns the rollups read"
 		return c, pl.unmanaged(da, t)
 	}
-	hash := hashOf(da.CreateTable)
+	create := []string{da.CreateTable}
+	if da.CreateDistributed != "" {
+		create = append(create, da.CreateDistributed)
+	}
+	hash := hashOf(create...)
 	c.dep = &meta.Deployment{Object: d.Name, Kind: string(KindDatasource), Version: 1, Table: da.Table, Hash: hash, Definition: da.CreateTable}
 	c.Record = true
 	if t == nil {
-		c.Action, c.Statements = ActionCreate, []string{da.CreateTable}
+		c.Action, c.Statements = ActionCreate, create
 		return c, nil
 	}
-	dep, recorded := pl.l.deployments[d.Name]
-	if recorded && dep.Hash == hash {
-		c.Action, c.Record, c.dep = ActionUnchanged, false, nil
-		return c, nil
+	// On a cluster: the tables some hosts lack (CREATE … IF NOT EXISTS ON CLUSTER is a no-op
+	// where they exist).
+	var complete, notes []string
+	if len(t.missing) > 0 {
+		complete = append(complete, da.CreateTable)
+		notes = append(notes, missingOn("table "+da.LocalTable, t.missing))
+	}
+	dt := pl.l.table(da.Table)
+	if da.CreateDistributed != "" {
+		switch {
+		case dt == nil:
+			complete = append(complete, da.CreateDistributed)
+			notes = append(notes, "Distributed table "+da.Table+" is missing")
+		case len(dt.missing) > 0:
+			complete = append(complete, da.CreateDistributed)
+			notes = append(notes, missingOn("Distributed table "+da.Table, dt.missing))
+		}
 	}
 	var added, destructive, addSQL, destructiveSQL []string
+	var onHosts []HostStatement
 	prev := ""
 	for _, col := range d.Columns {
 		lc := t.column(col.Name)
-		switch {
-		case lc == nil:
+		if lc == nil || len(lc.missing) > 0 {
 			s, err := pl.a.AddColumnSQL(d.Name, col.Name, prev)
 			if err != nil {
 				return c, err
 			}
-			added = append(added, fmt.Sprintf("column %s added (%s)", col.Name, normType(col.Type)))
-			addSQL = append(addSQL, s)
-		case !sameType(col.Type, lc.typ):
+			what := fmt.Sprintf("column %s added (%s)", col.Name, normType(col.Type))
+			if lc != nil {
+				what = fmt.Sprintf("column %s (%s) added where it is missing", col.Name, normType(col.Type))
+			}
+			all, hosts, pending := pl.columnOn(t, col.Name, s[0], true)
+			if len(s) > 1 && dt != nil {
+				dall, dhosts, _ := pl.columnOn(dt, col.Name, s[1], false)
+				all, hosts = append(all, dall...), append(hosts, dhosts...)
+			}
+			if len(all)+len(hosts) > 0 {
+				added = append(added, what)
+			}
+			if len(pending) > 0 {
+				notes = append(notes, fmt.Sprintf("column %s is still replicating to %s", col.Name, hostList(pending)))
+			}
+			addSQL, onHosts = append(addSQL, all...), append(onHosts, hosts...)
+		} else if !sameType(col.Type, lc.typ) {
 			s, err := pl.a.ModifyColumnSQL(d.Name, col.Name)
 			if err != nil {
 				return c, err
 			}
 			destructive = append(destructive, fmt.Sprintf("column %s: type %s → %s", col.Name, lc.typ, normType(col.Type)))
-			destructiveSQL = append(destructiveSQL, s)
+			destructiveSQL = append(destructiveSQL, s...)
 		}
 		prev = col.Name
 	}
@@ -188,7 +266,19 @@ func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 				return c, err
 			}
 			destructive = append(destructive, fmt.Sprintf("column %s dropped (the definition no longer declares it)", lc.name))
-			destructiveSQL = append(destructiveSQL, s)
+			tables := []*liveTable{t, dt}
+			for i, stmt := range s {
+				if i >= len(tables) || tables[i] == nil || tables[i].column(lc.name) == nil {
+					continue
+				}
+				// Where an earlier drop went through on some hosts, drop it on the others only.
+				if have := tables[i].hostsWith(lc.name, pl.l.hosts); len(have) < len(pl.l.hosts)-len(tables[i].missing) {
+					hs, _ := pl.onHosts(stmt, have, i == 0)
+					onHosts = append(onHosts, hs...)
+					continue
+				}
+				destructiveSQL = append(destructiveSQL, stmt)
+			}
 		}
 	}
 	if t.keysKnown {
@@ -201,25 +291,69 @@ func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 			c.Manual = true
 		}
 	}
+	dep, recorded := pl.l.deployments[d.Name]
+	detail := func(parts ...[]string) string {
+		var all []string
+		for _, p := range parts {
+			all = append(all, p...)
+		}
+		return strings.Join(all, "; ")
+	}
 	switch {
 	case len(destructive) > 0:
 		c.Action = ActionDestructive
-		c.Detail = strings.Join(append(destructive, added...), "; ")
+		c.Detail = detail(destructive, added, notes)
 		if c.Manual {
 			c.Detail += ": ClickHouse cannot change a table's sorting or partition key in place — create the new table by hand (CREATE TABLE … then INSERT INTO … SELECT, EXCHANGE TABLES), then deploy again"
 		}
-		c.Statements = append(addSQL, destructiveSQL...)
+		c.Statements = append(append(complete, addSQL...), destructiveSQL...)
+		c.OnHosts = onHosts
+	case len(complete) > 0:
+		c.Action, c.Detail, c.Statements, c.OnHosts = ActionCreate, detail(notes, added), append(complete, addSQL...), onHosts
 	case len(added) > 0:
-		c.Action, c.Detail, c.Statements = ActionAlter, strings.Join(added, "; "), addSQL
-	case recorded:
-		// The hash moved but columns and keys are as declared: an engine, TTL, codec, default
-		// or sample key change, which hourglass does not apply in place.
+		c.Action, c.Detail, c.Statements, c.OnHosts = ActionAlter, detail(added, notes), addSQL, onHosts
+	case recorded && dep.Hash == hash:
+		c = Change{Object: d.Name, Kind: KindDatasource, Table: da.Table, Action: ActionUnchanged, Detail: detail(notes)}
+	case recorded && !sameBesidesColumns(dep.Definition, da.CreateTable):
+		// The hash moved and the columns and keys are as declared: an engine, TTL, codec,
+		// default or sample key change, which hourglass does not apply in place.
 		c.Action = ActionDestructive
 		c.Detail = "definition changed (engine, TTL, codec, default or sample key) without a column or key change hourglass can apply: change the table by hand; with --allow-destructive deploy only records the new definition"
 	default:
-		c.Action, c.Detail = ActionUnchanged, "exists as defined; deploy records it"
+		// Every host has the declared columns: a deploy that changed them (or an earlier ALTER
+		// … ON CLUSTER that failed part-way and was finished by the hosts) did not record it.
+		c.Action, c.Detail = ActionUnchanged, detail([]string{"exists as defined; deploy records it"}, notes)
 	}
 	return c, nil
+}
+
+// columnOn returns what adds column col to the live table t with stmt (compiled ON CLUSTER):
+// stmt itself when no host has the column, stmt on each host lacking it when some have it
+// (see onHosts), nothing when every host has it.
+func (pl *planner) columnOn(t *liveTable, col, stmt string, replicated bool) (all []string, hosts []HostStatement, pending []cluster.Host) {
+	lc := t.column(col)
+	switch {
+	case lc == nil:
+		return []string{stmt}, nil, nil
+	case len(lc.missing) == 0:
+		return nil, nil, nil
+	}
+	hosts, pending = pl.onHosts(stmt, lc.missing, replicated)
+	return nil, hosts, pending
+}
+
+// sameBesidesColumns reports whether two CREATE TABLE statements the compiler wrote differ
+// at most in their column lists.
+func sameBesidesColumns(a, b string) bool {
+	strip := func(s string) string {
+		open := strings.Index(s, "\n(\n")
+		end := strings.Index(s, "\n)\n")
+		if open < 0 || end < open {
+			return s
+		}
+		return s[:open] + s[end:]
+	}
+	return a != "" && strip(a) == strip(b)
 }
 
 // unmanaged checks that a datasource hourglass only reads exists with the columns its rollups
@@ -227,9 +361,21 @@ func (pl *planner) datasource(da *pipes.DatasourceArtifacts) (Change, error) {
 func (pl *planner) unmanaged(da *pipes.DatasourceArtifacts, t *liveTable) error {
 	d := da.Datasource
 	db := pl.a.Project.Database
-	if t == nil {
-		return fmt.Errorf("%sdatasource %s is unmanaged (managed: false) and %s.%s does not exist: create it, or set managed: true to let hourglass create it",
-			at(d.Pos), d.Name, db, da.Table)
+	for _, name := range []string{da.LocalTable, da.Table} {
+		lt := pl.l.table(name)
+		if lt != nil && len(lt.missing) == 0 {
+			continue
+		}
+		where := "does not exist"
+		if lt != nil {
+			where = "is missing on " + hostList(lt.missing)
+		}
+		how := ""
+		if name != da.Table {
+			how = fmt.Sprintf(" (on cluster %s hourglass reads %s through the Distributed table %s and populates from %s, the local table on every host)", pl.a.Project.Cluster, d.Name, da.Table, da.LocalTable)
+		}
+		return fmt.Errorf("%sdatasource %s is unmanaged (managed: false) and %s.%s %s%s: create it, or set managed: true to let hourglass create it",
+			at(d.Pos), d.Name, db, name, where, how)
 	}
 	var problems []string
 	seen := map[string]bool{}
@@ -284,7 +430,7 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		c.ra, c.Version, c.Table = v, version, v.Table
 		record(v, version)
 		if !trigger {
-			c.Statements = []string{v.CreateTable}
+			c.Statements = nonEmpty(v.CreateTable, v.CreateDistributed)
 			return nil
 		}
 		c.newCut = true
@@ -292,30 +438,29 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		c.Statements = s
 		return err
 	}
-	live := pl.l.table(table)
+	cur, err := ra.Versioned(table)
+	if err != nil {
+		return nil, err
+	}
+	live := pl.l.table(cur.LocalTable)
 	switch {
 	case recorded && dep.Hash == ra.Hash:
-		v, err := ra.Versioned(table)
+		c.ra, c.watermark = cur, dep.Watermark
+		if live == nil {
+			c.Action = ActionCreate
+			c.Detail = fmt.Sprintf("table %s (version %d) is missing: created again, empty", cur.LocalTable, version)
+			if err := create(cur, version); err != nil {
+				return nil, err
+			}
+			return []Change{c, pl.staging(c)}, nil
+		}
+		stmts, notes, err := pl.completeRollup(cur, live, dep.Watermark)
 		if err != nil {
 			return nil, err
 		}
-		c.ra, c.watermark = v, dep.Watermark
-		switch {
-		case live == nil:
-			c.Action = ActionCreate
-			c.Detail = fmt.Sprintf("table %s (version %d) is missing: created again, empty", table, version)
-			if err := create(v, version); err != nil {
-				return nil, err
-			}
-		case trigger && pl.l.table(v.TriggerView) == nil && !dep.Watermark.IsZero():
-			s, err := v.TriggerViewSQL(dep.Watermark)
-			if err != nil {
-				return nil, err
-			}
-			c.Action, c.Record = ActionAlter, false
-			c.Detail = fmt.Sprintf("insert-trigger view %s is missing: created again at watermark %s", v.TriggerView, dep.Watermark.UTC().Format(time.DateTime))
-			c.Statements = []string{s}
-		default:
+		if len(stmts) > 0 {
+			c.Action, c.Record, c.Statements, c.Detail = ActionCreate, false, stmts, strings.Join(notes, "; ")
+		} else {
 			c.Action, c.Record = ActionUnchanged, false
 		}
 		return []Change{c, pl.staging(c)}, nil
@@ -331,6 +476,23 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 	if !recorded && len(diffs) == 0 {
 		c.Action, c.Detail, c.ra = ActionUnchanged, "exists as defined; deploy records it", ra
 		record(ra, 1)
+		if trigger {
+			// A deploy that created the table but stopped before recording it: its watermark
+			// is in the table's partition key.
+			w, ok := liveWatermark(live)
+			if !ok {
+				return nil, fmt.Errorf("rollup %s: table %s exists without a deployment record and its partition key (%s) holds no cut-over watermark: drop it (and %s) and deploy again", r.Name, live.name, live.partitionKey, ra.TriggerView)
+			}
+			c.watermark, c.ra = w, ra
+		}
+		stmts, notes, err := pl.completeRollup(ra, live, c.watermark)
+		if err != nil {
+			return nil, err
+		}
+		if len(stmts) > 0 {
+			c.Action, c.Statements = ActionCreate, stmts
+			c.Detail = strings.Join(append(notes, "deploy records it"), "; ")
+		}
 		return []Change{c, pl.staging(c)}, nil
 	}
 	if len(diffs) == 0 {
@@ -352,10 +514,72 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 	return []Change{c, pl.staging(c)}, nil
 }
 
+// completeRollup returns the statements creating, where they are missing, the tables of a
+// rollup version whose local table exists somewhere: the local table on the hosts without it
+// (on a cluster), the Distributed table, and a trigger rollup's view at watermark w.
+func (pl *planner) completeRollup(v *pipes.RollupArtifacts, local *liveTable, w time.Time) (stmts, notes []string, err error) {
+	trigger := v.Rollup.Mode == datasources.ModeTrigger
+	if len(local.missing) > 0 {
+		s := v.CreateTable
+		if trigger {
+			if s, err = v.CreateTableAt(w); err != nil {
+				return nil, nil, err
+			}
+		}
+		stmts, notes = append(stmts, s), append(notes, missingOn("table "+v.LocalTable, local.missing))
+	}
+	if v.CreateDistributed != "" {
+		switch dt := pl.l.table(v.Table); {
+		case dt == nil:
+			stmts, notes = append(stmts, v.CreateDistributed), append(notes, "Distributed table "+v.Table+" is missing")
+		case len(dt.missing) > 0:
+			stmts, notes = append(stmts, v.CreateDistributed), append(notes, missingOn("Distributed table "+v.Table, dt.missing))
+		}
+	}
+	if trigger && !w.IsZero() {
+		view := pl.l.table(v.TriggerView)
+		if view == nil || len(view.missing) > 0 {
+			s, err := v.TriggerViewSQL(w)
+			if err != nil {
+				return nil, nil, err
+			}
+			note := fmt.Sprintf("insert-trigger view %s is missing: created again at watermark %s", v.TriggerView, w.UTC().Format(time.DateTime))
+			if view != nil {
+				note = missingOn("insert-trigger view "+v.TriggerView, view.missing) + ": created there at watermark " + w.UTC().Format(time.DateTime)
+			}
+			stmts, notes = append(stmts, s), append(notes, note)
+		}
+	}
+	return stmts, notes, nil
+}
+
+// liveWatermark reads the cut-over watermark of a trigger rollup table from its partition key
+// ("(toYYYYMMDD(hour), hour >= toDateTime('2030-01-02 11:00:00', 'UTC'))").
+func liveWatermark(t *liveTable) (time.Time, bool) {
+	const fn = "toDateTime('"
+	i := strings.Index(t.partitionKey, fn)
+	if i < 0 || len(t.partitionKey) < i+len(fn)+len(time.DateTime) {
+		return time.Time{}, false
+	}
+	w, err := time.Parse(time.DateTime, t.partitionKey[i+len(fn):i+len(fn)+len(time.DateTime)])
+	return w.UTC(), err == nil
+}
+
+// nonEmpty returns the non-empty statements, in order.
+func nonEmpty(stmts ...string) []string {
+	var out []string
+	for _, s := range stmts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // versionTaken reports whether a version's table names are claimed by the project or exist.
 func (pl *planner) versionTaken(rollup string, v int) bool {
 	t := VersionTable(rollup, v)
-	for _, n := range []string{t, t + "_staging", t + "_mv"} {
+	for _, n := range []string{t, t + datasources.LocalSuffix, t + "_staging", t + "_mv"} {
 		if pl.taken[n] || pl.l.table(n) != nil {
 			return true
 		}
@@ -363,21 +587,26 @@ func (pl *planner) versionTaken(rollup string, v int) bool {
 	return false
 }
 
-// staging plans the staging table of the rollup version rc deploys or keeps.
+// staging plans the staging table of the rollup version rc deploys or keeps (on a cluster,
+// one on every host).
 func (pl *planner) staging(rc Change) Change {
 	v := rc.ra
 	c := Change{Object: v.StagingTable, Kind: KindStaging, Table: v.StagingTable, Version: rc.Version, ra: v}
-	if pl.l.table(v.StagingTable) != nil {
+	st := pl.l.table(v.StagingTable)
+	if st != nil && len(st.missing) == 0 {
 		c.Action = ActionUnchanged
 		return c
 	}
 	c.Action = ActionCreate
+	if st != nil {
+		c.Detail = missingOn("the staging table", st.missing)
+	}
 	switch {
 	case rc.newCut:
 		c.newCut = true
 		c.Statements, _ = cutStatements(c, NextWatermark(pl.now))
 	case v.Rollup.Mode == datasources.ModeTrigger && !rc.watermark.IsZero():
-		s, err := v.CreateStagingNamedAt(v.StagingTable, rc.watermark)
+		s, err := v.CreateStagingAt(rc.watermark)
 		if err != nil {
 			s = v.CreateStaging
 		}
@@ -394,7 +623,7 @@ func (pl *planner) staging(rc Change) Change {
 func cutStatements(c Change, w time.Time) ([]string, error) {
 	v := c.ra
 	if c.Kind == KindStaging {
-		s, err := v.CreateStagingNamedAt(v.StagingTable, w)
+		s, err := v.CreateStagingAt(w)
 		return []string{s}, err
 	}
 	t, err := v.CreateTableAt(w)
@@ -405,7 +634,7 @@ func cutStatements(c Change, w time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{t, view}, nil
+	return nonEmpty(t, v.CreateDistributed, view), nil
 }
 
 // rollupDiff describes how a live rollup table differs from the compiled one.
@@ -474,9 +703,13 @@ func (pl *planner) endpoint(ea *pipes.EndpointArtifacts) Change {
 	if !hasState || st.Target != string(pipes.SideRaw) {
 		c.endpoint = &meta.EndpointState{Endpoint: e.Name, Target: string(pipes.SideRaw), Table: source, Actor: "deploy", Validation: "published on raw by deploy"}
 	}
+	view := pl.l.table(e.Name)
 	switch {
-	case pl.l.table(e.Name) == nil:
+	case view == nil:
 		c.Action, c.Detail = ActionCreate, "published on its raw version (reads "+source+")"
+	case len(view.missing) > 0:
+		// A view replaced ON CLUSTER on some hosts only: publish the raw version everywhere.
+		c.Action, c.Detail = ActionCreate, missingOn("the view", view.missing)+": published on its raw version"
 	case recorded && dep.Hash == hash:
 		c = Change{Object: e.Name, Kind: KindEndpoint, Table: e.Name, Action: ActionUnchanged}
 		if hasState {

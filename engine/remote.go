@@ -24,6 +24,7 @@ const revisionWithParameters = 54459
 // remote is a ClickHouse server over the native protocol.
 type remote struct {
 	conn         driver.Conn
+	dsn          url.URL // as opened, with the timeouts filled in (see OpenHost)
 	addr         string
 	database     string
 	version      string
@@ -74,6 +75,7 @@ func openRemote(ctx context.Context, dsn string) (Engine, error) {
 	}
 	return &remote{
 		conn:         conn,
+		dsn:          *u,
 		addr:         u.Host,
 		database:     db,
 		version:      fmt.Sprintf("%d.%d.%d", sv.Version.Major, sv.Version.Minor, sv.Version.Patch),

@@ -30,6 +30,9 @@ type Store struct {
 	e   engine.Engine
 	db  string
 	now func() time.Time
+	// cluster is the cluster the metadata tables are replicated across ("" on one server);
+	// see OnCluster.
+	cluster string
 }
 
 // New returns a Store for database db. now is the clock (time.Now when nil).
@@ -51,23 +54,23 @@ func (s *Store) table(name string) string { return ident.Qualified(s.db, name) }
 // Ensure creates the database and the metadata tables if they do not exist.
 func (s *Store) Ensure(ctx context.Context) error {
 	stmts := []string{
-		"CREATE DATABASE IF NOT EXISTS " + ident.Quote(s.db),
-		"CREATE TABLE IF NOT EXISTS " + s.table(DeploymentsTable) + ` (
+		"CREATE DATABASE IF NOT EXISTS " + ident.Quote(s.db) + s.onCluster(),
+		"CREATE TABLE IF NOT EXISTS " + s.table(DeploymentsTable) + s.onCluster() + ` (
     object String, kind String, version UInt32, table_name String, hash String,
     watermark DateTime, definition String, deployed_at DateTime, seq UInt64
-) ENGINE = MergeTree ORDER BY (object, seq)`,
-		"CREATE TABLE IF NOT EXISTS " + s.table(RunsTable) + ` (
+) ENGINE = ` + s.engine(DeploymentsTable) + ` ORDER BY (object, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(RunsTable) + s.onCluster() + ` (
     run_id String, rollup String, hash String, kind String, unit_start DateTime, unit_end DateTime,
     status String, rows_read UInt64, rows_written UInt64, duration_ms UInt64, error String,
     attempt UInt32, at DateTime, seq UInt64
-) ENGINE = MergeTree ORDER BY (rollup, unit_start, seq)`,
-		"CREATE TABLE IF NOT EXISTS " + s.table(StateTable) + ` (
+) ENGINE = ` + s.engine(RunsTable) + ` ORDER BY (rollup, unit_start, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(StateTable) + s.onCluster() + ` (
     object String, key String, value String, at DateTime, seq UInt64
-) ENGINE = MergeTree ORDER BY (object, key, seq)`,
-		"CREATE TABLE IF NOT EXISTS " + s.table(EndpointsTable) + ` (
+) ENGINE = ` + s.engine(StateTable) + ` ORDER BY (object, key, seq)`,
+		"CREATE TABLE IF NOT EXISTS " + s.table(EndpointsTable) + s.onCluster() + ` (
     endpoint String, target String, table_name String, actor String, validation String,
     forced UInt8, at DateTime, seq UInt64
-) ENGINE = MergeTree ORDER BY (endpoint, seq)`,
+) ENGINE = ` + s.engine(EndpointsTable) + ` ORDER BY (endpoint, seq)`,
 	}
 	for _, q := range stmts {
 		if err := s.e.Exec(ctx, q, nil); err != nil {

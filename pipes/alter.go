@@ -24,9 +24,12 @@ func (ra *RollupArtifacts) Versioned(table string) (*RollupArtifacts, error) {
 	if table == ra.Table {
 		return ra, nil
 	}
+	if ra.plan.opts.shard {
+		return nil, fmt.Errorf("rollup %q: Versioned of one shard's statements: take the version first, then Local", ra.Rollup.Name)
+	}
 	r := *ra.Rollup
 	r.Name = table
-	v, err := compileRollup(ra.plan.p, &r)
+	v, err := compileRollup(ra.plan.p, &r, ra.plan.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,58 +58,71 @@ func columnDef(c *datasources.Column) (string, error) {
 	return s, nil
 }
 
-// alterColumn returns "ALTER TABLE db.ds [ON CLUSTER c] <verb> <column definition>" for a
-// declared column of a managed datasource.
-func (a *Artifacts) alterColumn(datasource, column, verb string) (string, error) {
+// alterTables returns "ALTER TABLE db.t [ON CLUSTER c] <change>" for every table of a managed
+// datasource: the table itself, or on a cluster its local table then its Distributed table
+// (which copied the local table's columns when it was created, and does not follow it).
+func (a *Artifacts) alterTables(datasource, change string) ([]string, error) {
 	da := a.Datasource(datasource)
 	if da == nil {
-		return "", fmt.Errorf("no datasource %q", datasource)
+		return nil, fmt.Errorf("no datasource %q", datasource)
 	}
 	if !da.Datasource.Managed {
-		return "", fmt.Errorf("datasource %q is not managed by hourglass", datasource)
+		return nil, fmt.Errorf("datasource %q is not managed by hourglass", datasource)
+	}
+	var out []string
+	for _, t := range uniq(da.LocalTable, da.Table) {
+		out = append(out, "ALTER TABLE "+ident.Qualified(a.Project.Database, t)+onCluster(a.Project)+" "+change)
+	}
+	return out, nil
+}
+
+// alterColumn returns alterTables' statements for "<verb> <column definition>" of a declared
+// column of a managed datasource.
+func (a *Artifacts) alterColumn(datasource, column, verb string) ([]string, error) {
+	da := a.Datasource(datasource)
+	if da == nil {
+		return nil, fmt.Errorf("no datasource %q", datasource)
 	}
 	c := da.Datasource.Column(column)
 	if c == nil {
-		return "", fmt.Errorf("datasource %q declares no column %q", datasource, column)
+		return nil, fmt.Errorf("datasource %q declares no column %q", datasource, column)
 	}
 	def, err := columnDef(c)
 	if err != nil {
-		return "", fmt.Errorf("datasource %q: %v", datasource, err)
+		return nil, fmt.Errorf("datasource %q: %v", datasource, err)
 	}
-	return "ALTER TABLE " + ident.Qualified(a.Project.Database, da.Table) + onCluster(a.Project) + " " + verb + " " + def, nil
+	return a.alterTables(datasource, verb+" "+def)
 }
 
-// AddColumnSQL returns the ALTER TABLE … ADD COLUMN statement adding a declared column of a
+// AddColumnSQL returns the ALTER TABLE … ADD COLUMN statements adding a declared column of a
 // managed datasource, with its type, default or JSON extraction and codec as CreateTable
-// writes them, placed after the column named after (at the end when after is "").
-func (a *Artifacts) AddColumnSQL(datasource, column, after string) (string, error) {
-	s, err := a.alterColumn(datasource, column, "ADD COLUMN")
-	if err != nil {
-		return "", err
-	}
+// writes them, placed after the column named after (at the end when after is ""): one
+// statement, or on a cluster one for the local table then one for the Distributed table.
+func (a *Artifacts) AddColumnSQL(datasource, column, after string) ([]string, error) {
+	change := ""
 	if after != "" {
-		s += " AFTER " + ident.Quote(after)
+		change = " AFTER " + ident.Quote(after)
 	}
-	return s, nil
+	s, err := a.alterColumn(datasource, column, "ADD COLUMN")
+	for i := range s {
+		s[i] += change
+	}
+	return s, err
 }
 
-// ModifyColumnSQL returns the ALTER TABLE … MODIFY COLUMN statement giving a live column the
-// declared definition (a type change: ClickHouse rewrites the column).
-func (a *Artifacts) ModifyColumnSQL(datasource, column string) (string, error) {
+// ModifyColumnSQL returns the ALTER TABLE … MODIFY COLUMN statements giving a live column the
+// declared definition (a type change: ClickHouse rewrites the column), as AddColumnSQL.
+func (a *Artifacts) ModifyColumnSQL(datasource, column string) ([]string, error) {
 	return a.alterColumn(datasource, column, "MODIFY COLUMN")
 }
 
-// DropColumnSQL returns the ALTER TABLE … DROP COLUMN statement removing a live column the
-// datasource no longer declares.
-func (a *Artifacts) DropColumnSQL(datasource, column string) (string, error) {
-	da := a.Datasource(datasource)
-	if da == nil {
-		return "", fmt.Errorf("no datasource %q", datasource)
-	}
+// DropColumnSQL returns the ALTER TABLE … DROP COLUMN statements removing a live column the
+// datasource no longer declares, as AddColumnSQL.
+func (a *Artifacts) DropColumnSQL(datasource, column string) ([]string, error) {
 	if err := ident.Check(column); err != nil {
-		return "", err
+		return nil, err
 	}
-	return "ALTER TABLE " + ident.Qualified(a.Project.Database, da.Table) + onCluster(a.Project) + " DROP COLUMN " + ident.Quote(column), nil
+	return a.alterTables(datasource, "DROP COLUMN "+ident.Quote(column))
 }
 
 // SortingKey returns a managed datasource's sorting key as CreateTable writes it inside

@@ -106,12 +106,21 @@ func compileDatasource(p *datasources.Project, d *datasources.Datasource) (*Data
 	if err := checkDatasource(d); err != nil {
 		return nil, err
 	}
-	da := &DatasourceArtifacts{Datasource: d, Table: d.Name}
+	da := &DatasourceArtifacts{Datasource: d, Table: d.Name, LocalTable: d.Name}
+	if p.Cluster != "" {
+		da.LocalTable = d.Name + datasources.LocalSuffix
+		if err := ident.Check(da.LocalTable); err != nil {
+			return nil, errAt(d.Pos, "datasource %q: %v", d.Name, err)
+		}
+	}
 	if !d.Managed {
 		return da, nil
 	}
+	if p.Cluster != "" && strings.TrimSpace(d.ShardBy) == "" {
+		return nil, errAt(d.Pos, "datasource %q: on a cluster (cluster: %s) it needs shard_by, the sharding key of its Distributed table, e.g. shard_by: cityHash64(user_id)", d.Name, p.Cluster)
+	}
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, d.Name) + onCluster(p) + "\n(\n")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, da.LocalTable) + onCluster(p) + "\n(\n")
 	for i, c := range d.Columns {
 		t := chtype.MustParse(c.Type)
 		b.WriteString("    " + ident.Quote(c.Name) + " " + t.String())
@@ -132,7 +141,7 @@ func compileDatasource(p *datasources.Project, d *datasources.Datasource) (*Data
 	b.WriteString(")\n")
 	name, args, _ := engineParts(d.Engine)
 	if p.Cluster != "" && !strings.HasPrefix(name, "Replicated") {
-		rargs := ident.String("/clickhouse/tables/{shard}/"+p.Database+"/"+d.Name) + ", '{replica}'"
+		rargs := replicaArgs(p, da.LocalTable)
 		if args != "" {
 			rargs += ", " + args
 		}
@@ -162,5 +171,8 @@ func compileDatasource(p *datasources.Project, d *datasources.Datasource) (*Data
 		b.WriteString("\nTTL " + s)
 	}
 	da.CreateTable = b.String()
+	if p.Cluster != "" {
+		da.CreateDistributed = distributedDDL(p, da.Table, da.LocalTable, d.ShardBy)
+	}
 	return da, nil
 }

@@ -14,8 +14,9 @@ const defaultDelay = 5 * time.Minute
 
 // ClickHouseFiles renders the project's ClickHouse statements as numbered .sql files, one
 // statement each, in dependency order: the database, raw tables, rollups and their staging
-// tables, endpoint views (reading the raw side until validate switches them), then the
-// populate query and the hourly read of each rollup. Insert-trigger views are not included:
+// tables (on a cluster each local table followed by its Distributed table), endpoint views
+// (reading the raw side until validate switches them), then the populate query and the
+// hourly read of each rollup. Insert-trigger views are not included:
 // their watermark is chosen at deploy time (RollupArtifacts.TriggerViewSQL).
 func ClickHouseFiles(a *Artifacts) map[string][]byte {
 	files := map[string][]byte{}
@@ -27,11 +28,17 @@ func ClickHouseFiles(a *Artifacts) map[string][]byte {
 	add("database", a.Project.Database, a.CreateDatabase)
 	for _, d := range a.Datasources {
 		if d.CreateTable != "" {
-			add("table", d.Table, d.CreateTable)
+			add("table", d.LocalTable, d.CreateTable)
+		}
+		if d.CreateDistributed != "" {
+			add("distributed", d.Table, d.CreateDistributed)
 		}
 	}
 	for _, r := range a.Rollups {
-		add("rollup", r.Table, r.CreateTable)
+		add("rollup", r.LocalTable, r.CreateTable)
+		if r.CreateDistributed != "" {
+			add("distributed", r.Table, r.CreateDistributed)
+		}
 		add("staging", r.Table, r.CreateStaging)
 	}
 	for _, e := range a.Endpoints {

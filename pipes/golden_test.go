@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/internal/tbparse"
 )
 
@@ -66,9 +68,18 @@ func checkGolden(t *testing.T, dir string, files map[string][]byte) {
 }
 
 func TestGolden(t *testing.T) {
-	for _, tc := range []struct{ name, cluster string }{{"single", ""}, {"cluster", "main"}} {
+	for _, tc := range []struct {
+		name   string
+		p      *datasources.Project
+		target Target
+	}{
+		{"single", webProject(""), Target{}},
+		{"cluster", webProject("main"), Target{}},
+		// The cluster the tests start: ClickHouse 18.16, without SimpleAggregateFunction.
+		{"legacy_cluster", legacyProject("two_shards"), TargetFor("18.16.1")},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := Compile(webProject(tc.cluster))
+			a, err := CompileFor(tc.p, tc.target)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,6 +97,18 @@ func TestGolden(t *testing.T) {
 			extra := map[string][]byte{}
 			for _, r := range a.Rollups {
 				extra["raw_read_"+r.Table+".sql"] = []byte(r.RawRead + "\n")
+				if tc.p.Cluster != "" {
+					// What a populate unit runs on one shard (phase B of cluster mode).
+					l, err := r.Local()
+					if err != nil {
+						t.Fatal(err)
+					}
+					stg := l.StagingPrefix() + "20250102_1_run"
+					extra["shard_"+r.Table+".sql"] = []byte(strings.Join([]string{
+						l.CreateStagingNamed(stg), l.CountSource(), l.PopulateInto(stg), l.CountRows(stg),
+						l.ReplacePartitionFrom(l.BackfillPartitionID("20250102"), stg), l.PurgeReplaced(), l.DropTableNamed(stg), l.Read,
+					}, ";\n") + ";\n")
+				}
 				if r.Rollup.Mode == "trigger" {
 					s, err := r.TriggerViewSQL(w)
 					if err != nil {

@@ -13,6 +13,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
@@ -70,6 +72,8 @@ type Column struct {
 type Artifacts struct {
 	// Project is the compiled project.
 	Project *datasources.Project
+	// Target is the server the statements were compiled for (CompileFor).
+	Target Target
 	// CreateDatabase is the CREATE DATABASE IF NOT EXISTS statement.
 	CreateDatabase string
 	// Datasources, Rollups and Endpoints follow the project's declaration order.
@@ -82,11 +86,20 @@ type Artifacts struct {
 type DatasourceArtifacts struct {
 	// Datasource is the compiled definition.
 	Datasource *datasources.Datasource
-	// Table is the unquoted table name.
+	// Table is the unquoted name rows are inserted into and read from: the datasource's name
+	// (on a cluster, its Distributed table).
 	Table string
-	// CreateTable is the CREATE TABLE IF NOT EXISTS statement; empty for unmanaged datasources,
-	// which hourglass only reads.
+	// LocalTable is the table the rows live in: Table on a single server, "<name>_local" (a
+	// Replicated table on every host) on a cluster.
+	LocalTable string
+	// CreateTable is the CREATE TABLE IF NOT EXISTS statement of LocalTable (ON CLUSTER, with
+	// a Replicated engine, on a cluster); empty for unmanaged datasources, which hourglass only
+	// reads.
 	CreateTable string
+	// CreateDistributed is the CREATE TABLE IF NOT EXISTS … ON CLUSTER statement of the
+	// Distributed table Table over LocalTable, sharded by the datasource's shard_by; empty on
+	// a single server and for unmanaged datasources.
+	CreateDistributed string
 }
 
 // RollupArtifacts is the compiled form of a rollup.
@@ -94,14 +107,23 @@ type RollupArtifacts struct {
 	// Rollup is the compiled definition.
 	Rollup *datasources.Rollup
 	// Table and StagingTable are the unquoted names of the rollup and its staging table
-	// ("<rollup>" and "<rollup>_staging").
+	// ("<rollup>" and "<rollup>_staging"). Reads go to Table: on a cluster it is the
+	// Distributed table over LocalTable.
 	Table, StagingTable string
+	// LocalTable is the table the rollup's rows live in: Table on a single server,
+	// "<rollup>_local" (a Replicated table on every host) on a cluster. Populate writes it,
+	// shard by shard (see Local).
+	LocalTable string
 	// TriggerView is the unquoted name of the insert-trigger view ("<rollup>_mv"), used by
 	// trigger rollups (see TriggerViewSQL).
 	TriggerView string
-	// CreateTable and CreateStaging are the CREATE TABLE IF NOT EXISTS statements of the rollup
-	// and of its staging table (same columns, partitioning and sorting key, never replicated).
+	// CreateTable and CreateStaging are the CREATE TABLE IF NOT EXISTS statements of the
+	// rollup's LocalTable and of its staging table (same columns, partitioning and sorting key,
+	// never replicated; on a cluster both ON CLUSTER, so every host has its own staging table).
 	CreateTable, CreateStaging string
+	// CreateDistributed is the CREATE TABLE IF NOT EXISTS … ON CLUSTER statement of the
+	// Distributed table Table over LocalTable; empty on a single server.
+	CreateDistributed string
 	// DropTriggerView drops the insert-trigger view if it exists.
 	DropTriggerView string
 	// Columns are the rollup's columns in table order: hour, dimensions, metric states.
@@ -166,10 +188,23 @@ func (a *Artifacts) Datasource(name string) *DatasourceArtifacts {
 	return nil
 }
 
-// Compile compiles a whole project. It is pure and deterministic: compiling the same project
-// twice gives identical artifacts. It reports the first definition error it finds, prefixed with
-// the definition's position when known.
+// Compile compiles a whole project for a current server (CompileFor with the zero Target).
 func Compile(p *datasources.Project) (*Artifacts, error) {
+	return CompileFor(p, Target{})
+}
+
+// CompileFor compiles a whole project for the server target describes. It is pure and
+// deterministic: compiling the same project for the same target twice gives identical
+// artifacts. It reports the first definition error it finds, prefixed with the definition's
+// position when known, and refuses what the target cannot run (a trigger rollup on a server
+// whose insert-trigger views would break inserts, a Nullable sum where SimpleAggregateFunction
+// is missing).
+//
+// When the project declares a cluster, every managed datasource and every rollup is compiled
+// as a local Replicated table ("<name>_local") created ON CLUSTER plus a Distributed table
+// keeping the user-facing name: inserts and reads go through the Distributed tables, the
+// data lives in the local ones (see docs/cluster.md and RollupArtifacts.Local).
+func CompileFor(p *datasources.Project, target Target) (*Artifacts, error) {
 	if p == nil {
 		return nil, fmt.Errorf("no project")
 	}
@@ -181,7 +216,7 @@ func Compile(p *datasources.Project) (*Artifacts, error) {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
-	a := &Artifacts{Project: p, CreateDatabase: createDatabase(p)}
+	a := &Artifacts{Project: p, Target: target, CreateDatabase: createDatabase(p)}
 	tables := map[string]string{}
 	claim := func(name, what string, pos datasources.Pos) error {
 		if prev, ok := tables[name]; ok {
@@ -195,17 +230,19 @@ func Compile(p *datasources.Project) (*Artifacts, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := claim(d.Name, "datasource", d.Pos); err != nil {
-			return nil, err
+		for _, t := range uniq(da.Table, da.LocalTable) {
+			if err := claim(t, "datasource", d.Pos); err != nil {
+				return nil, err
+			}
 		}
 		a.Datasources = append(a.Datasources, da)
 	}
 	for _, r := range p.Rollups {
-		ra, err := compileRollup(p, r)
+		ra, err := compileRollup(p, r, options{target: target})
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range []string{ra.Table, ra.StagingTable, ra.TriggerView} {
+		for _, t := range uniq(ra.Table, ra.LocalTable, ra.StagingTable, ra.TriggerView) {
 			if err := claim(t, "rollup", r.Pos); err != nil {
 				return nil, err
 			}
@@ -213,7 +250,7 @@ func Compile(p *datasources.Project) (*Artifacts, error) {
 		a.Rollups = append(a.Rollups, ra)
 	}
 	for _, e := range p.Endpoints {
-		ea, err := compileEndpoint(p, e)
+		ea, err := compileEndpoint(p, e, options{target: target})
 		if err != nil {
 			return nil, err
 		}
@@ -225,30 +262,61 @@ func Compile(p *datasources.Project) (*Artifacts, error) {
 	return a, nil
 }
 
-func compileRollup(p *datasources.Project, r *datasources.Rollup) (*RollupArtifacts, error) {
-	rp, err := planRollup(p, r)
+// options are how a rollup or endpoint is compiled: for which server, and for which layout.
+type options struct {
+	target Target
+	// shard compiles a cluster project's rollup for one shard (RollupArtifacts.Local).
+	shard bool
+}
+
+// uniq returns names without repeats, in order.
+func uniq(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// compileRollup compiles r, whose Name is the table the rollup (version) is read from. With
+// opts.shard, r's Name and Source are already the local tables (see Local).
+func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*RollupArtifacts, error) {
+	rp, err := planRollup(p, r, opts)
 	if err != nil {
 		return nil, err
+	}
+	base := r.Name
+	if opts.shard {
+		base = strings.TrimSuffix(r.Name, datasources.LocalSuffix)
 	}
 	ra := &RollupArtifacts{
 		Rollup:       r,
 		Table:        r.Name,
-		StagingTable: r.Name + "_staging",
-		TriggerView:  r.Name + "_mv",
+		LocalTable:   rp.local(r.Name),
+		StagingTable: base + "_staging",
+		TriggerView:  base + "_mv",
 		Columns:      rp.columns(),
 		plan:         rp,
 	}
-	for _, n := range []string{ra.StagingTable, ra.TriggerView} {
+	for _, n := range []string{ra.LocalTable, ra.StagingTable, ra.TriggerView} {
 		if err := ident.Check(n); err != nil {
 			return nil, errAt(r.Pos, "rollup %q: %v", r.Name, err)
 		}
 	}
+	if r.Mode == datasources.ModeTrigger && opts.target.NoTriggerViews {
+		return nil, errAt(r.Pos, "rollup %q: mode trigger needs ClickHouse ≥ %s: on %s its insert-trigger view would make every INSERT into %s fail (\"Unknown identifier … while pushing to view\") — use mode: scheduled on this server",
+			r.Name, TriggerViewsSince, opts.target.server(), r.Source)
+	}
 	ra.PartitionExpr = rp.partitionExpr()
-	ra.CreateTable = rp.createTable(ra.Table, true)
-	ra.CreateStaging = rp.createTable(ra.StagingTable, false)
-	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, r.Source), param(StartParam, TimeParamType), param(EndParam, TimeParamType))
+	ra.CreateTable = rp.createTable(ra.LocalTable, true)
+	// Deploy's staging table exists on every host of a cluster, each its own.
+	ra.CreateStaging = rp.createTableOn(ra.StagingTable, false, rp.onCluster())
+	ra.CreateDistributed = rp.createDistributed(ra.Table, ra.LocalTable, "")
+	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), param(StartParam, TimeParamType), param(EndParam, TimeParamType))
 	ra.Populate = "INSERT INTO " + ident.Qualified(p.Database, ra.StagingTable) + " (" + rp.columnList() + ")\n" + ra.PopulateSelect
-	ra.DropTriggerView = "DROP VIEW IF EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + onCluster(p)
+	ra.DropTriggerView = "DROP VIEW IF EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + rp.onCluster()
 	var dims []string
 	for _, d := range r.Dimensions {
 		dims = append(dims, d.Name)

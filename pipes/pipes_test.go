@@ -349,12 +349,19 @@ func TestDatasourceDDL(t *testing.T) {
 		}
 	}
 	c := mustCompile(t, webProject("main"))
-	if s := c.Datasource("sessions").CreateTable; !strings.Contains(s, "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/sessions', '{replica}', _timestamp)") ||
-		!strings.Contains(s, "CREATE TABLE IF NOT EXISTS `analytics`.`sessions` ON CLUSTER `main`") {
+	if s := c.Datasource("sessions").CreateTable; !strings.Contains(s, "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_local', '{replica}', _timestamp)") ||
+		!strings.Contains(s, "CREATE TABLE IF NOT EXISTS `analytics`.`sessions_local` ON CLUSTER `main`") {
 		t.Errorf("cluster DDL:\n%s", s)
+	}
+	if s, want := c.Datasource("sessions").CreateDistributed, "CREATE TABLE IF NOT EXISTS `analytics`.`sessions` ON CLUSTER `main` AS `analytics`.`sessions_local`\nENGINE = Distributed('main', 'analytics', 'sessions_local', cityHash64(user_id))"; s != want {
+		t.Errorf("Distributed DDL:\n%s\nwant\n%s", s, want)
 	}
 	if s := c.Rollup("events_hourly").CreateStaging; strings.Contains(s, "Replicated") || !strings.Contains(s, "ON CLUSTER") {
 		t.Errorf("staging DDL:\n%s", s)
+	}
+	// A populate unit's staging table lives on the host that runs the unit, which drops it.
+	if s := c.Rollup("events_hourly").CreateStagingNamed("x"); strings.Contains(s, "Replicated") || strings.Contains(s, "ON CLUSTER") {
+		t.Errorf("unit staging DDL:\n%s", s)
 	}
 	p := webProject("")
 	p.Datasources[0].Managed = false

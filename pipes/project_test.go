@@ -30,6 +30,7 @@ func webProject(cluster string) *datasources.Project {
 		PartitionBy: "toYYYYMM(timestamp)",
 		OrderBy:     []string{"workspace_id", "campaign_id", "toStartOfHour(timestamp)", "timestamp"},
 		TTL:         "toDateTime(timestamp) + INTERVAL 10 YEAR",
+		ShardBy:     "cityHash64(session_id)",
 	}
 	sessions := &datasources.Datasource{
 		Name: "sessions", Managed: true,
@@ -52,6 +53,7 @@ func webProject(cluster string) *datasources.Project {
 		Engine:      "ReplacingMergeTree(_timestamp)",
 		PartitionBy: "toYYYYMM(started_at)",
 		OrderBy:     []string{"workspace_id", "campaign_id", "started_at", "session_id"},
+		ShardBy:     "cityHash64(user_id)",
 	}
 	dim := func(name string) *datasources.Dimension { return &datasources.Dimension{Name: name, Column: name} }
 	metric := func(name string, kind datasources.MetricKind, column string) *datasources.Metric {
@@ -133,5 +135,50 @@ func webProject(cluster string) *datasources.Project {
 				Limit:   10,
 			},
 		},
+	}
+}
+
+// legacyProject is a project Debian's ClickHouse 18.16 can hold — no DateTime64,
+// LowCardinality or Nullable sums — with every metric kind, on a cluster when cluster is set.
+func legacyProject(cluster string) *datasources.Project {
+	col := func(name, typ string) *datasources.Column { return &datasources.Column{Name: name, Type: typ} }
+	hits := &datasources.Datasource{
+		Name: "hits", Managed: true,
+		Columns: []*datasources.Column{
+			col("ts", "DateTime"), col("site", "String"), col("user_id", "String"), col("page", "String"),
+			col("bytes", "UInt32"), col("latency", "Float64"), col("delta", "Int32"), col("price", "Decimal(10, 2)"),
+		},
+		Engine: "MergeTree", PartitionBy: "toYYYYMM(ts)", OrderBy: []string{"site", "ts"},
+		ShardBy: "cityHash64(user_id)",
+	}
+	m := func(name string, kind datasources.MetricKind, column string) *datasources.Metric {
+		return &datasources.Metric{Name: name, Kind: kind, Column: column}
+	}
+	hourly := &datasources.Rollup{
+		Name: "hits_hourly", Source: "hits", TimeColumn: "ts",
+		Granularity: datasources.GranularityHour, Partition: datasources.PartitionDay,
+		Mode: datasources.ModeScheduled, Schedule: "5 * * * *", Lookback: 2 * time.Hour, Delay: 5 * time.Minute,
+		Dimensions: []*datasources.Dimension{{Name: "site", Column: "site"}},
+		Metrics: []*datasources.Metric{
+			m("hits", datasources.MetricCount, ""),
+			{Name: "big_hits", Kind: datasources.MetricCountIf, If: "bytes > 1000"},
+			m("total_bytes", datasources.MetricSum, "bytes"),
+			m("total_latency", datasources.MetricSum, "latency"),
+			m("net_delta", datasources.MetricSum, "delta"),
+			{Name: "big_bytes", Kind: datasources.MetricSumIf, Column: "bytes", If: "bytes > 1000"},
+			m("revenue", datasources.MetricSum, "price"),
+			m("min_latency", datasources.MetricMin, "latency"),
+			m("max_page", datasources.MetricMax, "page"),
+			m("avg_bytes", datasources.MetricAvg, "bytes"),
+			m("avg_price", datasources.MetricAvg, "price"),
+			m("users", datasources.MetricUniq, "user_id"),
+			m("exact_users", datasources.MetricUniqExact, "user_id"),
+			{Name: "last_page", Kind: datasources.MetricArgMax, Column: "page", By: "ts"},
+		},
+	}
+	return &datasources.Project{
+		Name: "legacy", Database: "analytics", Cluster: cluster,
+		Datasources: []*datasources.Datasource{hits},
+		Rollups:     []*datasources.Rollup{hourly},
 	}
 }

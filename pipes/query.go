@@ -56,6 +56,9 @@ type querySpec struct {
 // rollup's filter; SideRollup reads the rollup and finalises its states. Both sides return the
 // same columns in the same order — the bucket (named "hour" or "day"), then the group-by
 // dimensions, then the metrics (avg finalised) — ordered by bucket and dimensions.
+//
+// It compiles r for a current server on a single node; RollupArtifacts.MetricsQuery reads what
+// CompileFor compiled (another server's state types, a cluster's Distributed tables).
 func MetricsQuery(p *datasources.Project, r *datasources.Rollup, side Side, bucket string, groupBy []string, metrics []string) (string, error) {
 	if p == nil || r == nil {
 		return "", fmt.Errorf("no project or rollup")
@@ -63,7 +66,7 @@ func MetricsQuery(p *datasources.Project, r *datasources.Rollup, side Side, buck
 	if err := ident.Check(p.Database); err != nil {
 		return "", fmt.Errorf("database: %w", err)
 	}
-	rp, err := planRollup(p, r)
+	rp, err := planRollup(p, r, options{})
 	if err != nil {
 		return "", err
 	}
@@ -170,7 +173,7 @@ func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
 	var from string
 	var where []string
 	if raw {
-		from = t.table(rp.src.Name)
+		from = t.table(rp.r.Source)
 		where = append(where, rp.timeCol+" >= "+t.start, "AND "+rp.timeCol+" < "+t.end)
 		if f := strings.TrimSpace(rp.r.Filter); f != "" {
 			where = append(where, "AND ("+f+")")
@@ -260,9 +263,9 @@ func (ra *RollupArtifacts) TriggerViewSQL(watermark time.Time) (string, error) {
 	}
 	rp := ra.plan
 	p := rp.p
-	sel := rp.populateSelect(ident.Qualified(p.Database, rp.src.Name), lit, "")
-	return "CREATE MATERIALIZED VIEW IF NOT EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + onCluster(p) +
-		" TO " + ident.Qualified(p.Database, ra.Table) + "\nAS " + sel, nil
+	sel := rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), lit, "")
+	return "CREATE MATERIALIZED VIEW IF NOT EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + rp.onCluster() +
+		" TO " + ident.Qualified(p.Database, ra.LocalTable) + "\nAS " + sel, nil
 }
 
 // watermarkLiteral validates an hour-aligned watermark and writes it as a UTC DateTime
@@ -285,7 +288,7 @@ func endpointSpec(e *datasources.Endpoint, side Side) querySpec {
 	}
 }
 
-func compileEndpoint(p *datasources.Project, e *datasources.Endpoint) (*EndpointArtifacts, error) {
+func compileEndpoint(p *datasources.Project, e *datasources.Endpoint, opts options) (*EndpointArtifacts, error) {
 	if err := ident.Check(e.Name); err != nil {
 		return nil, errAt(e.Pos, "endpoint: %v", err)
 	}
@@ -298,7 +301,7 @@ func compileEndpoint(p *datasources.Project, e *datasources.Endpoint) (*Endpoint
 	if r == nil {
 		return nil, errAt(e.Pos, "endpoint %q: rollup %q is not declared", e.Name, e.Rollup)
 	}
-	rp, err := planRollup(p, r)
+	rp, err := planRollup(p, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +325,7 @@ func viewSQL(p *datasources.Project, e *datasources.Endpoint, sql string) string
 // EndpointViewSQL returns the CREATE OR REPLACE VIEW statement publishing endpoint e of
 // project p as a ClickHouse parameterised view `db`.`<endpoint>`, reading side.
 func EndpointViewSQL(p *datasources.Project, e *datasources.Endpoint, side Side) (string, error) {
-	ea, err := compileEndpoint(p, e)
+	ea, err := compileEndpoint(p, e, options{})
 	if err != nil {
 		return "", err
 	}

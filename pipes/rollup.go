@@ -29,8 +29,12 @@ var tenantDimensions = map[string]bool{
 
 // rollupPlan is a rollup resolved against its source: every expression and type it needs.
 type rollupPlan struct {
-	p       *datasources.Project
+	p *datasources.Project
+	// r is the rollup with Name the table reads go to and Source the table raw reads go to:
+	// on a cluster the Distributed tables, or for one shard (opts.shard) the local ones.
 	r       *datasources.Rollup
+	opts    options
+	target  Target
 	src     *datasources.Datasource
 	hour    string // source expression of the hour bucket
 	timeCol string // quoted source time column
@@ -54,7 +58,7 @@ type metricPlan struct {
 	final string   // finalisation over rollup columns
 }
 
-func planRollup(p *datasources.Project, r *datasources.Rollup) (*rollupPlan, error) {
+func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*rollupPlan, error) {
 	fail := func(format string, args ...any) error {
 		return errAt(r.Pos, "rollup %q: %s", r.Name, fmt.Sprintf(format, args...))
 	}
@@ -74,11 +78,15 @@ func planRollup(p *datasources.Project, r *datasources.Rollup) (*rollupPlan, err
 	default:
 		return nil, fail("mode %q: use %q or %q", r.Mode, datasources.ModeScheduled, datasources.ModeTrigger)
 	}
-	src := p.Datasource(r.Source)
+	source := r.Source
+	if opts.shard {
+		source = strings.TrimSuffix(source, datasources.LocalSuffix)
+	}
+	src := p.Datasource(source)
 	if src == nil {
 		return nil, fail("source datasource %q is not declared", r.Source)
 	}
-	rp := &rollupPlan{p: p, r: r, src: src}
+	rp := &rollupPlan{p: p, r: r, opts: opts, target: opts.target, src: src}
 	tt, err := rp.colType(r.TimeColumn)
 	if err != nil {
 		return nil, fail("time column: %v", err)
@@ -281,7 +289,32 @@ func sumType(t *chtype.Type) (string, error) {
 	return s, nil
 }
 
-func simple(fn, typ string) string { return "SimpleAggregateFunction(" + fn + ", " + typ + ")" }
+// simpleState returns the column type and the state expression of a metric column holding
+// fn over the per-group value agg of type typ: SimpleAggregateFunction(fn, typ) filled with
+// agg itself, or — on servers without SimpleAggregateFunction — AggregateFunction(fn, typ)
+// filled with arrayReduce('fnState', [agg]), the state of that one value. Either way the
+// stored hour holds exactly agg and reads merge hours with fn (see merge).
+//
+// The AggregateFunction form cannot keep a NULL result (the state of NULL reads back as
+// 0), so a Nullable value is refused there rather than stored inexactly.
+func (rp *rollupPlan) simpleState(fn, typ, agg string) (colType, expr string, err error) {
+	if !rp.target.NoSimpleAggregateFunction {
+		return "SimpleAggregateFunction(" + fn + ", " + typ + ")", agg, nil
+	}
+	if strings.HasPrefix(typ, "Nullable(") {
+		return "", "", fmt.Errorf("its value is %s: %s lacks SimpleAggregateFunction (ClickHouse < %s), and the AggregateFunction(%s, …) state that replaces it cannot hold NULL exactly — use a non-Nullable column, or a server ≥ %s",
+			typ, rp.target.server(), SimpleAggregateFunctionSince, fn, SimpleAggregateFunctionSince)
+	}
+	return "AggregateFunction(" + fn + ", " + typ + ")", "arrayReduce('" + fn + "State', [" + agg + "])", nil
+}
+
+// merge reads a column written by simpleState across rows: fn(col), or fnMerge(col).
+func (rp *rollupPlan) merge(fn, col string) string {
+	if rp.target.NoSimpleAggregateFunction {
+		return fn + "Merge(" + ident.Quote(col) + ")"
+	}
+	return fn + "(" + ident.Quote(col) + ")"
+}
 
 func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 	mp := &metricPlan{m: m}
@@ -316,10 +349,21 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		mp.cols = []Column{{Name: m.Name, Type: typ, Role: RoleMetric, Metric: m.Name, Expr: state}}
 		mp.raw, mp.final = raw, final
 	}
+	// oneSimple is one for a metric stored through simpleState.
+	oneSimple := func(fn, typ, agg, final string) error {
+		ct, state, err := rp.simpleState(fn, typ, agg)
+		if err != nil {
+			return err
+		}
+		one(ct, state, agg, final)
+		return nil
+	}
 	switch m.Kind {
 	case datasources.MetricCount:
 		agg := "count(" + col + ")"
-		one(simple("sum", "UInt64"), agg, agg, "sum("+name+")")
+		if err := oneSimple("sum", "UInt64", agg, rp.merge("sum", m.Name)); err != nil {
+			return nil, err
+		}
 	case datasources.MetricCountIf:
 		if err := needIf(); err != nil {
 			return nil, err
@@ -328,7 +372,9 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		if col != "" {
 			agg = "countIf(" + col + ", " + m.If + ")"
 		}
-		one(simple("sum", "UInt64"), agg, agg, "sum("+name+")")
+		if err := oneSimple("sum", "UInt64", agg, rp.merge("sum", m.Name)); err != nil {
+			return nil, err
+		}
 	case datasources.MetricSum, datasources.MetricSumIf:
 		st, err := sumType(t)
 		if err != nil {
@@ -341,7 +387,9 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			}
 			agg = "sumIf(" + col + ", " + m.If + ")"
 		}
-		one(simple("sum", st), agg, agg, "sum("+name+")")
+		if err := oneSimple("sum", st, agg, rp.merge("sum", m.Name)); err != nil {
+			return nil, err
+		}
 	case datasources.MetricMin, datasources.MetricMax:
 		if !t.IsComparable() {
 			return nil, fmt.Errorf("%s of a %s column is not supported", m.Kind, t)
@@ -351,7 +399,9 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		st := stripLowCardinality(t).String()
 		// min/max over a SimpleAggregateFunction column keep its type: cast back to the plain
 		// type so both sides of a read return the same columns.
-		one(simple(fn, st), agg, agg, "CAST("+fn+"("+name+") AS "+st+")")
+		if err := oneSimple(fn, st, agg, "CAST("+rp.merge(fn, m.Name)+" AS "+st+")"); err != nil {
+			return nil, err
+		}
 	case datasources.MetricUniq, datasources.MetricUniqExact:
 		fn := "uniq"
 		if m.Kind == datasources.MetricUniqExact {
@@ -380,16 +430,24 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			return nil, err
 		}
 		sumCol, countCol := m.Name+"_sum", m.Name+"_count"
+		sumType, sumExpr, err := rp.simpleState("sum", st, "sum("+col+")")
+		if err != nil {
+			return nil, err
+		}
+		countType, countExpr, err := rp.simpleState("sum", "UInt64", "count("+col+")")
+		if err != nil {
+			return nil, err
+		}
 		mp.cols = []Column{
-			{Name: sumCol, Type: simple("sum", st), Role: RoleMetric, Metric: m.Name, Expr: "sum(" + col + ")"},
-			{Name: countCol, Type: simple("sum", "UInt64"), Role: RoleMetric, Metric: m.Name, Expr: "count(" + col + ")"},
+			{Name: sumCol, Type: sumType, Role: RoleMetric, Metric: m.Name, Expr: sumExpr},
+			{Name: countCol, Type: countType, Role: RoleMetric, Metric: m.Name, Expr: countExpr},
 		}
 		mp.raw = "avg(" + col + ")"
-		num := "sum(" + ident.Quote(sumCol) + ")"
+		num := rp.merge("sum", sumCol)
 		if t.IsDecimal() {
 			num = "toFloat64(" + num + ")"
 		}
-		mp.final = num + " / sum(" + ident.Quote(countCol) + ")"
+		mp.final = num + " / " + rp.merge("sum", countCol)
 	default:
 		return nil, fmt.Errorf("unknown kind %q", m.Kind)
 	}
@@ -452,11 +510,22 @@ func (rp *rollupPlan) primaryKey() []string {
 }
 
 // createTable writes the rollup DDL for a table of the given name; replicated asks for the
-// Replicated engine when the project has a cluster (the staging table never is).
+// Replicated engine when the project has a cluster, created ON CLUSTER (see onCluster).
+// Without it the table is a staging table: never replicated, created on the host the
+// statement runs on — where the populate unit that stages into it runs and later drops it.
 func (rp *rollupPlan) createTable(name string, replicated bool) string {
+	on := ""
+	if replicated {
+		on = rp.onCluster()
+	}
+	return rp.createTableOn(name, replicated, on)
+}
+
+// createTableOn is createTable with the ON CLUSTER clause given ("" for none).
+func (rp *rollupPlan) createTableOn(name string, replicated bool, on string) string {
 	p := rp.p
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, name) + onCluster(p) + "\n(\n")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, name) + on + "\n(\n")
 	cols := rp.columns()
 	for i, c := range cols {
 		b.WriteString("    " + ident.Quote(c.Name) + " " + c.Type)
@@ -467,8 +536,7 @@ func (rp *rollupPlan) createTable(name string, replicated bool) string {
 	}
 	b.WriteString(")\n")
 	if p.Cluster != "" && replicated {
-		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" +
-			ident.String("/clickhouse/tables/{shard}/"+p.Database+"/"+name) + ", '{replica}')\n")
+		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" + replicaArgs(p, name) + ")\n")
 	} else {
 		b.WriteString("ENGINE = AggregatingMergeTree\n")
 	}
@@ -522,4 +590,33 @@ func (rp *rollupPlan) populateSelect(from, lower, upper string) string {
 	}
 	b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
 	return b.String()
+}
+
+// onCluster is the ON CLUSTER clause of the rollup's DDL: the project's cluster, except for
+// one shard's statements (opts.shard), which run on the host they are sent to.
+func (rp *rollupPlan) onCluster() string {
+	if rp.opts.shard {
+		return ""
+	}
+	return onCluster(rp.p)
+}
+
+// local returns the local table under the table name: "<name>_local" when compiling a
+// cluster project for the whole cluster; name itself on a single server and for one shard,
+// whose names are local already.
+func (rp *rollupPlan) local(name string) string {
+	if rp.p.Cluster == "" || rp.opts.shard {
+		return name
+	}
+	return name + datasources.LocalSuffix
+}
+
+// createDistributed writes the Distributed table name over local (the cluster's rollup or
+// datasource, shardBy its sharding key or "" for none), or "" on a single server or for one
+// shard.
+func (rp *rollupPlan) createDistributed(name, local, shardBy string) string {
+	if rp.p.Cluster == "" || rp.opts.shard {
+		return ""
+	}
+	return distributedDDL(rp.p, name, local, shardBy)
 }

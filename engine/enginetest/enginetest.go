@@ -19,7 +19,7 @@ func InCI() bool { return os.Getenv("CI") != "" }
 // .ci/run installs every engine and a skip would hide a test that did not run.
 func Unavailable(t testing.TB, what string, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("SKIPPING: %s is not available here (%v) — run `make engine` / apt-get install clickhouse-server", what, err)
+	msg := fmt.Sprintf("SKIPPING: %s is not available here (%v) — run `make engine` / apt-get install clickhouse-server zookeeper", what, err)
 	if InCI() {
 		t.Fatal(msg)
 	}
@@ -36,6 +36,11 @@ type Shared struct {
 	Server *Server
 	// ServerErr says why Server is nil.
 	ServerErr error
+	// Cluster is the ZooKeeper and three clickhouse-server nodes started for the package, when
+	// asked for (see StartCluster).
+	Cluster *Cluster
+	// ClusterErr says why Cluster is nil.
+	ClusterErr error
 	// Dir is the temporary folder holding the embedded data and the server's files.
 	Dir string
 }
@@ -44,6 +49,8 @@ type Shared struct {
 type Options struct {
 	// Server starts a clickhouse-server too.
 	Server bool
+	// Cluster starts the test cluster too: one per test package, shared by its tests.
+	Cluster bool
 }
 
 // Main opens what a test package needs, runs its tests, closes everything and returns the exit
@@ -67,7 +74,16 @@ func Main(m *testing.M, s *Shared, opts Options) int {
 			fmt.Fprintf(os.Stderr, "enginetest: clickhouse-server unavailable: %v\n", s.ServerErr)
 		}
 	}
+	if opts.Cluster {
+		s.Cluster, s.ClusterErr = StartCluster(ctx, filepath.Join(dir, "cluster"))
+		if s.ClusterErr != nil {
+			fmt.Fprintf(os.Stderr, "enginetest: test cluster unavailable: %v\n", s.ClusterErr)
+		}
+	}
 	code := m.Run()
+	if s.Cluster != nil {
+		s.Cluster.Stop()
+	}
 	if s.Server != nil {
 		s.Server.Stop()
 	}
@@ -101,6 +117,15 @@ func (s *Shared) NeedRemote(t testing.TB) engine.Engine {
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// NeedCluster returns the shared test cluster or skips (fails under CI).
+func (s *Shared) NeedCluster(t testing.TB) *Cluster {
+	t.Helper()
+	if s.Cluster == nil {
+		Unavailable(t, "the test cluster (ZooKeeper and clickhouse-server)", s.ClusterErr)
+	}
+	return s.Cluster
 }
 
 // TempDatabase creates a database with a name unique to the test and drops it at the end.

@@ -26,9 +26,14 @@ type Server struct {
 	// DSN reaches the server's default database over the native protocol.
 	DSN  string
 	Port int
-	dir  string
-	bin  string
-	cmd  *exec.Cmd
+	// InterserverPort is the port replicas fetch parts from each other on (cluster nodes only).
+	InterserverPort int
+	dir             string
+	bin             string
+	cmd             *exec.Cmd
+	// extra is XML added inside the server config's root element (cluster nodes: ZooKeeper,
+	// remote_servers, macros, distributed DDL).
+	extra string
 }
 
 // FindServer returns the clickhouse-server binary, or ErrNoServer.
@@ -50,17 +55,31 @@ func FindServer() (string, error) {
 // StartServer starts a clickhouse-server on 127.0.0.1 on free ports, with its config and data in
 // a new folder under dir, and waits until it answers. Stop it with Stop.
 func StartServer(ctx context.Context, dir string) (*Server, error) {
-	bin, err := FindServer()
+	s, err := newServer(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, bin: bin}
 	if err := s.writeConfig(); err != nil {
 		return nil, err
 	}
 	if err := s.start(ctx); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// newServer finds the binary and chooses free ports for a server living in dir, without
+// writing or starting anything.
+func newServer(dir string) (*Server, error) {
+	bin, err := FindServer()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, bin: bin}
+	if s.Port, err = freePort(); err != nil {
+		return nil, err
+	}
+	s.DSN = fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/default", s.Port)
 	return s, nil
 }
 
@@ -74,16 +93,14 @@ func freePort() (int, error) {
 }
 
 func (s *Server) writeConfig() error {
-	tcp, err := freePort()
-	if err != nil {
-		return err
-	}
 	httpPort, err := freePort()
 	if err != nil {
 		return err
 	}
-	s.Port = tcp
-	s.DSN = fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/default", tcp)
+	interserver := ""
+	if s.InterserverPort != 0 {
+		interserver = fmt.Sprintf("  <interserver_http_port>%d</interserver_http_port>\n  <interserver_http_host>127.0.0.1</interserver_http_host>\n", s.InterserverPort)
+	}
 	for _, d := range []string{"data", "tmp", "log", "user_files", "format_schemas"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
 			return err
@@ -105,8 +122,8 @@ func (s *Server) writeConfig() error {
   <timezone>UTC</timezone>
   <mark_cache_size>5368709120</mark_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
-</yandex>
-`, s.dir, tcp, httpPort)
+%[4]s%[5]s</yandex>
+`, s.dir, s.Port, httpPort, interserver, s.extra)
 	users := `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
@@ -121,45 +138,62 @@ func (s *Server) writeConfig() error {
 }
 
 func (s *Server) start(ctx context.Context) error {
-	logf, err := os.OpenFile(filepath.Join(s.dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd := exec.Command(s.bin, "--config-file="+filepath.Join(s.dir, "config.xml"))
+	s.cmd = cmd
+	err := startProcess(ctx, cmd, filepath.Join(s.dir, "log", "stdout.log"), filepath.Join(s.dir, "log", "error.log"), func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		e, err := engine.Open(ctx, s.DSN)
+		if err != nil {
+			return false
+		}
+		e.Close()
+		return true
+	})
+	if err != nil {
+		s.Kill()
+		return fmt.Errorf("clickhouse-server on port %d: %w", s.Port, err)
+	}
+	return nil
+}
+
+// startProcess starts cmd in a process group of its own that dies with the test process,
+// its output appended to logPath, and polls ready until it says yes (nil), the process exits
+// (an error quoting the end of errLog), ctx ends or a minute passes. The caller kills the
+// process on error.
+func startProcess(ctx context.Context, cmd *exec.Cmd, logPath, errLog string, ready func() bool) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.bin, "--config-file="+filepath.Join(s.dir, "config.xml"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start %s: %w", s.bin, err)
-	}
+	err = cmd.Start()
 	logf.Close()
-	s.cmd = cmd
+	if err != nil {
+		return fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			b, _ := os.ReadFile(filepath.Join(s.dir, "log", "error.log"))
-			return fmt.Errorf("clickhouse-server exited at start (%v): %s", err, lastLines(string(b), 5))
+			b, _ := os.ReadFile(errLog)
+			return fmt.Errorf("exited at start (%v): %s", err, lastLines(string(b), 5))
 		case <-ctx.Done():
-			s.Kill()
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), time.Second)
-		if err == nil {
-			c.Close()
-			e, err := engine.Open(ctx, s.DSN)
-			if err == nil {
-				e.Close()
-				go func() { <-exited }() // keep reaping
-				return nil
-			}
+		if ready() {
+			go func() { <-exited }() // keep reaping
+			return nil
 		}
 	}
-	s.Kill()
-	return fmt.Errorf("clickhouse-server on port %d did not answer within 60s", s.Port)
+	return fmt.Errorf("not ready within 60s")
 }
 
 // Kill stops the server at once (SIGKILL), as a crash would.

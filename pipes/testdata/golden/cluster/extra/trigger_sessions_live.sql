@@ -1,4 +1,4 @@
-CREATE MATERIALIZED VIEW IF NOT EXISTS `analytics`.`sessions_live_mv` ON CLUSTER `main` TO `analytics`.`sessions_live`
+CREATE MATERIALIZED VIEW IF NOT EXISTS `analytics`.`sessions_live_mv` ON CLUSTER `main` TO `analytics`.`sessions_live_local`
 AS SELECT
     `__hg_c0` AS `hour`,
     `__hg_c1` AS `workspace_id`,
@@ -15,7 +15,7 @@ FROM
         count() AS `__hg_c3`,
         uniqState(`user_id`) AS `__hg_c4`,
         argMinState(`landing_page`, `started_at`) AS `__hg_c5`
-    FROM `analytics`.`sessions`
+    FROM `analytics`.`sessions_local`
     WHERE `started_at` >= toDateTime('2025-01-02 03:00:00', 'UTC')
     GROUP BY `__hg_c0`, `__hg_c1`, `__hg_c2`
 )

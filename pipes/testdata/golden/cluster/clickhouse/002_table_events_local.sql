@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS `analytics`.`events` ON CLUSTER `main`
+CREATE TABLE IF NOT EXISTS `analytics`.`events_local` ON CLUSTER `main`
 (
     `timestamp` DateTime64(3, 'UTC'),
     `workspace_id` LowCardinality(String),
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events` ON CLUSTER `main`
     `utm_medium` LowCardinality(Nullable(String)) MATERIALIZED JSONExtract(`properties`, 'utm', 'medium', 'Nullable(String)'),
     `country` LowCardinality(String) DEFAULT 'unknown'
 )
-ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/analytics/events', '{replica}')
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/analytics/events_local', '{replica}')
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (`workspace_id`, `campaign_id`, toStartOfHour(timestamp), `timestamp`)
 TTL toDateTime(timestamp) + INTERVAL 10 YEAR;

@@ -15,7 +15,7 @@ FROM
         count() AS `__hg_c3`,
         uniqState(`user_id`) AS `__hg_c4`,
         argMinState(`landing_page`, `started_at`) AS `__hg_c5`
-    FROM `analytics`.`sessions`
+    FROM `analytics`.`sessions_local`
     WHERE `started_at` >= {start:DateTime}
         AND `started_at` < {end:DateTime}
     GROUP BY `__hg_c0`, `__hg_c1`, `__hg_c2`

@@ -45,7 +45,7 @@ FROM
         sumIf(`revenue`, is_returning = 1) AS `__hg_c18`,
         sum(`price`) AS `__hg_c19`,
         count(`price`) AS `__hg_c20`
-    FROM `analytics`.`sessions`
+    FROM `analytics`.`sessions_local`
     WHERE `started_at` >= {start:DateTime}
         AND `started_at` < {end:DateTime}
     GROUP BY `__hg_c0`, `__hg_c1`, `__hg_c2`, `__hg_c3`, `__hg_c4`, `__hg_c5`

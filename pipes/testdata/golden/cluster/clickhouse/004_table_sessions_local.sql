@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS `analytics`.`sessions` ON CLUSTER `main`
+CREATE TABLE IF NOT EXISTS `analytics`.`sessions_local` ON CLUSTER `main`
 (
     `started_at` DateTime('UTC'),
     `workspace_id` LowCardinality(String),
@@ -15,6 +15,6 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions` ON CLUSTER `main`
     `price` Decimal(10, 2),
     `_timestamp` DateTime('UTC')
 )
-ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/sessions', '{replica}', _timestamp)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_local', '{replica}', _timestamp)
 PARTITION BY toYYYYMM(started_at)
 ORDER BY (`workspace_id`, `campaign_id`, `started_at`, `session_id`);

@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly` ON CLUSTER `main`
+CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_local` ON CLUSTER `main`
 (
     `hour` DateTime('UTC'),
     `event_type` LowCardinality(String),
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly` ON CLUSTER `main`
     `page_unload_count` SimpleAggregateFunction(sum, UInt64),
     `total_time_on_page` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/events_hourly', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/events_hourly_local', '{replica}')
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `event_type`, `utm_source`, `is_paid`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;

@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS `analytics`.`sessions_hourly` ON CLUSTER `main`
+CREATE TABLE IF NOT EXISTS `analytics`.`sessions_hourly_local` ON CLUSTER `main`
 (
     `hour` DateTime('UTC'),
     `workspace_id` LowCardinality(String),
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_hourly` ON CLUSTER `main`
     `avg_price_sum` SimpleAggregateFunction(sum, Decimal(38, 2)),
     `avg_price_count` SimpleAggregateFunction(sum, UInt64)
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_hourly', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_hourly_local', '{replica}')
 PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `country`, `device_type`, `referrer`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, allow_nullable_key = 1;

@@ -27,7 +27,7 @@ FROM
         sum(`value_usd`) AS `__hg_c9`,
         countIf(event_type = 'page_unload') AS `__hg_c10`,
         sum(`time_on_page`) AS `__hg_c11`
-    FROM `analytics`.`events`
+    FROM `analytics`.`events_local`
     WHERE `timestamp` >= {start:DateTime}
         AND `timestamp` < {end:DateTime}
         AND (event_type != 'debug')

@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live` ON CLUSTER `main`
+CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live_local` ON CLUSTER `main`
 (
     `hour` DateTime('UTC'),
     `workspace_id` LowCardinality(String),
@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live` ON CLUSTER `main`
     `unique_users` AggregateFunction(uniq, String),
     `first_landing_page` AggregateFunction(argMin, String, DateTime('UTC'))
 )
-ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_live', '{replica}')
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_live_local', '{replica}')
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `hour`, `device_type`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
