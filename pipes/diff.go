@@ -189,7 +189,8 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 		v.Numeric, v.Float = true, true
 	case datasources.MetricSum, datasources.MetricSumIf:
 		t, err := chtype.Parse(mp.cols[0].Type)
-		if err == nil && t.Name == "SimpleAggregateFunction" && len(t.Args) > 0 {
+		if err == nil && (t.Name == "SimpleAggregateFunction" || t.Name == "AggregateFunction") && len(t.Args) > 0 {
+			// SimpleAggregateFunction(sum, T), or AggregateFunction(sum, T) on servers without it.
 			t = t.Args[len(t.Args)-1]
 		}
 		v.Numeric, v.Float = true, err == nil && t.IsFloat()
