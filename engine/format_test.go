@@ -1,0 +1,81 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/hourglass-dev/hourglass/engine"
+)
+
+func TestFormatClause(t *testing.T) {
+	for q, want := range map[string]string{
+		"SELECT 1 FORMAT JSON":                                 "JSON",
+		"SELECT 1 FORMAT JSON;":                                "JSON",
+		"select 1 format Vertical SETTINGS max_threads = 1":    "Vertical",
+		"SELECT x AS format FROM t FORMAT CSVWithNames":        "CSVWithNames",
+		"SELECT format FROM t FORMAT TSV":                      "TSV",
+		"INSERT INTO t FORMAT CSV\n1,2\n":                      "CSV",
+		"INSERT INTO t (a, format) FORMAT JSONEachRow {\"a\"}": "JSONEachRow",
+		"SELECT 1":                                  "",
+		"select format from t":                      "",
+		"SELECT format('{} {}', 'a', 'b')":          "",
+		"SELECT 'FORMAT JSON'":                      "",
+		"SELECT 1 -- FORMAT JSON":                   "",
+		"SELECT 1 /* FORMAT JSON */":                "",
+		"SELECT * FROM (SELECT 1 FORMAT JSON) AS x": "",
+		"INSERT INTO t VALUES ('x') FORMAT JSON":    "",
+		"SELECT `format` FROM t":                    "",
+		"SELECT 1 AS format":                        "",
+		"SELECT format AS f FROM t":                 "",
+	} {
+		if got := engine.FormatClause(q); got != want {
+			t.Errorf("FormatClause(%q) = %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestQueryFormatPassesOutputThrough checks, on both engines, that the engine's own text comes
+// back byte for byte: the expected outputs are ClickHouse's formats written out in the test.
+func TestQueryFormatPassesOutputThrough(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine.Engine) {
+		ctx := context.Background()
+		for q, want := range map[string]string{
+			"SELECT number AS n, concat('v', toString(number)) AS s FROM system.numbers LIMIT 3 FORMAT CSVWithNames": "\"n\",\"s\"\n0,\"v0\"\n1,\"v1\"\n2,\"v2\"\n",
+			"SELECT 1 AS x, 'a' AS y FORMAT Vertical":     "Row 1:\n──────\nx: 1\ny: a\n",
+			"SELECT toUInt8(7) AS n FORMAT TSVWithNames;": "n\n7\n",
+			"SELECT 1 FORMAT Null":                        "",
+		} {
+			var out bytes.Buffer
+			if _, err := e.QueryFormat(ctx, q, nil, &out); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if out.String() != want {
+				t.Errorf("%s:\n got %q\nwant %q", q, out.String(), want)
+			}
+		}
+		var out bytes.Buffer
+		if _, err := e.QueryFormat(ctx, "SELECT {s:String} AS s, {n:UInt64} AS n FORMAT JSON", engine.Params{"s": "héllo\t'x'", "n": uint64(5)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Meta []engine.Column  `json:"meta"`
+			Data []map[string]any `json:"data"`
+			Rows int              `json:"rows"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatalf("FORMAT JSON output %q: %v", out.String(), err)
+		}
+		if doc.Rows != 1 || len(doc.Data) != 1 || doc.Data[0]["s"] != "héllo\t'x'" || len(doc.Meta) != 2 {
+			t.Errorf("FORMAT JSON output %s", out.String())
+		}
+		out.Reset()
+		_, err := e.QueryFormat(ctx, "SELECT * FROM default.hourglass_no_such_table FORMAT JSON", nil, &out)
+		var ce *engine.Error
+		if !errors.As(err, &ce) || ce.Code != engine.CodeUnknownTable || out.Len() != 0 {
+			t.Errorf("unknown table: err %v, output %q; want code 60 and no output", err, out.String())
+		}
+	})
+}
