@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 )
 
@@ -31,20 +34,50 @@ func newVersionCmd(g *globals) *cobra.Command {
 
 func newSQLCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "sql QUERY",
+		Use:   "sql QUERY|-",
 		Short: "Run one SQL statement on the engine and print its result",
+		Long: `sql runs one statement on the engine: the argument, or standard input when it is -.
+
+The result prints as an aligned table with the rows and bytes read, or as JSON with
+--output json. A statement with its own FORMAT clause (FORMAT JSON, Vertical, CSVWithNames,
+Parquet …) prints the engine's output in that format unchanged, ready to redirect to a file.
+To load data, use hourglass load.`,
 		Example: `  hourglass sql "SELECT version()"
   hourglass sql "SELECT count() FROM analytics.events" --output json
-  hourglass sql "SHOW TABLES FROM analytics" --dsn clickhouse://default:@127.0.0.1:9000/default`,
-		Args: exactArgs(1, "give the query as one quoted argument"),
+  hourglass sql "SELECT * FROM analytics.events LIMIT 2 FORMAT Vertical"
+  hourglass sql "SELECT event_type, count() AS n FROM analytics.events GROUP BY event_type FORMAT CSVWithNames" > counts.csv
+  hourglass sql - < report.sql
+  echo "SHOW TABLES FROM analytics" | hourglass sql - --dsn clickhouse://default:@127.0.0.1:9000/default`,
+		Args: exactArgs(1, `give the query as one quoted argument, or - to read it from standard input`),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			query := args[0]
+			if query == "-" {
+				b, err := io.ReadAll(g.io.In)
+				if err != nil {
+					return fmt.Errorf("sql -: read standard input: %w", err)
+				}
+				if query = strings.TrimSpace(string(b)); query == "" {
+					return errors.New(`sql -: standard input holds no SQL: pipe a statement in (echo "SELECT 1" | hourglass sql -)`)
+				}
+			}
 			ctx := cmd.Context()
 			e, err := g.openEngine(ctx)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			r, err := e.Query(ctx, args[0], nil)
+			r := &engine.Result{}
+			switch {
+			case engine.FormatClause(query) != "":
+				_, err := e.QueryFormat(ctx, query, nil, g.io.Out)
+				return err
+			case engine.InlineData(query):
+				_, err = e.QueryFormat(ctx, query, nil, io.Discard)
+			case engine.ReturnsRows(query):
+				r, err = e.Query(ctx, query, nil)
+			default:
+				err = e.Exec(ctx, query, nil)
+			}
 			if err != nil {
 				return err
 			}
@@ -98,20 +131,37 @@ func exactArgs(n int, hint string) cobra.PositionalArgs {
 	}
 }
 
-// projectDSN reads the dsn a project's hourglass.yaml declares, if any.
-func (g *globals) projectDSN() string {
-	b, err := os.ReadFile(filepath.Join(g.project, "hourglass.yaml"))
+// projectFile is what commands that need no compiled project read from hourglass.yaml.
+type projectFile struct {
+	// DSN is the project's dsn, if any.
+	DSN string
+	// Database is the project's database, "" when there is no project.
+	Database string
+}
+
+// projectFile reads the dsn and database of the project in --project, if there is one.
+func (g *globals) projectFile() projectFile {
+	b, err := os.ReadFile(filepath.Join(g.project, datasources.ProjectFile))
 	if err != nil {
-		return ""
+		return projectFile{}
 	}
 	var p struct {
-		DSN     string `yaml:"dsn"`
-		Project struct {
-			DSN string `yaml:"dsn"`
+		DSN      string `yaml:"dsn"`
+		Database string `yaml:"database"`
+		Project  struct {
+			DSN      string `yaml:"dsn"`
+			Database string `yaml:"database"`
 		} `yaml:"project"`
 	}
 	if yaml.Unmarshal(b, &p) != nil {
-		return ""
+		return projectFile{}
 	}
-	return strings.TrimSpace(p.DSN + p.Project.DSN)
+	pf := projectFile{DSN: strings.TrimSpace(p.DSN + p.Project.DSN), Database: strings.TrimSpace(p.Database + p.Project.Database)}
+	if pf.Database == "" {
+		pf.Database = datasources.DefaultDatabase
+	}
+	return pf
 }
+
+// projectDSN reads the dsn a project's hourglass.yaml declares, if any.
+func (g *globals) projectDSN() string { return g.projectFile().DSN }

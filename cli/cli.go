@@ -106,6 +106,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 	root.AddCommand(
 		newVersionCmd(g),
 		newSQLCmd(g),
+		newLoadCmd(g),
 		newEngineCmd(g),
 		newInitCmd(g),
 		newBuildCmd(g),

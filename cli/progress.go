@@ -11,9 +11,10 @@ import (
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
-// isTerminal reports whether w is a character device (a terminal), where a live progress bar
-// makes sense; elsewhere (CI logs, files) progress is printed as plain lines.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w (an output, or standard input) is a character device (a
+// terminal), where a live progress bar makes sense; elsewhere (CI logs, files) progress is
+// printed as plain lines.
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -98,7 +99,12 @@ func (p *progress) draw() {
 		per := elapsed / time.Duration(p.done)
 		eta = " · ETA " + (per * time.Duration(p.total-n)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %d/%d units%s%s", p.verb, strings.Repeat("█", filled), strings.Repeat("░", width-filled), n, p.total, rate, eta)
+	fmt.Fprintf(p.w, "\r\033[K%s %s %d/%d units%s%s", p.verb, progressBar(filled, width), n, p.total, rate, eta)
+}
+
+// progressBar draws [████░░░░] with filled of width cells full.
+func progressBar(filled, width int) string {
+	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
 }
 
 // finish ends the bar's line.

@@ -30,6 +30,43 @@ func FormatClause(query string) string {
 	return ""
 }
 
+// ReturnsRows reports whether a statement returns rows, by its first keyword: SELECT, WITH,
+// SHOW, DESCRIBE, EXPLAIN, EXISTS, CHECK, or a parenthesised query. Other statements (DDL,
+// INSERT, SET, ALTER …) are for Exec.
+func ReturnsRows(query string) bool {
+	toks := sqlTokens(query)
+	if len(toks) == 0 {
+		return false
+	}
+	if toks[0].text == "(" {
+		return true
+	}
+	switch strings.ToUpper(toks[0].text) {
+	case "SELECT", "WITH", "SHOW", "DESC", "DESCRIBE", "EXPLAIN", "EXISTS", "CHECK":
+		return true
+	}
+	return false
+}
+
+// InlineData reports whether a statement is an INSERT carrying its rows in its own text
+// (VALUES or FORMAT). The native protocol cannot send those to servers before 21.x, so they
+// go through QueryFormat.
+func InlineData(query string) bool {
+	toks := sqlTokens(query)
+	if len(toks) == 0 || !strings.EqualFold(toks[0].text, "INSERT") {
+		return false
+	}
+	for _, t := range toks {
+		if t.depth == 0 && t.word && (strings.EqualFold(t.text, "VALUES") || strings.EqualFold(t.text, "FORMAT")) {
+			return true
+		}
+		if t.depth == 0 && t.word && strings.EqualFold(t.text, "SELECT") {
+			return false
+		}
+	}
+	return false
+}
+
 type sqlToken struct {
 	text  string
 	word  bool

@@ -79,3 +79,25 @@ func TestQueryFormatPassesOutputThrough(t *testing.T) {
 		}
 	})
 }
+
+func TestStatementKinds(t *testing.T) {
+	for q, want := range map[string][2]bool{
+		"SELECT 1":                                 {true, false},
+		"  with x AS (SELECT 1) SELECT * FROM x":   {true, false},
+		"(SELECT 1) UNION ALL (SELECT 2)":          {true, false},
+		"SHOW TABLES":                              {true, false},
+		"describe t":                               {true, false},
+		"-- a note\nEXPLAIN SELECT 1":              {true, false},
+		"CREATE TABLE t (a UInt8) ENGINE = Memory": {false, false},
+		"INSERT INTO t SELECT * FROM u":            {false, false},
+		"INSERT INTO t (a) VALUES (1)":             {false, true},
+		"insert into t format CSV\n1\n":            {false, true},
+		"INSERT INTO t SELECT 'VALUES'":            {false, false},
+		"SET max_threads = 1":                      {false, false},
+		"":                                         {false, false},
+	} {
+		if got := [2]bool{engine.ReturnsRows(q), engine.InlineData(q)}; got != want {
+			t.Errorf("%q: ReturnsRows, InlineData = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -40,8 +40,12 @@ func (e *embedded) InsertFormat(ctx context.Context, table, format string, data 
 // rather than silently dropped data (26.x skips them by default, 18.16 does not).
 const strictInput = "input_format_skip_unknown_fields"
 
+// insertFromFile has the engine read a file with the table's own structure (so omitted
+// fields take the table's defaults). Not INSERT … FROM INFILE: in chDB that statement also
+// drains the process's standard input, whatever file it names.
 func insertFromFile(table, path, format string) string {
-	return "INSERT INTO " + table + " FROM INFILE " + quoteString(path) + " SETTINGS " + strictInput + " = 0 FORMAT " + format
+	return "INSERT INTO " + table + " SELECT * FROM file(" + quoteString(path) + ", " + quoteString(format) + ")" +
+		" SETTINGS use_structure_from_insertion_table_in_table_functions = 1, " + strictInput + " = 0"
 }
 
 // regularFile returns the absolute path of data when it is an unread regular file.

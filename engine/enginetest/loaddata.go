@@ -22,14 +22,15 @@ type NDJSON struct {
 	// BadLine is the line (from 1) that does not parse, or 0.
 	BadLine int
 	next    int
-	buf     []byte
+	row     []byte // the current row, reused
+	off     int    // how much of row was read
 }
 
 // Read fills p with the next rows.
 func (g *NDJSON) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
-		if len(g.buf) == 0 {
+		if g.off == len(g.row) {
 			if g.next >= g.Rows {
 				if n == 0 {
 					return 0, io.EOF
@@ -37,16 +38,16 @@ func (g *NDJSON) Read(p []byte) (int, error) {
 				break
 			}
 			g.next++
-			g.buf = g.row(g.buf[:0], g.next)
+			g.row, g.off = g.appendRow(g.row[:0], g.next), 0
 		}
-		c := copy(p[n:], g.buf)
+		c := copy(p[n:], g.row[g.off:])
 		n += c
-		g.buf = g.buf[c:]
+		g.off += c
 	}
 	return n, nil
 }
 
-func (g *NDJSON) row(b []byte, i int) []byte {
+func (g *NDJSON) appendRow(b []byte, i int) []byte {
 	if i == g.BadLine {
 		return append(b, `{"id":"not a number","user":"bad","value":0,"ts":"2026-11-01 00:00:00"}`+"\n"...)
 	}
