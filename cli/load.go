@@ -27,8 +27,9 @@ or a table of the project's database.
 
 The load is all or nothing: the rows go to a private staging table first and move into TABLE
 in one INSERT only when every row parsed, so materialized views on TABLE see them like any
-insert. A bad row stops the load with its line number and nothing is written. Loading the
-same data twice appends it twice.
+insert. A bad row stops the load with its line number and nothing is written; so does an
+interrupt, or a kill before the final INSERT (which leaves a _hourglass_load_… staging table
+that may be dropped). Loading the same data twice appends it twice.
 
 Formats: ` + strings.Join(engine.LoadFormats, ", ") + `.
 Without --format, .ndjson, .jsonl and .json files and standard input are JSONEachRow (one

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 )
@@ -151,5 +152,29 @@ func TestLoadAndSQLHaveHelpWithExamples(t *testing.T) {
 		if code != ExitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "hourglass "+cmd+" ") {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, out)
 		}
+	}
+}
+
+// TestLoadProgressBar draws the terminal bar with a fake clock: redrawn at most every 100 ms,
+// with the share, rate and ETA of a known size, and cleared before the summary.
+func TestLoadProgressBar(t *testing.T) {
+	var w bytes.Buffer
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	p := &loadProgress{w: &w, tty: true, what: "events", total: 4 << 20, started: now, drawn: now, now: func() time.Time { return now }}
+	now = now.Add(50 * time.Millisecond)
+	p.update(1 << 20)
+	if w.Len() != 0 {
+		t.Errorf("drew %q within 100 ms of the start", w.String())
+	}
+	now = now.Add(950 * time.Millisecond)
+	p.update(2 << 20)
+	want := "\r\033[Kload events [" + strings.Repeat("█", 15) + strings.Repeat("░", 15) + "] 2.0 MiB of 4.0 MiB · 2.0 MiB/s · ETA 1s"
+	if w.String() != want {
+		t.Errorf("bar %q, want %q", w.String(), want)
+	}
+	p.finish()
+	p.update(3 << 20) // the input goroutine may still report after the load ended
+	if !strings.HasSuffix(w.String(), "\r\033[K") || strings.Count(w.String(), "load events") != 1 {
+		t.Errorf("after finish: %q", w.String())
 	}
 }

@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/hourglass-dev/hourglass/engine"
@@ -99,5 +103,27 @@ func TestStatementKinds(t *testing.T) {
 		if got := [2]bool{engine.ReturnsRows(q), engine.InlineData(q)}; got != want {
 			t.Errorf("%q: ReturnsRows, InlineData = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestHTTPInterfaceUnreachable: with no HTTP interface where the DSN says, the error is one
+// line that names the address and the DSN parameter to fix.
+func TestHTTPInterfaceUnreachable(t *testing.T) {
+	shared.NeedRemote(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e, err := engine.Open(context.Background(), fmt.Sprintf("%s?%s=%d", shared.Server.DSN, engine.HTTPPortParam, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.QueryFormat(context.Background(), "SELECT 1 FORMAT JSON", nil, io.Discard)
+	want := fmt.Sprintf("the server's HTTP interface at http://127.0.0.1:%d (set http_port= in the DSN", port)
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %v, want one line containing %q", err, want)
 	}
 }
