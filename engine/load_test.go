@@ -262,3 +262,25 @@ func TestLoadParquet(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkLoad measures Load of 1,000,000 NDJSON rows from a stream (standard input's path:
+// a named pipe on the embedded engine, the HTTP interface on the remote one), staging and
+// move included.
+func BenchmarkLoad(b *testing.B) {
+	const rows = 1000000
+	for name, need := range map[string]func(testing.TB) engine.Engine{"embedded": shared.NeedEmbedded, "remote": shared.NeedRemote} {
+		b.Run(name, func(b *testing.B) {
+			e := need(b)
+			db := enginetest.TempDatabase(b, e)
+			enginetest.MustExec(b, e, "CREATE TABLE `"+db+"`.ev "+enginetest.LoadTableColumns+" "+enginetest.LoadTableEngine)
+			size, _ := io.Copy(io.Discard, &enginetest.NDJSON{Rows: rows})
+			b.SetBytes(size)
+			for b.Loop() {
+				if _, err := engine.Load(context.Background(), e, engine.LoadRequest{Database: db, Table: "ev", Format: "JSONEachRow", Data: &enginetest.NDJSON{Rows: rows}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
