@@ -112,7 +112,7 @@ func loadFormat(flag, src string) (string, error) {
 // openInput opens FILE, or standard input for "-", and returns its size when known (else -1).
 func (g *globals) openInput(src string) (io.Reader, int64, func(), error) {
 	if src == "-" {
-		if isTerminal(g.io.In) {
+		if f, ok := g.io.In.(*os.File); ok && isTerminal(f) {
 			return nil, 0, nil, errors.New("load: no input: give a FILE, or pipe the data into standard input (… | hourglass load TABLE)")
 		}
 		size := int64(-1)

@@ -36,7 +36,9 @@ func TestLoadAndSQLOnBothEngines(t *testing.T) {
 		enginetest.Unavailable(t, "clickhouse-server", err)
 	} else {
 		t.Cleanup(s.Stop)
-		dsns["remote"] = s.HTTPDSN
+		if dsns["remote"], err = s.HTTPDSN(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	const rows = 1000000
 	inputBytes, _ := io.Copy(io.Discard, &enginetest.NDJSON{Rows: rows})

@@ -11,10 +11,9 @@ import (
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
-// isTerminal reports whether w (an output, or standard input) is a character device (a
-// terminal), where a live progress bar makes sense; elsewhere (CI logs, files) progress is
-// printed as plain lines.
-func isTerminal(w any) bool {
+// isTerminal reports whether w is a character device (a terminal), where a live progress bar
+// makes sense; elsewhere (CI logs, files) progress is printed as plain lines.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

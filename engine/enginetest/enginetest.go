@@ -95,7 +95,11 @@ func (s *Shared) NeedRemote(t testing.TB) engine.Engine {
 	if s.Server == nil {
 		Unavailable(t, "clickhouse-server", s.ServerErr)
 	}
-	e, err := engine.Open(context.Background(), s.Server.HTTPDSN)
+	dsn, err := s.Server.HTTPDSN()
+	if err != nil {
+		t.Fatalf("remote engine DSN: %v", err)
+	}
+	e, err := engine.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open remote engine: %v", err)
 	}

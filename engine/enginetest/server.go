@@ -24,14 +24,11 @@ var ErrNoServer = errors.New("clickhouse-server is not installed (apt-get instal
 // Server is a clickhouse-server process started for a test.
 type Server struct {
 	// DSN reaches the server's default database over the native protocol.
-	DSN string
-	// HTTPDSN is DSN naming the server's HTTP port too, which engine.Engine's QueryFormat and
-	// InsertFormat use.
-	HTTPDSN string
-	Port    int
-	dir     string
-	bin     string
-	cmd     *exec.Cmd
+	DSN  string
+	Port int
+	dir  string
+	bin  string
+	cmd  *exec.Cmd
 }
 
 // FindServer returns the clickhouse-server binary, or ErrNoServer.
@@ -87,7 +84,6 @@ func (s *Server) writeConfig() error {
 	}
 	s.Port = tcp
 	s.DSN = fmt.Sprintf("clickhouse://default:@127.0.0.1:%d/default", tcp)
-	s.HTTPDSN = fmt.Sprintf("%s?%s=%d", s.DSN, engine.HTTPPortParam, httpPort)
 	for _, d := range []string{"data", "tmp", "log", "user_files", "format_schemas"} {
 		if err := os.MkdirAll(filepath.Join(s.dir, d), 0o755); err != nil {
 			return err
