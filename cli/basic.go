@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 )
 
@@ -131,37 +130,20 @@ func exactArgs(n int, hint string) cobra.PositionalArgs {
 	}
 }
 
-// projectFile is what commands that need no compiled project read from hourglass.yaml.
-type projectFile struct {
-	// DSN is the project's dsn, if any.
-	DSN string
-	// Database is the project's database, "" when there is no project.
-	Database string
-}
-
-// projectFile reads the dsn and database of the project in --project, if there is one.
-func (g *globals) projectFile() projectFile {
-	b, err := os.ReadFile(filepath.Join(g.project, datasources.ProjectFile))
+// projectDSN reads the dsn a project's hourglass.yaml declares, if any.
+func (g *globals) projectDSN() string {
+	b, err := os.ReadFile(filepath.Join(g.project, "hourglass.yaml"))
 	if err != nil {
-		return projectFile{}
+		return ""
 	}
 	var p struct {
-		DSN      string `yaml:"dsn"`
-		Database string `yaml:"database"`
-		Project  struct {
-			DSN      string `yaml:"dsn"`
-			Database string `yaml:"database"`
+		DSN     string `yaml:"dsn"`
+		Project struct {
+			DSN string `yaml:"dsn"`
 		} `yaml:"project"`
 	}
 	if yaml.Unmarshal(b, &p) != nil {
-		return projectFile{}
+		return ""
 	}
-	pf := projectFile{DSN: strings.TrimSpace(p.DSN + p.Project.DSN), Database: strings.TrimSpace(p.Database + p.Project.Database)}
-	if pf.Database == "" {
-		pf.Database = datasources.DefaultDatabase
-	}
-	return pf
+	return strings.TrimSpace(p.DSN + p.Project.DSN)
 }
-
-// projectDSN reads the dsn a project's hourglass.yaml declares, if any.
-func (g *globals) projectDSN() string { return g.projectFile().DSN }

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 )
 
@@ -90,7 +92,23 @@ func (g *globals) splitTable(name string) (db, table string) {
 	if db, table, ok := strings.Cut(name, "."); ok {
 		return db, table
 	}
-	return g.projectFile().Database, name
+	return g.projectDatabase(), name
+}
+
+// projectDatabase is the database of the project in --project (datasources.DefaultDatabase
+// when its hourglass.yaml names none), or "" when there is no project.
+func (g *globals) projectDatabase() string {
+	b, err := os.ReadFile(filepath.Join(g.project, datasources.ProjectFile))
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		Database string `yaml:"database"`
+	}
+	if yaml.Unmarshal(b, &p) != nil || strings.TrimSpace(p.Database) == "" {
+		return datasources.DefaultDatabase
+	}
+	return strings.TrimSpace(p.Database)
 }
 
 // loadFormat is --format, or the format a file's extension names.
