@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,20 +33,50 @@ func newVersionCmd(g *globals) *cobra.Command {
 
 func newSQLCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "sql QUERY",
+		Use:   "sql QUERY|-",
 		Short: "Run one SQL statement on the engine and print its result",
+		Long: `sql runs one statement on the engine: the argument, or standard input when it is -.
+
+The result prints as an aligned table with the rows and bytes read, or as JSON with
+--output json. A statement with its own FORMAT clause (FORMAT JSON, Vertical, CSVWithNames,
+Parquet …) prints the engine's output in that format unchanged, ready to redirect to a file.
+To load data, use hourglass load.`,
 		Example: `  hourglass sql "SELECT version()"
   hourglass sql "SELECT count() FROM analytics.events" --output json
-  hourglass sql "SHOW TABLES FROM analytics" --dsn clickhouse://default:@127.0.0.1:9000/default`,
-		Args: exactArgs(1, "give the query as one quoted argument"),
+  hourglass sql "SELECT * FROM analytics.events LIMIT 2 FORMAT Vertical"
+  hourglass sql "SELECT event_type, count() AS n FROM analytics.events GROUP BY event_type FORMAT CSVWithNames" > counts.csv
+  hourglass sql - < report.sql
+  echo "SHOW TABLES FROM analytics" | hourglass sql - --dsn clickhouse://default:@127.0.0.1:9000/default`,
+		Args: exactArgs(1, `give the query as one quoted argument, or - to read it from standard input`),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			query := args[0]
+			if query == "-" {
+				b, err := io.ReadAll(g.io.In)
+				if err != nil {
+					return fmt.Errorf("sql -: read standard input: %w", err)
+				}
+				if query = strings.TrimSpace(string(b)); query == "" {
+					return errors.New(`sql -: standard input holds no SQL: pipe a statement in (echo "SELECT 1" | hourglass sql -)`)
+				}
+			}
 			ctx := cmd.Context()
 			e, err := g.openEngine(ctx)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			r, err := e.Query(ctx, args[0], nil)
+			r := &engine.Result{}
+			switch {
+			case engine.FormatClause(query) != "":
+				_, err := e.QueryFormat(ctx, query, nil, g.io.Out)
+				return err
+			case engine.InlineData(query):
+				_, err = e.QueryFormat(ctx, query, nil, io.Discard)
+			case engine.ReturnsRows(query):
+				r, err = e.Query(ctx, query, nil)
+			default:
+				err = e.Exec(ctx, query, nil)
+			}
 			if err != nil {
 				return err
 			}

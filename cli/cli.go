@@ -146,6 +146,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 	root.AddCommand(
 		local(newVersionCmd(g)),
 		newSQLCmd(g),
+		newLoadCmd(g),
 		newEngineCmd(g),
 		local(newInitCmd(g)),
 		local(newImportCmd(g)),

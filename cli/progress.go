@@ -101,7 +101,12 @@ func (p *progress) draw() {
 		per := elapsed / time.Duration(p.done)
 		eta = " · ETA " + (per * time.Duration(p.total-n)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s [%s%s] %d/%d units%s%s", p.verb, strings.Repeat("█", filled), strings.Repeat("░", width-filled), n, p.total, rate, eta)
+	fmt.Fprintf(p.w, "\r\033[K%s %s %d/%d units%s%s", p.verb, progressBar(filled, width), n, p.total, rate, eta)
+}
+
+// progressBar draws [████░░░░] with filled of width cells full.
+func progressBar(filled, width int) string {
+	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
 }
 
 // finish ends the bar's line.

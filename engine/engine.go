@@ -15,6 +15,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -25,6 +26,17 @@ type Engine interface {
 	Exec(ctx context.Context, query string, params Params) error
 	// Query runs a query and returns its rows as typed Go values.
 	Query(ctx context.Context, query string, params Params) (*Result, error)
+	// QueryFormat runs a statement that names its own output format (… FORMAT JSON,
+	// FORMAT Vertical, FORMAT CSVWithNames; see FormatClause) and copies the engine's output to
+	// w unchanged. Stats holds the elapsed time, and rows and bytes read where the engine
+	// reports them (a remote server since 19.x).
+	QueryFormat(ctx context.Context, query string, params Params, w io.Writer) (Stats, error)
+	// InsertFormat streams data in a ClickHouse input format (JSONEachRow, CSV, Parquet …)
+	// into table (a quoted, qualified name) as INSERT INTO table FORMAT format: the engine
+	// parses it as it arrives, and Go never holds more than a buffer of it. A field or column
+	// the table lacks is an error on every engine. Like any INSERT it may commit the blocks it
+	// parsed before an error; Load is the all-or-nothing form.
+	InsertFormat(ctx context.Context, table, format string, data io.Reader) error
 	// Info describes the engine: kind, ClickHouse version, where the data lives.
 	Info(ctx context.Context) (Info, error)
 	// Close releases the engine. The embedded engine must be closed before the process exits.

@@ -29,6 +29,7 @@ type remote struct {
 	database     string
 	version      string
 	serverParams bool
+	http         *httpInterface // for QueryFormat and InsertFormat (http.go)
 	mu           sync.Mutex
 	closed       bool
 }
@@ -42,6 +43,8 @@ func openRemote(ctx context.Context, dsn string) (Engine, error) {
 		return nil, fmt.Errorf("bad DSN %q: write clickhouse://user:password@host:9000/database", redact(dsn))
 	}
 	q := u.Query()
+	httpPort := q.Get(HTTPPortParam)
+	q.Del(HTTPPortParam)
 	if q.Get("dial_timeout") == "" {
 		q.Set("dial_timeout", "5s")
 	}
@@ -80,6 +83,7 @@ func openRemote(ctx context.Context, dsn string) (Engine, error) {
 		database:     db,
 		version:      fmt.Sprintf("%d.%d.%d", sv.Version.Major, sv.Version.Minor, sv.Version.Patch),
 		serverParams: sv.Revision >= revisionWithParameters,
+		http:         newHTTPInterface(u.Hostname(), httpPort, opts),
 	}, nil
 }
 

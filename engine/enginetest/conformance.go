@@ -158,6 +158,8 @@ func Conformance(t *testing.T, e engine.Engine) {
 
 	t.Run("ConcurrentParameters", func(t *testing.T) { ConcurrentParameters(t, e) })
 
+	t.Run("ValuesDecodeAlike", func(t *testing.T) { conformanceValues(t, e) })
+
 	t.Run("ArraysAndTypes", func(t *testing.T) {
 		r := MustQuery(t, e, "SELECT [1, 2, 3] a, ['x', 'y'] b, toUInt8(1) = 1 c", nil)
 		want := []any{[]any{uint64(1), uint64(2), uint64(3)}, []any{"x", "y"}, uint64(1)}

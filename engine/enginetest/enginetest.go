@@ -104,14 +104,18 @@ func (s *Shared) NeedEmbedded(t testing.TB) engine.Engine {
 	return s.Embedded
 }
 
-// NeedRemote opens a remote engine on the shared server or skips (fails under CI). The engine
-// is closed when the test ends.
+// NeedRemote opens a remote engine on the shared server (its HTTPDSN) or skips (fails under
+// CI). The engine is closed when the test ends.
 func (s *Shared) NeedRemote(t testing.TB) engine.Engine {
 	t.Helper()
 	if s.Server == nil {
 		Unavailable(t, "clickhouse-server", s.ServerErr)
 	}
-	e, err := engine.Open(context.Background(), s.Server.DSN)
+	dsn, err := s.Server.HTTPDSN()
+	if err != nil {
+		t.Fatalf("remote engine DSN: %v", err)
+	}
+	e, err := engine.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open remote engine: %v", err)
 	}
