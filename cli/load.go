@@ -98,7 +98,7 @@ func (g *globals) splitTable(name string) (db, table string) {
 // projectDatabase is the database of the project in --project (datasources.DefaultDatabase
 // when its hourglass.yaml names none), or "" when there is no project.
 func (g *globals) projectDatabase() string {
-	b, err := os.ReadFile(filepath.Join(g.project, datasources.ProjectFile))
+	b, err := os.ReadFile(filepath.Join(g.path(g.project), datasources.ProjectFile))
 	if err != nil {
 		return ""
 	}
@@ -141,7 +141,7 @@ func (g *globals) openInput(src string) (io.Reader, int64, func(), error) {
 		}
 		return g.io.In, size, func() {}, nil
 	}
-	f, err := os.Open(src)
+	f, err := os.Open(g.path(src))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, 0, nil, fmt.Errorf("load: file %s does not exist: give the path of the data file, or - for standard input", src)
