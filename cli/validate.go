@@ -101,7 +101,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 				reports = append(reports, rep)
 			}
 			if junit != "" {
-				if err := writeJUnitFile(junit, reports); err != nil {
+				if err := writeJUnitFile(g.path(junit), reports); err != nil {
 					return err
 				}
 			}
