@@ -225,8 +225,18 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 	// Standard input reaches a forwarded command that reads it.
 	cmd := exec.Command(p.bin, "sql", "-")
 	cmd.Dir, cmd.Env, cmd.Stdin = p.dir, cleanEnv(), strings.NewReader("SELECT 6 * 7 AS answer")
-	if out, err := cmd.CombinedOutput(); err == nil && !strings.Contains(string(out), "42") {
-		t.Errorf("sql - through the daemon: %s", out)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "42") {
+		t.Errorf("sql - through the daemon: %v\n%s", err, out)
+	}
+	// And a whole NDJSON load from standard input, committed once.
+	load := exec.Command(p.bin, "load", "events", "-", "--format", "JSONEachRow")
+	load.Dir, load.Env = p.dir, cleanEnv()
+	load.Stdin = strings.NewReader(strings.Repeat(`{"timestamp":"2026-01-01 00:00:00","campaign_id":"loaded"}`+"\n", 1000))
+	if out, err := load.CombinedOutput(); err != nil {
+		t.Fatalf("load - through the daemon: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal([]byte(p.must("--output", "json", "sql", "SELECT count() FROM analytics.events WHERE campaign_id = 'loaded'")), &res); err != nil || fmt.Sprint(res.Rows) != "[[1000]]" {
+		t.Errorf("rows loaded through the daemon: %v (%v), want 1000", res.Rows, err)
 	}
 
 	// A second daemon on the folder is refused with the first one's PID.
