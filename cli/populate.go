@@ -130,8 +130,12 @@ func writeReport(g *globals, rep *populate.Report) error {
 	if !rep.Watermark.IsZero() {
 		w = timerange.Format(rep.Watermark)
 	}
-	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows → %d rollup rows in %s; watermark %s\n",
-		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w)
+	recovered := ""
+	if len(rep.Recovered) > 0 {
+		recovered = fmt.Sprintf("; first redid %d suspect partition(s) a crash may have doubled: %s", len(rep.Recovered), strings.Join(rep.Recovered, ", "))
+	}
+	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
+		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
 	return err
 }
 
