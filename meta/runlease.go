@@ -19,17 +19,18 @@ import (
 // doubt of a dead run (its partition may be doubled) from one of a run still working (its
 // swap is in flight, atomic for readers).
 //
-// A run is dead when its lease was released or expired, when the engine restarted since the
-// run last renewed it (a server restart, or another process opening the embedded engine: a
-// process that died with a swap in flight lets the engine load the replaced parts again), or
-// when it was taken by a process of this host that no longer exists.
+// A run is dead when its lease was released or expired, when the engine it wrote to has
+// restarted since it took the lease, or when it was taken by a process of this host that no
+// longer exists. The restart is read from LiveRunsTable, a Memory table holding the id of every
+// run that took a lease since the engine started: its rows die with the server process (or
+// with the process of an embedded engine), which is exactly when the parts a swap in flight
+// replaced may have been loaded again.
 
 // leaseKeyPrefix starts the state key of a run lease.
 const leaseKeyPrefix = "run:"
 
-// bootTolerance is how far two readings of the engine's start time may differ without a
-// restart in between (both are whole seconds, read at different moments).
-const bootTolerance = 2 * time.Second
+// LiveRunsTable is the Memory table of the runs that took a lease since the engine started.
+const LiveRunsTable = "_hourglass_live_runs"
 
 // RunLease is one run's lease.
 type RunLease struct {
@@ -37,9 +38,6 @@ type RunLease struct {
 	RunID string
 	// Owner identifies the process that holds the lease.
 	Owner Owner
-	// Boot is when the engine the run writes to started, as the engine reported it when the
-	// lease was last taken or renewed.
-	Boot time.Time
 	// Until is when the lease expires (wall clock); at or before now it is released.
 	Until time.Time
 }
@@ -97,41 +95,60 @@ func (o Owner) gone(here Owner) bool {
 
 func (l *RunLease) value() string {
 	return strings.Join([]string{"v1", l.Owner.Host, l.Owner.HostBoot, strconv.Itoa(l.Owner.PID), l.Owner.Started,
-		strconv.FormatInt(l.Boot.Unix(), 10), strconv.FormatInt(l.Until.UnixNano(), 10)}, "|")
+		strconv.FormatInt(l.Until.UnixNano(), 10)}, "|")
 }
 
 func parseLease(table, runID, v string) (*RunLease, error) {
 	f := strings.Split(v, "|")
-	if len(f) != 7 || f[0] != "v1" {
+	if len(f) != 6 || f[0] != "v1" {
 		return nil, fmt.Errorf("run lease of %s is %q", runID, v)
 	}
 	pid, err1 := strconv.Atoi(f[3])
-	boot, err2 := strconv.ParseInt(f[5], 10, 64)
-	until, err3 := strconv.ParseInt(f[6], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	until, err2 := strconv.ParseInt(f[5], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("run lease of %s is %q: %w", runID, v, err)
 	}
 	return &RunLease{Table: table, RunID: runID, Owner: Owner{Host: f[1], HostBoot: f[2], PID: pid, Started: f[4]},
-		Boot: time.Unix(boot, 0).UTC(), Until: time.Unix(0, until).UTC()}, nil
+		Until: time.Unix(0, until).UTC()}, nil
 }
 
-// EngineBoot returns when the engine started, by the engine's clock.
-func (s *Store) EngineBoot(ctx context.Context) (time.Time, error) {
-	r, err := s.e.Query(ctx, "SELECT now() - uptime()", nil)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read the engine's start time: %w", err)
+// ensureLiveRuns creates LiveRunsTable if it does not exist (deploy creates it too).
+func (s *Store) ensureLiveRuns(ctx context.Context) error {
+	if err := s.e.Exec(ctx, liveRunsDDL(s.table(LiveRunsTable)), nil); err != nil {
+		return fmt.Errorf("create %s: %w", LiveRunsTable, err)
 	}
-	t, _ := r.Row()[0].(time.Time)
-	return t, nil
+	return nil
+}
+
+func liveRunsDDL(table string) string {
+	return "CREATE TABLE IF NOT EXISTS " + table + " (table_name String, run_id String) ENGINE = Memory"
+}
+
+// liveRuns returns which of the runs ids took a lease since the engine started.
+func (s *Store) liveRuns(ctx context.Context, ids []string) (map[string]bool, error) {
+	if err := s.ensureLiveRuns(ctx); err != nil {
+		return nil, err
+	}
+	r, err := s.e.Query(ctx, "SELECT DISTINCT run_id FROM "+s.table(LiveRunsTable)+" WHERE has({ids:Array(String)}, run_id)", engine.Params{"ids": ids})
+	if err != nil {
+		return nil, fmt.Errorf("read the runs alive since the engine started: %w", err)
+	}
+	live := map[string]bool{}
+	for _, row := range r.Rows {
+		live[row[0].(string)] = true
+	}
+	return live, nil
 }
 
 // TakeRunLease records that run runID, writing to table, is alive for ttl.
 func (s *Store) TakeRunLease(ctx context.Context, table, runID string, ttl time.Duration) (*RunLease, error) {
-	boot, err := s.EngineBoot(ctx)
-	if err != nil {
+	if err := s.ensureLiveRuns(ctx); err != nil {
 		return nil, err
 	}
-	l := &RunLease{Table: table, RunID: runID, Owner: CurrentOwner(), Boot: boot, Until: time.Now().Add(ttl)}
+	if err := s.e.Exec(ctx, "INSERT INTO "+s.table(LiveRunsTable)+" SELECT {table:String}, {run:String}", engine.Params{"table": table, "run": runID}); err != nil {
+		return nil, fmt.Errorf("record run %s alive: %w", runID, err)
+	}
+	l := &RunLease{Table: table, RunID: runID, Owner: CurrentOwner(), Until: time.Now().Add(ttl)}
 	if err := s.Set(ctx, table, leaseKeyPrefix+runID, l.value()); err != nil {
 		return nil, err
 	}
@@ -141,12 +158,12 @@ func (s *Store) TakeRunLease(ctx context.Context, table, runID string, ttl time.
 // RenewRunLease extends l by ttl. It returns an error wrapping ErrEngineRestarted, and leaves
 // the lease as it was, when the engine restarted since the lease was taken.
 func (s *Store) RenewRunLease(ctx context.Context, l *RunLease, ttl time.Duration) error {
-	boot, err := s.EngineBoot(ctx)
+	live, err := s.liveRuns(ctx, []string{l.RunID})
 	if err != nil {
 		return err
 	}
-	if d := boot.Sub(l.Boot); d > bootTolerance || d < -bootTolerance {
-		return fmt.Errorf("run %s: %w (it started at %s, now at %s)", l.RunID, ErrEngineRestarted, l.Boot.Format(time.DateTime), boot.Format(time.DateTime))
+	if !live[l.RunID] {
+		return fmt.Errorf("run %s: %w", l.RunID, ErrEngineRestarted)
 	}
 	next := *l
 	next.Until = time.Now().Add(ttl)
@@ -200,12 +217,13 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	if len(r.Rows) == 0 {
 		return nil, nil
 	}
-	var keys []string
+	var keys, ids []string
 	seen := map[string]bool{}
 	for _, row := range r.Rows {
-		if k := leaseKeyPrefix + row[0].(string); !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
+		if id := row[0].(string); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+			keys = append(keys, leaseKeyPrefix+id)
 		}
 	}
 	lr, err := s.e.Query(ctx, "SELECT key, argMax(value, seq) FROM "+s.table(StateTable)+
@@ -220,7 +238,7 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 			leases[id] = l
 		}
 	}
-	boot, err := s.EngineBoot(ctx)
+	live, err := s.liveRuns(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +247,7 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	for _, row := range r.Rows {
 		sp := SuspectPartition{Table: table, RunID: row[0].(string), Start: row[1].(time.Time), End: row[2].(time.Time),
 			Status: row[3].(string), Kind: row[4].(string), At: row[5].(time.Time)}
-		reason, dead := deadReason(sp.Status, row[6].(string), leases[sp.RunID], boot, here, now)
+		reason, dead := deadReason(sp.Status, row[6].(string), leases[sp.RunID], live[sp.RunID], here, now)
 		if !dead {
 			continue
 		}
@@ -240,8 +258,9 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	return out, nil
 }
 
-// deadReason says whether a unit in doubt belongs to a run that is no longer alive, and why.
-func deadReason(status, unitErr string, l *RunLease, boot time.Time, here Owner, now time.Time) (string, bool) {
+// deadReason says whether a unit in doubt belongs to a run that is no longer alive, and why;
+// live says whether the run took its lease since the engine started.
+func deadReason(status, unitErr string, l *RunLease, live bool, here Owner, now time.Time) (string, bool) {
 	switch {
 	case status == StatusSwapFailed:
 		return "failed after issuing its swap: " + unitErr, true
@@ -252,8 +271,8 @@ func deadReason(status, unitErr string, l *RunLease, boot time.Time, here Owner,
 			return "ended with its swap unconfirmed", true
 		}
 		return "stopped during its swap (lease expired " + l.Until.Format(time.RFC3339) + ")", true
-	case boot.Sub(l.Boot) > bootTolerance || l.Boot.Sub(boot) > bootTolerance:
-		return "was cut off by an engine restart during its swap", true
+	case !live:
+		return "was cut off during its swap: the engine has restarted since (a server restart, or the process of an embedded engine died)", true
 	case l.Owner.gone(here):
 		return fmt.Sprintf("died during its swap (process %d on %s is gone)", l.Owner.PID, l.Owner.Host), true
 	}

@@ -23,7 +23,9 @@ func (r *Runner) runUnit(ctx context.Context, rn *run, u Unit) (meta.Unit, error
 	rec := meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End}
 	swapIssued := false
 	fail := func(what string, err error) (meta.Unit, error) {
-		err = fmt.Errorf("%s: %w", what, err)
+		if what != "" {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
 		rec.Status, rec.Error, rec.Duration = meta.StatusFailed, oneLine(err.Error()), time.Since(start)
 		if swapIssued {
 			rec.Status = meta.StatusSwapFailed
@@ -57,7 +59,7 @@ func (r *Runner) runUnit(ctx context.Context, rn *run, u Unit) (meta.Unit, error
 	}
 	read, written, err := r.stage(ctx, ra, staging, u)
 	if err != nil {
-		return fail("recompute", err)
+		return fail("", err)
 	}
 	rec.RowsRead, rec.RowsWritten = read, written
 	if err := step(StepStaged); err != nil {
@@ -120,7 +122,7 @@ func (r *Runner) stage(ctx context.Context, ra *pipes.RollupArtifacts, staging s
 	}
 	res, err := r.e.Query(ctx, ra.PopulateInto(staging), rg)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("recompute: %w", err)
 	}
 	read, written = res.Stats.RowsRead, written+res.Stats.RowsWritten
 	if known && res.Stats.WritesKnown {
