@@ -57,9 +57,14 @@ func newCrashProject(t *testing.T, rg timerange.Range, events int) *crashProject
 
 func (p *crashProject) clock() string { return p.now.Format(time.RFC3339) }
 
-func (p *crashProject) args(args ...string) []string { return append([]string{"--project", p.dir}, args...) }
+func (p *crashProject) args(args ...string) []string {
+	return append([]string{"--project", p.dir}, args...)
+}
 
-func (p *crashProject) must(args ...string) string { p.t.Helper(); return mustHG(p.t, p.args(args...)...) }
+func (p *crashProject) must(args ...string) string {
+	p.t.Helper()
+	return mustHG(p.t, p.args(args...)...)
+}
 
 // insert adds n events over [from, to) whose environment is tag (so a test can leave them out
 // of its expectation).
