@@ -186,6 +186,12 @@ func (ra *RollupArtifacts) EndpointRollupSQL(e *datasources.Endpoint) (string, e
 	return sql, nil
 }
 
+// StagedRows returns a query giving the rows of each partition of a staging table (a batch of
+// partitions recomputed by one INSERT); it binds {db:String} and {table:String}.
+func (ra *RollupArtifacts) StagedRows() string {
+	return "SELECT partition_id, sum(rows) FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active GROUP BY partition_id"
+}
+
 // StagingTables returns a query listing the rollup's staging tables; it binds {db:String} and
 // {prefix:String} (StagingPrefix).
 func (ra *RollupArtifacts) StagingTables() string {

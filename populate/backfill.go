@@ -17,6 +17,9 @@ type BackfillOptions struct {
 	Parallel int
 	// Resume skips the units the latest backfill of the rollup completed.
 	Resume bool
+	// Batch is the most partitions one INSERT recomputes (0: as many as keep it to about
+	// groupRows rollup rows, up to maxGroup; 1: one partition per INSERT).
+	Batch int
 }
 
 // DryRun is what a backfill would do.
@@ -94,7 +97,7 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	if err := r.store.RecordUnits(ctx, carried...); err != nil {
 		return nil, err
 	}
-	err = r.runUnits(ctx, rn, units, skip, opts.Parallel, rep)
+	err = r.runUnits(ctx, rn, units, skip, opts.Parallel, opts.Batch, rep)
 	rep.Duration = time.Since(started)
 	if err != nil {
 		return rep, err
@@ -195,7 +198,7 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	}
 	units := PlanIncremental(ra, rg, closed)
 	rep.Units = len(units)
-	if err := r.runUnits(ctx, rn, units, nil, 1, rep); err != nil {
+	if err := r.runUnits(ctx, rn, units, nil, 1, 0, rep); err != nil {
 		rep.Duration = time.Since(started)
 		return rep, err
 	}

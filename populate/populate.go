@@ -305,13 +305,26 @@ func (r *Runner) newRun(ra *pipes.RollupArtifacts, kind string, dep meta.Deploym
 	return &run{ra: ra, kind: kind, id: newRunID(r.now()), trigger: dep.Watermark}
 }
 
-// runUnits runs units with up to parallel workers. When ctx is cancelled, units already
-// running finish (they run on a context that is not cancelled) and no new unit starts. The
+// Groups: consecutive whole-partition units are recomputed by one INSERT (see runGroup). A
+// group stages at most about groupRows rollup rows, judged from the largest partition seen so
+// far in the run (the first group is a single partition), so the engine's memory for the
+// aggregation stays bounded whatever the range; and at most maxGroup partitions.
+const (
+	groupRows = 20000
+	maxGroup  = 31
+)
+
+// runUnits runs units with up to parallel workers, in groups of at most batch partitions
+// (0: sized by the rows they stage, see groupRows). When ctx is cancelled, groups already
+// running finish (they run on a context that is not cancelled) and no new group starts. The
 // run holds a lease while it works (see meta.RunLease), so that its units in flight are never
 // taken for those of a dead run.
-func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[time.Time]bool, parallel int, rep *Report) error {
+func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[time.Time]bool, parallel, batch int, rep *Report) error {
 	if parallel < 1 {
 		parallel = 1
+	}
+	if batch < 1 || batch > maxGroup {
+		batch = maxGroup
 	}
 	l, err := r.takeLease(ctx, rn)
 	if err != nil {
@@ -321,65 +334,78 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[t
 	defer l.release(context.WithoutCancel(ctx))
 	var mu, evMu sync.Mutex
 	var firstErr error
+	interrupted := false
+	next, rowsPerPartition := 0, uint64(0)
+	// nextGroup takes the next group of consecutive units to run, or nil when there is none or
+	// the run must stop.
+	nextGroup := func() []Unit {
+		mu.Lock()
+		defer mu.Unlock()
+		var g []Unit
+		for next < len(units) && firstErr == nil {
+			if ctx.Err() != nil {
+				interrupted = true
+				break
+			}
+			u := units[next]
+			if skip[u.Range.Start] {
+				if len(g) > 0 {
+					break
+				}
+				next++
+				rep.Skipped++
+				r.emit(&evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
+				continue
+			}
+			size := 1
+			if rowsPerPartition > 0 {
+				size = int(min(uint64(batch), max(1, groupRows/rowsPerPartition)))
+			}
+			if len(g) > 0 && (len(g) >= size || u.Carry || g[0].Carry || !g[len(g)-1].Range.End.Equal(u.Range.Start)) {
+				break
+			}
+			g = append(g, u)
+			next++
+		}
+		return g
+	}
 	r.dropStaleStaging(ctx, rn.ra)
 	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: len(units)})
-	work := make(chan Unit)
 	var wg sync.WaitGroup
 	for i := 0; i < parallel; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u := range work {
-				mu.Lock()
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop || ctx.Err() != nil {
-					continue // a unit failed or the run was interrupted: start nothing new
+			for g := nextGroup(); len(g) > 0; g = nextGroup() {
+				for _, u := range g {
+					r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
 				}
-				r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
-				rec, err := r.runUnit(context.WithoutCancel(ctx), rn, u)
+				recs, err := r.runGroup(context.WithoutCancel(ctx), rn, g)
 				mu.Lock()
 				if err != nil {
-					rep.Failed++
+					rep.Failed += len(g)
 					if firstErr == nil {
 						firstErr = err
 					}
 				} else {
-					rep.Done++
-					rep.RowsRead += rec.RowsRead
-					rep.RowsWritten += rec.RowsWritten
+					rep.Done += len(g)
+					for _, rec := range recs {
+						rep.RowsRead += rec.RowsRead
+						rep.RowsWritten += rec.RowsWritten
+						rowsPerPartition = max(rowsPerPartition, rec.RowsWritten)
+					}
 				}
 				mu.Unlock()
-				if err != nil {
-					r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: rec.Duration})
-				} else {
-					r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: rec.RowsRead, RowsWritten: rec.RowsWritten, Duration: rec.Duration})
+				for i, u := range g {
+					if err != nil {
+						r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+					} else {
+						r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+					}
 				}
 			}
 		}()
 	}
-	interrupted := false
-dispatch:
-	for _, u := range units {
-		if skip[u.Range.Start] {
-			rep.Skipped++
-			r.emit(&evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
-			continue
-		}
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			interrupted = true
-			break dispatch
-		case work <- u:
-		}
-	}
-	close(work)
 	wg.Wait()
 	if firstErr != nil {
 		return firstErr

@@ -101,7 +101,7 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 	started := time.Now()
 	rn := r.newRun(ra, KindReconcile, dep)
 	rep.Repaired = &Report{RunID: rn.id, Rollup: rollup, Kind: KindReconcile, Range: rg, Units: len(redo), Recovered: recovered}
-	err = r.runUnits(ctx, rn, redo, nil, 1, rep.Repaired)
+	err = r.runUnits(ctx, rn, redo, nil, 1, 0, rep.Repaired)
 	rep.Repaired.Duration = time.Since(started)
 	return rep, err
 }

@@ -94,7 +94,7 @@ func (r *Runner) recoverFirst(ctx context.Context, ra *pipes.RollupArtifacts, de
 		return rows
 	}
 	rep := &Report{RunID: rn.id, Rollup: ra.Rollup.Name, Kind: KindRecover, Units: len(units)}
-	if err := r.runUnits(context.WithoutCancel(ctx), rn, units, nil, 1, rep); err != nil {
+	if err := r.runUnits(context.WithoutCancel(ctx), rn, units, nil, 1, 0, rep); err != nil {
 		return nil, fmt.Errorf("redo the suspect partitions %v of %s first: %w", ids, ra.Table, err)
 	}
 	return ids, nil

@@ -10,41 +10,65 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/timerange"
 )
 
-// runUnit fills a private staging table with the partition's new content and swaps it into
-// the rollup, durably. The run log gets one row per state that matters: "swapping" just
-// before the swap (from then on a crash may leave the partition doubled, see the package
-// comment), then "done" once the replaced parts are purged — or "failed" (partition
-// untouched) / "swap_failed" (partition in doubt) when it fails.
-func (r *Runner) runUnit(ctx context.Context, rn *run, u Unit) (meta.Unit, error) {
+// runGroup fills a private staging table with the new content of a group of consecutive
+// partitions (one unit each) and swaps each into the rollup, durably. A group of several
+// partitions is recomputed by one INSERT, so the raw rows are read once instead of once per
+// partition (a raw table not sorted by time first reads whole granules around every
+// partition's edges) and the per-statement costs are paid once; its size is bounded by the
+// rows it stages (see runUnits), so memory stays flat. The run log gets one write per state
+// that matters for the whole group: "swapping" just before the swaps (from then on a crash may
+// leave the partitions doubled, see the package comment), then "done" once the replaced parts
+// are purged — or "failed" (partitions untouched) / "swap_failed" (partitions in doubt) when it
+// fails.
+func (r *Runner) runGroup(ctx context.Context, rn *run, units []Unit) ([]meta.Unit, error) {
 	ra := rn.ra
 	start := time.Now()
-	rec := meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End}
+	recs := make([]meta.Unit, len(units))
+	for i, u := range units {
+		recs[i] = meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End}
+	}
+	first := units[0]
 	swapIssued := false
-	fail := func(what string, err error) (meta.Unit, error) {
+	record := func(status, msg string, extra ...meta.Unit) error {
+		for i := range recs {
+			recs[i].Status, recs[i].Error, recs[i].Duration = status, msg, time.Since(start)
+		}
+		return r.store.RecordUnits(ctx, append(append([]meta.Unit{}, recs...), extra...)...)
+	}
+	fail := func(u Unit, what string, err error) ([]meta.Unit, error) {
 		if what != "" {
 			err = fmt.Errorf("%s: %w", what, err)
 		}
-		rec.Status, rec.Error, rec.Duration = meta.StatusFailed, oneLine(err.Error()), time.Since(start)
+		status := meta.StatusFailed
 		if swapIssued {
-			rec.Status = meta.StatusSwapFailed
+			status = meta.StatusSwapFailed
 		}
-		_ = r.store.RecordUnit(ctx, rec) // best effort: without it the unit stays in doubt
-		return rec, &UnitError{Unit: u, Err: err}
+		_ = record(status, oneLine(err.Error())) // best effort: without it the units stay in doubt
+		return recs, &UnitError{Unit: u, Err: err}
 	}
-	step := func(s Step) error { return r.hooks.at(ctx, s, u) }
+	// step runs the hooks of step s for every unit of the group, in order.
+	step := func(s Step) (Unit, error) {
+		for _, u := range units {
+			if err := r.hooks.at(ctx, s, u); err != nil {
+				return u, err
+			}
+		}
+		return Unit{}, nil
+	}
 
-	staging := stagingName(ra, u, rn.id, time.Now())
+	staging := stagingName(ra, first, rn.id, time.Now())
 	ddl := ra.CreateStagingNamed(staging)
 	if !rn.trigger.IsZero() {
 		var err error
 		if ddl, err = ra.CreateStagingNamedAt(staging, rn.trigger); err != nil {
-			return fail("create staging", err)
+			return fail(first, "create staging", err)
 		}
 	}
 	if err := r.e.Exec(ctx, ddl, nil); err != nil {
-		return fail("create staging", err)
+		return fail(first, "create staging", err)
 	}
 	dropped := false
 	drop := func() {
@@ -54,104 +78,127 @@ func (r *Runner) runUnit(ctx context.Context, rn *run, u Unit) (meta.Unit, error
 		}
 	}
 	defer drop()
-	if err := step(StepBeforeStage); err != nil {
-		return fail("before stage", err)
+	if u, err := step(StepBeforeStage); err != nil {
+		return fail(u, "before stage", err)
 	}
-	read, written, err := r.stage(ctx, ra, staging, u)
-	if err != nil {
-		return fail("", err)
+	if err := r.stage(ctx, ra, staging, units, recs); err != nil {
+		return fail(first, "", err)
 	}
-	rec.RowsRead, rec.RowsWritten = read, written
-	if err := step(StepStaged); err != nil {
-		return fail("after stage", err)
+	if u, err := step(StepStaged); err != nil {
+		return fail(u, "after stage", err)
 	}
 	if err := rn.lease.check(); err != nil {
-		return fail("swap partition "+u.PartitionID, err)
+		return fail(first, "swap partition "+first.PartitionID, err)
 	}
-	rec.Status = meta.StatusSwapping
-	if err := r.store.RecordUnit(ctx, rec); err != nil {
-		return fail("record the swap of "+u.PartitionID, err)
+	if err := record(meta.StatusSwapping, ""); err != nil {
+		return fail(first, "record the swap of "+first.PartitionID, err)
 	}
-	if err := step(StepSwapRecorded); err != nil {
-		return fail("before swap", err)
+	if u, err := step(StepSwapRecorded); err != nil {
+		return fail(u, "before swap", err)
 	}
-	partitionID := ra.BackfillPartitionID(u.PartitionID)
-	swapIssued = true
-	if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(partitionID, staging), nil); err != nil {
-		return fail("swap partition "+partitionID, err)
+	ids := make([]string, len(units))
+	for i, u := range units {
+		ids[i] = ra.BackfillPartitionID(u.PartitionID)
+		swapIssued = true
+		if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(ids[i], staging), nil); err != nil {
+			return fail(u, "swap partition "+ids[i], err)
+		}
+		if err := r.hooks.at(ctx, StepSwapped, u); err != nil {
+			return fail(u, "after swap", err)
+		}
 	}
-	if err := step(StepSwapped); err != nil {
-		return fail("after swap", err)
+	if err := r.waitPurged(ctx, ra, ids); err != nil {
+		return fail(first, "swap partition "+first.PartitionID, err)
 	}
-	if err := r.waitPurged(ctx, ra, partitionID); err != nil {
-		return fail("swap partition "+partitionID, err)
-	}
-	if err := step(StepPurged); err != nil {
-		return fail("after purge", err)
+	if u, err := step(StepPurged); err != nil {
+		return fail(u, "after purge", err)
 	}
 	drop()
-	rec.Status, rec.Duration = meta.StatusDone, time.Since(start)
-	rows := []meta.Unit{rec}
+	var resolved []meta.Unit
 	if rn.resolves != nil {
-		rows = append(rows, rn.resolves(u)...)
+		for _, u := range units {
+			resolved = append(resolved, rn.resolves(u)...)
+		}
 	}
-	if err := r.store.RecordUnits(ctx, rows...); err != nil {
-		// The swap is durable but not recorded: the unit stays "swapping", so its partition is
-		// suspect once this run ends and the next command redoes it.
-		return rec, &UnitError{Unit: u, Err: fmt.Errorf("record partition %s done: %w", partitionID, err)}
+	if err := record(meta.StatusDone, "", resolved...); err != nil {
+		// The swaps are durable but not recorded: the units stay "swapping", so their partitions
+		// are suspect once this run ends and the next command redoes them.
+		return recs, &UnitError{Unit: first, Err: fmt.Errorf("record partition %s done: %w", first.PartitionID, err)}
 	}
-	if err := step(StepRecorded); err != nil {
-		return rec, &UnitError{Unit: u, Err: fmt.Errorf("after record: %w", err)}
+	if u, err := step(StepRecorded); err != nil {
+		return recs, &UnitError{Unit: u, Err: fmt.Errorf("after record: %w", err)}
 	}
-	return rec, nil
+	return recs, nil
 }
 
-// stage fills the staging table: the partition's hours outside u.Range carried from the
-// rollup (when u.Carry), then u.Range recomputed from raw rows. It returns the raw rows the
-// engine read and the rows staged, from the engine's own statistics of the INSERTs.
-func (r *Runner) stage(ctx context.Context, ra *pipes.RollupArtifacts, staging string, u Unit) (read, written uint64, err error) {
-	rg := engine.Params{pipes.StartParam: u.Range.Start, pipes.EndParam: u.Range.End}
+// stage fills the staging table with the group's new content: a unit's hours outside its
+// Range carried from the rollup (when Carry; such a unit is alone in its group), then the
+// group's Ranges recomputed from raw rows by one INSERT. It sets each record's rows read and
+// written from the engine's own statistics: the rows written per partition are read from the
+// staging table's parts when the group has several, and the raw rows the INSERT read are
+// shared among them in proportion.
+func (r *Runner) stage(ctx context.Context, ra *pipes.RollupArtifacts, staging string, units []Unit, recs []meta.Unit) error {
+	first, last := units[0], units[len(units)-1]
+	rg := timerange.Range{Start: first.Range.Start, End: last.Range.End}
+	var carried uint64
 	known := true
-	if u.Carry {
-		res, err := r.e.Query(ctx, ra.CarryInto(staging), engine.Params{pipes.StartParam: u.Range.Start, pipes.EndParam: u.Range.End,
-			pipes.PartitionStartParam: u.Partition.Start, pipes.PartitionEndParam: u.Partition.End})
+	if first.Carry {
+		res, err := r.e.Query(ctx, ra.CarryInto(staging), engine.Params{pipes.StartParam: first.Range.Start, pipes.EndParam: first.Range.End,
+			pipes.PartitionStartParam: first.Partition.Start, pipes.PartitionEndParam: first.Partition.End})
 		if err != nil {
-			return 0, 0, fmt.Errorf("carry the hours outside %s: %w", u.Range, err)
+			return fmt.Errorf("carry the hours outside %s: %w", first.Range, err)
 		}
-		written, known = res.Stats.RowsWritten, res.Stats.WritesKnown
+		carried, known = res.Stats.RowsWritten, res.Stats.WritesKnown
 	}
-	res, err := r.e.Query(ctx, ra.PopulateInto(staging), rg)
+	res, err := r.e.Query(ctx, ra.PopulateInto(staging), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
 	if err != nil {
-		return 0, 0, fmt.Errorf("recompute: %w", err)
+		return fmt.Errorf("recompute: %w", err)
 	}
-	read, written = res.Stats.RowsRead, written+res.Stats.RowsWritten
-	if known && res.Stats.WritesKnown {
-		return read, written, nil
+	read := res.Stats.RowsRead
+	if len(units) == 1 && known && res.Stats.WritesKnown {
+		recs[0].RowsRead, recs[0].RowsWritten = read, carried+res.Stats.RowsWritten
+		return nil
 	}
-	// The server does not report written rows (before protocol revision 54420): count the
-	// staged rows, rollup rows only.
-	res, err = r.e.Query(ctx, ra.CountRows(staging), engine.Params{pipes.StartParam: u.Partition.Start, pipes.EndParam: u.Partition.End})
+	// Several partitions, or a server that does not report written rows (before protocol
+	// revision 54420): read the staged rows per partition from the staging table's parts.
+	parts, err := r.e.Query(ctx, ra.StagedRows(), engine.Params{"db": r.artifacts.Project.Database, "table": staging})
 	if err != nil {
-		return 0, 0, fmt.Errorf("count staged rows: %w", err)
+		return fmt.Errorf("count staged rows: %w", err)
 	}
-	return read, res.Row()[0].(uint64), nil
+	byID := map[string]uint64{}
+	var total uint64
+	for _, row := range parts.Rows {
+		n, _ := toUint(row[1])
+		byID[row[0].(string)] = n
+		total += n
+	}
+	for i, u := range units {
+		recs[i].RowsWritten = byID[ra.BackfillPartitionID(u.PartitionID)]
+		switch {
+		case total > 0:
+			recs[i].RowsRead = uint64(float64(read) * float64(recs[i].RowsWritten) / float64(total))
+		case i == 0:
+			recs[i].RowsRead = read
+		}
+	}
+	return nil
 }
 
 // purgeWait bounds how long a unit waits for the parts its swap replaced to leave the disk (a
 // part still read by a running query stays until that query ends).
 const purgeWait = 60 * time.Second
 
-// waitPurged deletes the parts the swap of partition id replaced and waits until they are gone
-// from disk: until then an engine that stops could load them again as active parts on its
-// next start and double the partition, so the unit is not durable before.
-func (r *Runner) waitPurged(ctx context.Context, ra *pipes.RollupArtifacts, id string) error {
+// waitPurged deletes the parts the swaps of partitions ids replaced and waits until they are
+// gone from disk: until then an engine that stops could load them again as active parts on its
+// next start and double the partitions, so no unit is durable before.
+func (r *Runner) waitPurged(ctx context.Context, ra *pipes.RollupArtifacts, ids []string) error {
 	deadline := time.Now().Add(purgeWait)
 	pause := 20 * time.Millisecond
 	for {
 		if err := r.e.Exec(ctx, ra.PurgeReplaced(), nil); err != nil {
 			return fmt.Errorf("delete replaced parts: %w", err)
 		}
-		res, err := r.e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams([]string{id}))
+		res, err := r.e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams(ids))
 		if err != nil {
 			return fmt.Errorf("check replaced parts: %w", err)
 		}

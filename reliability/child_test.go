@@ -41,6 +41,8 @@ type childSpec struct {
 	// in start order, recovery units included).
 	Step populate.Step `json:"step"`
 	Unit int           `json:"unit"`
+	// Batch is the backfill's most partitions per INSERT (0: the default, sized by rows).
+	Batch int `json:"batch"`
 }
 
 // runChild runs spec (JSON) and returns the exit code: it never returns when it reaches its
@@ -106,7 +108,7 @@ func runChild(spec string) int {
 	rg := timerange.Range{Start: c.From, End: c.To}
 	switch c.Command {
 	case "backfill":
-		_, err = r.Backfill(ctx, c.Rollup, rg, populate.BackfillOptions{})
+		_, err = r.Backfill(ctx, c.Rollup, rg, populate.BackfillOptions{Batch: c.Batch})
 	case "populate":
 		_, err = r.PopulateOne(ctx, c.Rollup)
 	case "reconcile":

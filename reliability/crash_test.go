@@ -126,7 +126,8 @@ CROSS JOIN
 }
 
 // statusOf runs hourglass status (JSON) and returns its exit code and the suspect partitions
-// it names for events_overview_hourly.
+// it names for events_overview_hourly. With suspect partitions its one line on stderr must name
+// each of them and the command that redoes them.
 func (p *crashProject) status() (int, []string) {
 	p.t.Helper()
 	code, out, errOut := hg(p.t, p.args("-o", "json", "status", "--now", p.clock())...)
@@ -151,6 +152,11 @@ func (p *crashProject) status() (int, []string) {
 	}
 	if (code != 0) != (len(ids) > 0) {
 		p.t.Fatalf("status exited %d with suspect partitions %v: want exit 1 exactly when some are suspect\n%s", code, ids, errOut)
+	}
+	for _, id := range ids {
+		if !strings.Contains(errOut, id) || !strings.Contains(errOut, "run hourglass populate "+crashRollup) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			p.t.Fatalf("status does not name %s and the command to run on one line: %q", id, errOut)
+		}
 	}
 	return code, ids
 }
@@ -208,12 +214,21 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 		t.Run("backfill/"+string(step), func(t *testing.T) {
 			p.t = t
 			killChild(t, spec("backfill", step, 3))
+			if step == populate.StepSwapped { // the text status marks the rollup and its partitions
+				code, out, _ := hg(t, p.args("status", "--now", p.clock())...)
+				if code != 1 || !strings.Contains(out, "SUSPECT "+crashRollup) || !strings.Contains(out, "20261003") ||
+					!strings.Contains(out, "redo them with: hourglass populate "+crashRollup) {
+					t.Fatalf("text status after a kill right after the swap: exit %d\n%s", code, out)
+				}
+			}
 			check(t, step, "")
 		})
 	}
 	t.Run("populate killed while redoing a suspect partition", func(t *testing.T) {
 		p.t = t
-		killChild(t, spec("backfill", populate.StepSwapped, 2))
+		one := spec("backfill", populate.StepSwapped, 2)
+		one.Batch = 1 // one partition in doubt
+		killChild(t, one)
 		if _, ids := p.status(); len(ids) != 1 {
 			t.Fatalf("suspect after the backfill's kill: %v", ids)
 		}
@@ -286,16 +301,9 @@ func TestEmbeddedRandomKills(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "killed") {
 			midRun++
 		}
-		code, out, errOut := hg(t, p.args("status", "--now", p.clock())...)
 		suspect, before := p.afterCrash("")
 		if len(suspect) > 0 {
 			suspected++
-			// The text status names every suspect partition, the rollup and what to run.
-			for _, id := range suspect {
-				if code != 1 || !strings.Contains(out, id) || !strings.Contains(errOut, id) || !strings.Contains(errOut, "hourglass populate "+crashRollup) {
-					t.Fatalf("kill %d: status exit %d does not name %s and the command to run:\n%s\n%s", i, code, id, out, errOut)
-				}
-			}
 		}
 		if len(before.Doubled) > 0 {
 			doubled++
@@ -310,24 +318,29 @@ func TestEmbeddedRandomKills(t *testing.T) {
 }
 
 // --resume after a kill at ~70 % of a backfill skips exactly the units that are durable: the
-// ones recorded done, and the one left in doubt once the resume's recovery has redone it;
-// killed before its swap was recorded, the unit in flight is redone.
+// ones recorded done, and those left in doubt once the resume's recovery has redone them;
+// killed before its swap was recorded, the unit in flight is redone. With one partition per
+// INSERT the kill falls on one unit; by default (the rest of the range recomputed by one
+// INSERT after the first partition) it falls on the whole group.
 func TestEmbeddedResumeAfterKillAt70Percent(t *testing.T) {
 	rg := timerange.Range{Start: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 10, 11, 0, 0, 0, 0, time.UTC)}
 	p := newCrashProject(t, rg, 40000)
 	resume := []string{"backfill", crashRollup, "--from", timerange.Format(rg.Start), "--to", timerange.Format(rg.End), "--now", p.clock(), "--resume"}
 	for _, c := range []struct {
 		step          populate.Step
+		batch         int
 		skipped, done int
 		recovered     string
 	}{
-		{populate.StepStaged, 6, 4, ""},
-		{populate.StepSwapped, 7, 3, "first redid 1 suspect partition(s) a crash may have doubled: 20261007"},
-		{populate.StepRecorded, 7, 3, ""},
+		{populate.StepStaged, 1, 6, 4, ""},
+		{populate.StepSwapped, 1, 7, 3, "first redid 1 suspect partition(s) a crash may have doubled: 20261007"},
+		{populate.StepRecorded, 1, 7, 3, ""},
+		{populate.StepStaged, 0, 1, 9, ""},
+		{populate.StepSwapped, 0, 10, 0, "first redid 9 suspect partition(s) a crash may have doubled: 20261002, 20261003, 20261004, 20261005, 20261006, 20261007, 20261008, 20261009, 20261010"},
 	} {
-		t.Run(string(c.step), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/batch%d", c.step, c.batch), func(t *testing.T) {
 			p.t = t
-			killChild(t, childSpec{Project: p.dir, Command: "backfill", Rollup: crashRollup, From: rg.Start, To: rg.End, Now: p.now, Step: c.step, Unit: 7})
+			killChild(t, childSpec{Project: p.dir, Command: "backfill", Rollup: crashRollup, From: rg.Start, To: rg.End, Now: p.now, Step: c.step, Unit: 7, Batch: c.batch})
 			out := p.must(resume...)
 			want := fmt.Sprintf("%d unit(s) done, %d skipped", c.done, c.skipped)
 			if !strings.Contains(out, want) || !strings.Contains(out, c.recovered) {
