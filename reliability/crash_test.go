@@ -177,8 +177,10 @@ func (p *crashProject) afterCrash(exclude string) (suspect []string, before orac
 	if after := p.oracle(exclude); after.Mismatched != 0 || !after.TotalsEqual || after.Hours == 0 {
 		p.t.Fatalf("after the next populate the rollup differs from raw in %d of %d hours (days %v, totals equal %v)", after.Mismatched, after.Hours, after.Days, after.TotalsEqual)
 	}
-	if code, ids := p.status(); code != 0 {
-		p.t.Fatalf("status after the populate: exit %d, suspect %v", code, ids)
+	if len(suspect) > 0 { // the populate redid them: nothing is suspect any more
+		if code, ids := p.status(); code != 0 {
+			p.t.Fatalf("status after the populate: exit %d, suspect %v", code, ids)
+		}
 	}
 	return suspect, before
 }
@@ -210,7 +212,7 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 		}
 		t.Logf("killed at %s: suspect %v, doubled by the restart %v, %d hours differed; the next populate made all %d exact", step, suspect, before.Doubled, before.Mismatched, before.Hours)
 	}
-	for _, step := range populate.Steps {
+	for _, step := range populate.Steps() {
 		t.Run("backfill/"+string(step), func(t *testing.T) {
 			p.t = t
 			killChild(t, spec("backfill", step, 3))
@@ -235,7 +237,7 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 		killChild(t, spec("populate", populate.StepSwapped, 1)) // unit 1 is the recovery
 		check(t, populate.StepSwapped, "")
 	})
-	for i, step := range populate.Steps {
+	for i, step := range populate.Steps() {
 		t.Run("populate/"+string(step), func(t *testing.T) {
 			p.t = t
 			last := rg.End.Add(-time.Hour) // late events inside the lookback: the populate has work
@@ -244,7 +246,7 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 			check(t, step, "")
 		})
 	}
-	for i, step := range populate.Steps {
+	for i, step := range populate.Steps() {
 		t.Run("reconcile/"+string(step), func(t *testing.T) {
 			p.t = t
 			tag := "drift" + strconv.Itoa(i)
@@ -258,9 +260,11 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 				exclude = tag
 			}
 			check(t, step, exclude)
-			p.must("reconcile", crashRollup, "--from", timerange.Format(rg.Start), "--to", timerange.Format(rg.End), "--repair", "--now", p.clock())
-			if o := p.oracle(""); o.Mismatched != 0 {
-				t.Fatalf("after reconcile --repair: %+v", o)
+			if exclude != "" { // the drift is still there: repair it for the next case
+				p.must("reconcile", crashRollup, "--from", timerange.Format(rg.Start), "--to", timerange.Format(rg.End), "--repair", "--now", p.clock())
+				if o := p.oracle(""); o.Mismatched != 0 {
+					t.Fatalf("after reconcile --repair: %+v", o)
+				}
 			}
 		})
 	}

@@ -163,19 +163,19 @@ func TestRemoteServerKilledAtEveryStep(t *testing.T) {
 	}
 	flags := f.project()
 	killAt := func(step populate.Step, unit int) populate.Hooks {
-		n := 0
+		seq := map[string]int{} // unit number (in start order) by partition
 		return populate.Hooks{Step: func(_ context.Context, s populate.Step, u populate.Unit) error {
 			if s == populate.StepBeforeStage {
-				n++
+				seq[u.PartitionID] = len(seq) + 1
 			}
-			if n == unit && s == step {
+			if seq[u.PartitionID] == unit && s == step {
 				shared.Server.Kill()
 			}
 			return nil
 		}}
 	}
 	for _, command := range []string{"backfill", "populate"} {
-		for i, step := range populate.Steps {
+		for i, step := range populate.Steps() {
 			t.Run(command+"/"+string(step), func(t *testing.T) {
 				f.t = t
 				var err error
