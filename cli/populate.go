@@ -43,8 +43,9 @@ func newBackfillCmd(g *globals) *cobra.Command {
 		Short: "Recompute a rollup over a range of history, partition by partition, exactly once",
 		Long: `backfill recomputes every partition (a day by default) that [--from, --to) touches from the raw
 table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
-rollup. Hours that are not closed yet are left to the hourly populate. Ctrl-C stops after the
-units in progress; run the same command with --resume to skip what was finished.`,
+rollup. Hours that are not closed yet are left to the hourly populate. First it redoes any
+partition a crashed run may have left counted twice. Ctrl-C stops after the units in progress;
+run the same command with --resume to skip what was finished.`,
 		Example: `  hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22
   hourglass backfill events_hourly --from 2026-08-24 --to 2026-11-22 --parallel 2 --resume
   hourglass backfill sessions_hourly --from -30d --to now --dry-run`,
@@ -145,9 +146,12 @@ func newPopulateCmd(g *globals) *cobra.Command {
 		Use:   "populate [ROLLUP…]",
 		Short: "Run the hourly populate: recompute from watermark − lookback to the last closed hour",
 		Long: `populate is what the :05 cron (or hourglass schedule) runs. For each scheduled rollup (all of them
-when none is named) it recomputes the partitions from the watermark minus the lookback up to
-the last closed hour (an hour closes its delay after it ends), catching up every hour missed
-while the job was down, then advances the watermark. Run it as often as you like.`,
+when none is named) it recomputes the hours from the watermark minus the lookback up to the
+last closed hour (an hour closes its delay after it ends) from the raw table, keeps the other
+hours of their partitions as the rollup holds them, and swaps each partition in whole, catching
+up every hour missed while the job was down; then it advances the watermark. First it redoes
+any partition a crashed run may have left counted twice (see hourglass status). Run it as
+often as you like.`,
 		Example: `  hourglass populate
   hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {
