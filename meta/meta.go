@@ -71,7 +71,6 @@ func (s *Store) Ensure(ctx context.Context) error {
     endpoint String, target String, table_name String, actor String, validation String,
     forced UInt8, at DateTime, seq UInt64
 ) ENGINE = MergeTree ORDER BY (endpoint, seq)`,
-		liveRunsDDL(s.table(LiveRunsTable)),
 	}
 	for _, q := range stmts {
 		if err := s.e.Exec(ctx, q, nil); err != nil {

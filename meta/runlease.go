@@ -112,7 +112,7 @@ func parseLease(table, runID, v string) (*RunLease, error) {
 		Until: time.Unix(0, until).UTC()}, nil
 }
 
-// ensureLiveRuns creates LiveRunsTable if it does not exist (deploy creates it too).
+// ensureLiveRuns creates LiveRunsTable if it does not exist: the first run lease does.
 func (s *Store) ensureLiveRuns(ctx context.Context) error {
 	if err := s.e.Exec(ctx, liveRunsDDL(s.table(LiveRunsTable)), nil); err != nil {
 		return fmt.Errorf("create %s: %w", LiveRunsTable, err)

@@ -341,12 +341,12 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[t
 	nextGroup := func() []Unit {
 		mu.Lock()
 		defer mu.Unlock()
+		if ctx.Err() != nil && next < len(units) {
+			interrupted = true
+			return nil
+		}
 		var g []Unit
 		for next < len(units) && firstErr == nil {
-			if ctx.Err() != nil {
-				interrupted = true
-				break
-			}
 			u := units[next]
 			if skip[u.Range.Start] {
 				if len(g) > 0 {

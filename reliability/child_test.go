@@ -1,6 +1,7 @@
 package reliability_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,9 @@ type childSpec struct {
 	Unit int           `json:"unit"`
 	// Batch is the backfill's most partitions per INSERT (0: the default, sized by rows).
 	Batch int `json:"batch"`
+	// Pause makes the child print "paused" and wait to be killed at its step instead of
+	// killing itself.
+	Pause bool `json:"pause"`
 }
 
 // runChild runs spec (JSON) and returns the exit code: it never returns when it reaches its
@@ -98,6 +102,10 @@ func runChild(spec string) int {
 		n := seq[key]
 		mu.Unlock()
 		if n == c.Unit && s == c.Step {
+			if c.Pause {
+				fmt.Printf("paused at %s of unit %d (%s)\n", s, n, u.PartitionID)
+				select {}
+			}
 			fmt.Printf("killing myself at %s of unit %d (%s)\n", s, n, u.PartitionID)
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {}
@@ -122,6 +130,47 @@ func runChild(spec string) int {
 	}
 	fmt.Fprintf(os.Stderr, "child: the run ended after %d units without reaching %s of unit %d\n", started, c.Step, c.Unit)
 	return 3
+}
+
+// pausedChild starts spec (with Pause) in a fault child and returns once it waits at its step;
+// kill it with its Process.
+func pausedChild(t *testing.T, spec childSpec) *exec.Cmd {
+	t.Helper()
+	spec.Pause = true
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "paused") {
+				line <- sc.Text()
+			}
+		}
+		close(line)
+	}()
+	select {
+	case l, ok := <-line:
+		if !ok {
+			t.Fatalf("fault child %s ended before reaching %s of unit %d", spec.Command, spec.Step, spec.Unit)
+		}
+		t.Log(l)
+	case <-time.After(90 * time.Second):
+		t.Fatalf("fault child %s did not reach %s of unit %d within 90 s", spec.Command, spec.Step, spec.Unit)
+	}
+	return cmd
 }
 
 // killChild runs spec in a fault child and fails the test unless the child died of SIGKILL.
