@@ -132,17 +132,24 @@ func runChild(spec string) int {
 	return 3
 }
 
-// pausedChild starts spec (with Pause) in a fault child and returns once it waits at its step;
-// kill it with its Process.
-func pausedChild(t *testing.T, spec childSpec) *exec.Cmd {
+// childCmd is the test binary re-executed as a fault child running spec.
+func childCmd(t *testing.T, spec childSpec) *exec.Cmd {
 	t.Helper()
-	spec.Pause = true
 	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
+	return cmd
+}
+
+// pausedChild starts spec (with Pause) in a fault child and returns once it waits at its step;
+// kill it with its Process.
+func pausedChild(t *testing.T, spec childSpec) *exec.Cmd {
+	t.Helper()
+	spec.Pause = true
+	cmd := childCmd(t, spec)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -176,13 +183,7 @@ func pausedChild(t *testing.T, spec childSpec) *exec.Cmd {
 // killChild runs spec in a fault child and fails the test unless the child died of SIGKILL.
 func killChild(t *testing.T, spec childSpec) string {
 	t.Helper()
-	b, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	out, err := cmd.CombinedOutput()
+	out, err := childCmd(t, spec).CombinedOutput()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || !strings.Contains(ee.Error(), "killed") {
 		t.Fatalf("fault child %s %s at %s of unit %d: %v\n%s", spec.Command, spec.Rollup, spec.Step, spec.Unit, err, out)
