@@ -102,9 +102,20 @@ hour, whatever the minute; absolute times must be on the hour.`,
 				}
 				rep, err := runner.Backfill(ctx, name, rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
 				bar.finish()
+				resumeWith := fmt.Sprintf("hourglass backfill %s --from %q --to %q --resume", name, timerange.Format(rg.Start), timerange.Format(rg.End))
 				var ie *populate.InterruptedError
 				if errors.As(err, &ie) {
-					return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, name, timerange.Format(rg.Start), timerange.Format(rg.End))
+					return fmt.Errorf("%v; resume with: %s", err, resumeWith)
+				}
+				var se *populate.ShardError
+				if errors.As(err, &se) {
+					// Some shards are done: say what each did, then what failed.
+					if g.output != "json" {
+						if werr := writeReport(g, se.Report); werr != nil {
+							return werr
+						}
+					}
+					return fmt.Errorf("%v; once every shard answers, resume with: %s", err, resumeWith)
 				}
 				if err != nil {
 					return fmt.Errorf("backfill %s: %w", name, err)
@@ -139,6 +150,9 @@ func writeDryRun(g *globals, dr *populate.DryRun) error {
 		return writeJSON(g.io.Out, dr)
 	}
 	fmt.Fprintf(g.io.Out, "backfill %s over %s: %d unit(s)\n", dr.Rollup, dr.Range, len(dr.Units))
+	if dr.Cluster != "" {
+		fmt.Fprintf(g.io.Out, "each unit runs on one replica of every shard of cluster %s, on the shard's local tables\n", dr.Cluster)
+	}
 	rows := make([][]string, 0, len(dr.Units))
 	for _, u := range dr.Units {
 		rows = append(rows, []string{u.PartitionID, u.Range.String()})
@@ -167,9 +181,23 @@ func writeReport(g *globals, rep *populate.Report) error {
 	if len(rep.Recovered) > 0 {
 		recovered = fmt.Sprintf("; first redid %d suspect partition(s) a crash may have doubled: %s", len(rep.Recovered), strings.Join(rep.Recovered, ", "))
 	}
-	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
-		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
-	return err
+	failed := ""
+	if rep.Failed > 0 {
+		failed = fmt.Sprintf(", %d failed", rep.Failed)
+	}
+	if _, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped%s, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
+		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, failed, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered); err != nil {
+		return err
+	}
+	if len(rep.Shards) == 0 {
+		return nil
+	}
+	rows := make([][]string, 0, len(rep.Shards))
+	for _, sh := range rep.Shards {
+		rows = append(rows, []string{sh.Shard, orText(sh.Host, "no replica answers"), fmt.Sprintf("%d/%d", sh.Done+sh.Skipped, sh.Units), fmt.Sprint(sh.Failed),
+			fmt.Sprint(sh.RowsRead), fmt.Sprint(sh.RowsWritten)})
+	}
+	return writeTable(g.io.Out, []string{"shard", "ran on", "done", "failed", "raw rows read", "rollup rows"}, rows)
 }
 
 func newPopulateCmd(g *globals) *cobra.Command {

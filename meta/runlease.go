@@ -145,6 +145,11 @@ func (s *Store) TakeRunLease(ctx context.Context, table, runID string, ttl time.
 	if err := s.ensureLiveRuns(ctx); err != nil {
 		return nil, err
 	}
+	// Every run writes the run log: a run log deployed before it had shards gets the column
+	// here as well as at the next deploy.
+	if err := s.ensureShardColumn(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.e.Exec(ctx, "INSERT INTO "+s.table(LiveRunsTable)+" SELECT {table:String}, {run:String}", engine.Params{"table": table, "run": runID}); err != nil {
 		return nil, fmt.Errorf("record run %s alive: %w", runID, err)
 	}
@@ -194,6 +199,8 @@ type SuspectPartition struct {
 	// recomputed.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Shard is the cluster shard whose partition is suspect ("" on a single server).
+	Shard string `json:"shard,omitempty"`
 	// RunID, Kind and Status are the dead run's, and At when it recorded the unit.
 	RunID  string    `json:"run_id"`
 	Kind   string    `json:"kind"`
@@ -207,9 +214,9 @@ type SuspectPartition struct {
 // doubt of a dead run; several may name the same partition), in partition order. A unit of a
 // run that is still alive is not suspect: its swap is in flight, and atomic for readers.
 func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, error) {
-	r, err := s.e.Query(ctx, "SELECT run_id, unit_start, argMax(unit_end, seq), argMax(status, seq) AS st, argMax(kind, seq), argMax(at, seq), argMax(error, seq)"+
-		" FROM "+s.table(RunsTable)+" WHERE rollup = {table:String} GROUP BY run_id, unit_start"+
-		" HAVING st IN ('"+StatusStarted+"', '"+StatusSwapping+"', '"+StatusSwapFailed+"') ORDER BY unit_start, run_id",
+	r, err := s.e.Query(ctx, "SELECT run_id, unit_start, argMax(unit_end, seq), argMax(status, seq) AS st, argMax(kind, seq), argMax(at, seq), argMax(error, seq), shard"+
+		" FROM "+s.table(RunsTable)+" WHERE rollup = {table:String} GROUP BY run_id, shard, unit_start"+
+		" HAVING st IN ('"+StatusStarted+"', '"+StatusSwapping+"', '"+StatusSwapFailed+"') ORDER BY unit_start, shard, run_id",
 		engine.Params{"table": table})
 	if err != nil {
 		return nil, fmt.Errorf("read units in doubt of %s: %w", table, err)
@@ -246,7 +253,7 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	var out []SuspectPartition
 	for _, row := range r.Rows {
 		sp := SuspectPartition{Table: table, RunID: row[0].(string), Start: row[1].(time.Time), End: row[2].(time.Time),
-			Status: row[3].(string), Kind: row[4].(string), At: row[5].(time.Time)}
+			Status: row[3].(string), Kind: row[4].(string), At: row[5].(time.Time), Shard: row[7].(string)}
 		reason, dead := deadReason(sp.Status, row[6].(string), leases[sp.RunID], live[sp.RunID], here, now)
 		if !dead {
 			continue

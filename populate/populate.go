@@ -132,6 +132,10 @@ type Unit struct {
 	// Carry says the partition's hours outside Range are copied from the rollup into the new
 	// content (the hourly populate); without it they are left out (a whole recompute).
 	Carry bool `json:"carry,omitempty"`
+	// Shard is the cluster shard the unit runs on ("1", "2" …); "" on one server, and for a
+	// unit planned for every shard (runUnits runs it once per shard, each copy with its
+	// shard set).
+	Shard string `json:"shard,omitempty"`
 }
 
 // EventKind says what happened to a unit.
@@ -187,6 +191,9 @@ type Report struct {
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Recovered lists the suspect partitions (ids) redone before the run's own units.
 	Recovered []string `json:"recovered,omitempty"`
+	// Shards is what the run did on each shard of a cluster (nil on one server); Units, Done,
+	// Skipped, Failed and the rows add up the shards' (a unit is a partition on a shard).
+	Shards []ShardReport `json:"shards,omitempty"`
 }
 
 // InterruptedError says a run stopped early (Ctrl-C, SIGTERM) after finishing the units in
@@ -314,12 +321,36 @@ const (
 	maxGroup  = 31
 )
 
-// runUnits runs units with up to parallel workers, in groups of at most batch partitions
-// (0: sized by the rows they stage, see groupRows). When ctx is cancelled, groups already
-// running finish (they run on a context that is not cancelled) and no new group starts. The
-// run holds a lease while it works (see meta.RunLease), so that its units in flight are never
-// taken for those of a dead run.
-func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[time.Time]bool, parallel, batch int, rep *Report) error {
+// unitKey identifies a unit of a run: a partition (by its start) on a shard ("" on one
+// server).
+type unitKey struct {
+	shard string
+	start time.Time
+}
+
+func keyOf(u Unit) unitKey { return unitKey{shard: u.Shard, start: u.Partition.Start} }
+
+// shardRun is the progress of a run's units on one shard.
+type shardRun struct {
+	sh    *shard
+	units []Unit
+	next  int
+	// rowsPerPartition is the most rollup rows one partition of this shard staged so far.
+	rowsPerPartition uint64
+	// err is the shard's first failure: no new group of the shard starts after it.
+	err error
+	rep ShardReport
+}
+
+// runUnits runs units on every one of shards (see topology; a unit whose Shard is set runs on
+// that shard only), each shard with up to parallel workers, in groups of at most batch
+// partitions (0: sized by the rows they stage, see groupRows). A failure stops its shard's
+// next groups and not the other shards'. When ctx is cancelled, groups already running finish
+// (they run on a context that is not cancelled) and no new group starts. The run holds a lease
+// while it works (see meta.RunLease), so that its units in flight are never taken for those of
+// a dead run. On one server a failure is returned as the *UnitError it is; on a cluster the
+// failed shards are listed in a *ShardError.
+func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units []Unit, skip map[unitKey]bool, parallel, batch int, rep *Report) error {
 	if parallel < 1 {
 		parallel = 1
 	}
@@ -332,88 +363,158 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[t
 	}
 	rn.lease = l
 	defer l.release(context.WithoutCancel(ctx))
+	runs := make([]*shardRun, len(shards))
+	rep.Units = 0
+	for i, sh := range shards {
+		sr := &shardRun{sh: sh, rep: ShardReport{Shard: sh.id, Host: sh.host}}
+		for _, u := range units {
+			if u.Shard != "" && u.Shard != sh.id {
+				continue
+			}
+			u.Shard = sh.id
+			sr.units = append(sr.units, u)
+		}
+		sr.rep.Units = len(sr.units)
+		rep.Units += len(sr.units)
+		runs[i] = sr
+	}
 	var mu, evMu sync.Mutex
-	var firstErr error
 	interrupted := false
-	next, rowsPerPartition := 0, uint64(0)
-	// nextGroup takes the next group of consecutive units to run, or nil when there is none or
-	// the run must stop.
-	nextGroup := func() []Unit {
+	// nextGroup takes the next group of consecutive units of a shard to run, or nil when there
+	// is none or the shard must stop.
+	nextGroup := func(sr *shardRun) []Unit {
 		mu.Lock()
 		defer mu.Unlock()
-		if ctx.Err() != nil && next < len(units) {
+		if ctx.Err() != nil && sr.next < len(sr.units) && sr.err == nil {
 			interrupted = true
 			return nil
 		}
 		var g []Unit
-		for next < len(units) && firstErr == nil {
-			u := units[next]
-			if skip[u.Range.Start] {
+		for sr.next < len(sr.units) && sr.err == nil {
+			u := sr.units[sr.next]
+			if skip[keyOf(u)] {
 				if len(g) > 0 {
 					break
 				}
-				next++
+				sr.next++
+				sr.rep.Skipped++
 				rep.Skipped++
 				r.emit(&evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
 				continue
 			}
 			size := 1
-			if rowsPerPartition > 0 {
-				size = int(min(uint64(batch), max(1, groupRows/rowsPerPartition)))
+			if sr.rowsPerPartition > 0 {
+				size = int(min(uint64(batch), max(1, groupRows/sr.rowsPerPartition)))
 			}
 			if len(g) > 0 && (len(g) >= size || u.Carry || g[0].Carry || !g[len(g)-1].Range.End.Equal(u.Range.Start)) {
 				break
 			}
 			g = append(g, u)
-			next++
+			sr.next++
 		}
 		return g
 	}
-	r.dropStaleStaging(ctx, rn.ra)
-	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: len(units)})
+	for _, sr := range runs {
+		if sr.sh.down == nil {
+			r.dropStaleStaging(ctx, sr.sh)
+		}
+	}
+	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: rep.Units})
 	var wg sync.WaitGroup
-	for i := 0; i < parallel; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := nextGroup(); len(g) > 0; g = nextGroup() {
-				for _, u := range g {
-					r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
-				}
-				recs, err := r.runGroup(context.WithoutCancel(ctx), rn, g)
-				mu.Lock()
-				if err != nil {
-					rep.Failed += len(g)
-					if firstErr == nil {
-						firstErr = err
+	for _, sr := range runs {
+		if sr.sh.down != nil {
+			r.failShard(ctx, rn, sr, skip, rep, &evMu)
+			continue
+		}
+		for i := 0; i < parallel; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for g := nextGroup(sr); len(g) > 0; g = nextGroup(sr) {
+					for _, u := range g {
+						r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
 					}
-				} else {
-					rep.Done += len(g)
-					for _, rec := range recs {
-						rep.RowsRead += rec.RowsRead
-						rep.RowsWritten += rec.RowsWritten
-						rowsPerPartition = max(rowsPerPartition, rec.RowsWritten)
-					}
-				}
-				mu.Unlock()
-				for i, u := range g {
+					recs, err := r.runGroup(context.WithoutCancel(ctx), rn, sr.sh, g)
+					mu.Lock()
 					if err != nil {
-						r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+						sr.rep.Failed += len(g)
+						rep.Failed += len(g)
+						if sr.err == nil {
+							sr.err = err
+							sr.rep.Error = oneLine(err.Error())
+						}
 					} else {
-						r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+						sr.rep.Done += len(g)
+						rep.Done += len(g)
+						for _, rec := range recs {
+							sr.rep.RowsRead += rec.RowsRead
+							sr.rep.RowsWritten += rec.RowsWritten
+							rep.RowsRead += rec.RowsRead
+							rep.RowsWritten += rec.RowsWritten
+							sr.rowsPerPartition = max(sr.rowsPerPartition, rec.RowsWritten)
+						}
+					}
+					mu.Unlock()
+					for i, u := range g {
+						if err != nil {
+							r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+						} else {
+							r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+						}
 					}
 				}
-			}
-		}()
+			}()
+		}
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if r.artifacts.Project.Cluster != "" {
+		rep.Shards = make([]ShardReport, len(runs))
+		for i, sr := range runs {
+			rep.Shards[i] = sr.rep
+		}
 	}
-	if interrupted || ctx.Err() != nil && rep.Done+rep.Skipped < rep.Units {
+	var failed []ShardFailure
+	for _, sr := range runs {
+		if sr.err != nil {
+			failed = append(failed, ShardFailure{Shard: sr.sh.id, Host: sr.sh.host, Err: sr.err})
+		}
+	}
+	switch {
+	case len(failed) > 0 && r.artifacts.Project.Cluster == "":
+		return failed[0].Err
+	case len(failed) > 0:
+		return &ShardError{Report: rep, Errs: failed}
+	case interrupted || ctx.Err() != nil && rep.Done+rep.Skipped < rep.Units:
 		return &InterruptedError{Report: rep}
 	}
 	return nil
+}
+
+// failShard records every unit of a shard that has no replica answering as failed, with the
+// hosts named, so the run log shows what the shard lacks (and coverage never counts those
+// partitions done on the cluster).
+func (r *Runner) failShard(ctx context.Context, rn *run, sr *shardRun, skip map[unitKey]bool, rep *Report, evMu *sync.Mutex) {
+	sr.err = sr.sh.down
+	sr.rep.Error = oneLine(sr.sh.down.Error())
+	var recs []meta.Unit
+	var failed []Unit
+	for _, u := range sr.units {
+		if skip[keyOf(u)] {
+			sr.rep.Skipped++
+			rep.Skipped++
+			r.emit(evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
+			continue
+		}
+		recs = append(recs, meta.Unit{RunID: rn.id, Rollup: rn.ra.Table, Hash: rn.ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End,
+			Status: meta.StatusFailed, Error: sr.rep.Error, Shard: sr.sh.id})
+		failed = append(failed, u)
+	}
+	_ = r.store.RecordUnits(context.WithoutCancel(ctx), recs...) // best effort: the shard's units are not done either way
+	sr.rep.Failed += len(failed)
+	rep.Failed += len(failed)
+	for _, u := range failed {
+		r.emit(evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: sr.sh.down})
+	}
 }
 
 // staleAfter is how old a staging table must be before a run takes it for a leftover of a
@@ -441,17 +542,26 @@ func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
 }
 
 // dropStaleStaging drops the rollup's staging tables that runs killed between creating and
-// dropping them left behind. It is housekeeping: a failure does not stop the run.
-func (r *Runner) dropStaleStaging(ctx context.Context, ra *pipes.RollupArtifacts) {
+// dropping them left behind, on every replica of the shard that answers (a run may have
+// worked on another replica than this one). It is housekeeping: a failure does not stop the
+// run.
+func (r *Runner) dropStaleStaging(ctx context.Context, sh *shard) {
 	ctx = context.WithoutCancel(ctx)
-	res, err := r.e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
-	if err != nil {
-		return
+	ra := sh.ra
+	engines := []engine.Engine{sh.e}
+	for _, o := range sh.others {
+		engines = append(engines, o.e)
 	}
-	for _, row := range res.Rows {
-		name := row[0].(string)
-		if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
-			_ = r.e.Exec(ctx, ra.DropTableNamed(name), nil)
+	for _, e := range engines {
+		res, err := e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
+		if err != nil {
+			continue
+		}
+		for _, row := range res.Rows {
+			name := row[0].(string)
+			if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
+				_ = e.Exec(ctx, ra.DropTableNamed(name), nil)
+			}
 		}
 	}
 }
