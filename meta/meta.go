@@ -61,19 +61,19 @@ func (s *Store) Ensure(ctx context.Context) error {
 		"CREATE TABLE IF NOT EXISTS " + s.table(DeploymentsTable) + s.onCluster() + ` (
     object String, kind String, version UInt32, table_name String, hash String,
     watermark DateTime, definition String, deployed_at DateTime, seq UInt64
-) ENGINE = ` + s.engine(DeploymentsTable) + ` ORDER BY (object, seq)`,
+) ENGINE = ` + s.engine(DeploymentsTable) + ` ORDER BY (object, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(RunsTable) + s.onCluster() + ` (
     run_id String, rollup String, hash String, kind String, unit_start DateTime, unit_end DateTime,
     status String, rows_read UInt64, rows_written UInt64, duration_ms UInt64, error String,
     attempt UInt32, at DateTime, seq UInt64, shard String
-) ENGINE = ` + s.engine(RunsTable) + ` ORDER BY (rollup, unit_start, seq)`,
+) ENGINE = ` + s.engine(RunsTable) + ` ORDER BY (rollup, unit_start, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(StateTable) + s.onCluster() + ` (
     object String, key String, value String, at DateTime, seq UInt64
-) ENGINE = ` + s.engine(StateTable) + ` ORDER BY (object, key, seq)`,
+) ENGINE = ` + s.engine(StateTable) + ` ORDER BY (object, key, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(EndpointsTable) + s.onCluster() + ` (
     endpoint String, target String, table_name String, actor String, validation String,
     forced UInt8, at DateTime, seq UInt64
-) ENGINE = ` + s.engine(EndpointsTable) + ` ORDER BY (endpoint, seq)`,
+) ENGINE = ` + s.engine(EndpointsTable) + ` ORDER BY (endpoint, seq)` + s.settings(),
 	}
 	for _, q := range stmts {
 		if err := s.e.Exec(ctx, q, nil); err != nil {

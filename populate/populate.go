@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,7 +417,7 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units [
 	}
 	for _, sr := range runs {
 		if sr.sh.down == nil {
-			r.dropStaleStaging(ctx, sr.sh)
+			r.dropStaleStaging(ctx, rn, sr.sh)
 		}
 	}
 	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: rep.Units})
@@ -541,27 +542,59 @@ func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
 	return time.Unix(sec, 0), true
 }
 
-// dropStaleStaging drops the rollup's staging tables that runs killed between creating and
-// dropping them left behind, on every replica of the shard that answers (a run may have
-// worked on another replica than this one). It is housekeeping: a failure does not stop the
-// run.
-func (r *Runner) dropStaleStaging(ctx context.Context, sh *shard) {
+// stagingRun reads the id of the run that created a staging table back from its name.
+func stagingRun(ra *pipes.RollupArtifacts, name string) (string, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
+	if len(parts) != 4 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+		return "", false
+	}
+	return parts[2] + "-" + parts[3], true
+}
+
+// dropStaleStaging drops the staging tables of the rollup version that runs left behind
+// (killed between creating and dropping them, or cut off from the server that held them): the
+// tables of runs that are no longer alive (see meta.Store.DeadRuns), and any older than
+// staleAfter. It looks on every replica of the shard that answers (a run may have worked on
+// another replica than this one). It is housekeeping: a failure does not stop the run.
+func (r *Runner) dropStaleStaging(ctx context.Context, rn *run, sh *shard) {
 	ctx = context.WithoutCancel(ctx)
 	ra := sh.ra
 	engines := []engine.Engine{sh.e}
 	for _, o := range sh.others {
 		engines = append(engines, o.e)
 	}
+	type table struct {
+		e       engine.Engine
+		name    string
+		run     string
+		created time.Time
+	}
+	var found []table
+	var runs []string
 	for _, e := range engines {
 		res, err := e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
 		if err != nil {
 			continue
 		}
 		for _, row := range res.Rows {
-			name := row[0].(string)
-			if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
-				_ = e.Exec(ctx, ra.DropTableNamed(name), nil)
+			t := table{e: e, name: row[0].(string)}
+			var ok bool
+			if t.created, ok = stagingCreated(ra, t.name); !ok {
+				continue
 			}
+			if t.run, ok = stagingRun(ra, t.name); ok && t.run != rn.id && !slices.Contains(runs, t.run) {
+				runs = append(runs, t.run)
+			}
+			found = append(found, t)
+		}
+	}
+	dead, err := r.store.DeadRuns(ctx, rn.ra.Table, runs)
+	if err != nil {
+		dead = map[string]bool{}
+	}
+	for _, t := range found {
+		if dead[t.run] || time.Since(t.created) > staleAfter {
+			_ = t.e.Exec(ctx, ra.DropTableNamed(t.name), nil)
 		}
 	}
 }

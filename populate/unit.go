@@ -212,40 +212,56 @@ func (r *Runner) waitPurged(ctx context.Context, sh *shard, ids []string) error 
 		}
 		return res.Row()[0] != uint64(0), nil
 	}
-	pause := 20 * time.Millisecond
+	// left reports whether a replaced part is still on the disk of a replica of the shard;
+	// every other replica is first made to apply the swaps.
 	synced := make([]bool, len(sh.others))
-	for {
-		// Dropping a partition that never exists clears the table's replaced parts at once; on a
-		// Replicated table the drop also reaches the other replicas and clears theirs.
-		if err := sh.e.Exec(ctx, ra.PurgeReplaced(), nil); err != nil {
-			return fmt.Errorf("delete replaced parts: %w", err)
-		}
-		left, err := outdated(sh.e)
-		if err != nil {
-			return err
+	left := func() (bool, error) {
+		if l, err := outdated(sh.e); err != nil || l {
+			return l, err
 		}
 		for i, o := range sh.others {
-			if left {
-				break
-			}
 			if !synced[i] {
 				sctx, cancel := context.WithDeadline(ctx, deadline)
 				err := o.e.Exec(sctx, ra.SyncReplica(), nil)
 				cancel()
 				if err != nil {
-					return fmt.Errorf("wait for replica %s to apply the swap: %w", o.host, err)
+					return false, fmt.Errorf("wait for replica %s to apply the swap: %w", o.host, err)
 				}
 				synced[i] = true
 			}
-			if left, err = outdated(o.e); err != nil {
-				return fmt.Errorf("replica %s: %w", o.host, err)
+			if l, err := outdated(o.e); err != nil || l {
+				if err != nil {
+					err = fmt.Errorf("replica %s: %w", o.host, err)
+				}
+				return l, err
 			}
 		}
-		if !left {
+		return false, nil
+	}
+	pause := 20 * time.Millisecond
+	var purgeErr error
+	for purged := false; ; {
+		l, err := left()
+		switch {
+		case err != nil:
+			return err
+		case !l:
 			return nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline) && purgeErr != nil:
+			return fmt.Errorf("delete replaced parts: %w", purgeErr)
+		case time.Now().After(deadline):
 			return fmt.Errorf("parts replaced by the swap are still on disk after %s (a long query may still read them): run again", purgeWait)
+		}
+		// Dropping a partition that never exists clears the table's replaced parts at once; on a
+		// Replicated table the drop also reaches the other replicas and clears theirs. A
+		// Replicated table drops partitions through its shard's leader replica, and just after
+		// a restart there may be none for a while ("Leader was suddenly changed", until the
+		// dead server's ZooKeeper session expires): a failed drop is tried again until the
+		// deadline. (A Replicated table's swap wakes its cleanup itself, so the drop is rarely
+		// needed there.)
+		if purgeErr = sh.e.Exec(ctx, ra.PurgeReplaced(), nil); purgeErr == nil && !purged {
+			purged = true
+			continue // check again at once: the drop cleared what no query reads
 		}
 		time.Sleep(pause)
 		if pause < 500*time.Millisecond {
