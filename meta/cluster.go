@@ -104,6 +104,15 @@ func (s *Store) Sync(ctx context.Context) error {
 	return nil
 }
 
+// SyncState is Sync for the state table alone (watermarks and leases): what a lease decision
+// reads.
+func (s *Store) SyncState(ctx context.Context) error {
+	if s.cluster == "" {
+		return nil
+	}
+	return s.syncTable(ctx, StateTable)
+}
+
 // syncTable is Sync for one metadata table.
 func (s *Store) syncTable(ctx context.Context, t string) error {
 	deadline := time.Now().Add(SyncTimeout)

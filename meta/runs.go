@@ -196,6 +196,34 @@ func (s *Store) Set(ctx context.Context, object, key, value string) error {
 	return nil
 }
 
+// Latest returns the latest value of every key of an object that starts with prefix.
+func (s *Store) Latest(ctx context.Context, object, prefix string) (map[string]string, error) {
+	r, err := s.e.Query(ctx, "SELECT key, argMax(value, seq) FROM "+s.table(StateTable)+
+		" WHERE object = {object:String} AND startsWith(key, {prefix:String}) GROUP BY key", engine.Params{"object": object, "prefix": prefix})
+	if err != nil {
+		return nil, fmt.Errorf("read %s* of %s: %w", prefix, object, err)
+	}
+	out := make(map[string]string, len(r.Rows))
+	for _, row := range r.Rows {
+		out[row[0].(string)] = row[1].(string)
+	}
+	return out, nil
+}
+
+// Values returns every value ever recorded for an object's key, distinct, in no order.
+func (s *Store) Values(ctx context.Context, object, key string) ([]string, error) {
+	r, err := s.e.Query(ctx, "SELECT DISTINCT value FROM "+s.table(StateTable)+
+		" WHERE object = {object:String} AND key = {key:String}", engine.Params{"object": object, "key": key})
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", key, object, err)
+	}
+	out := make([]string, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = row[0].(string)
+	}
+	return out, nil
+}
+
 // Watermark returns the watermark of a rollup version's table: every hour before it is
 // populated. ok is false when the table was never populated.
 func (s *Store) Watermark(ctx context.Context, table string) (t time.Time, ok bool, err error) {
