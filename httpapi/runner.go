@@ -44,13 +44,9 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 	if _, err := endpoints.Bind(ea.Endpoint, params, t, delay); err != nil {
 		return nil, &ParamError{Err: err}
 	}
-	side := endpoints.SideRaw
-	states, err := p.Store.Endpoints(ctx)
+	side, err := endpoints.ServedSide(ctx, p.Store, name)
 	if err != nil {
 		return nil, err
-	}
-	if states[name].Target == endpoints.TargetRollup {
-		side = endpoints.SideRollup
 	}
 	r, err := endpoints.Run(ctx, p.E, p.Artifacts, name, params, side, t)
 	if err != nil {
