@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -189,15 +190,20 @@ func writeReport(g *globals, rep *populate.Report) error {
 		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, failed, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered); err != nil {
 		return err
 	}
-	if len(rep.Shards) == 0 {
+	return writeShards(g.io.Out, rep.Shards)
+}
+
+// writeShards prints what a run did on each shard of a cluster, nothing on one server.
+func writeShards(w io.Writer, shards []populate.ShardReport) error {
+	if len(shards) == 0 {
 		return nil
 	}
-	rows := make([][]string, 0, len(rep.Shards))
-	for _, sh := range rep.Shards {
+	rows := make([][]string, 0, len(shards))
+	for _, sh := range shards {
 		rows = append(rows, []string{sh.Shard, orText(sh.Host, "no replica answers"), fmt.Sprintf("%d/%d", sh.Done+sh.Skipped, sh.Units), fmt.Sprint(sh.Failed),
 			fmt.Sprint(sh.RowsRead), fmt.Sprint(sh.RowsWritten)})
 	}
-	return writeTable(g.io.Out, []string{"shard", "ran on", "done", "failed", "raw rows read", "rollup rows"}, rows)
+	return writeTable(w, []string{"shard", "ran on", "done", "failed", "raw rows read", "rollup rows"}, rows)
 }
 
 func newPopulateCmd(g *globals) *cobra.Command {
@@ -306,6 +312,14 @@ partition drifted, 2 on errors.`,
 			}
 			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: newProgress(g.io.Err, "repair").event})
 			rep, err := runner.Reconcile(ctx, args[0], rg, repair)
+			var se *populate.ShardError
+			if errors.As(err, &se) && rep != nil && g.output != "json" {
+				// The other shards are repaired: say what each did, then what failed.
+				if werr := writeReconcile(g, rep, nil, args[0], rangeFlags(since, from, to)); werr != nil {
+					return werr
+				}
+				return fmt.Errorf("reconcile %s: %w; once every shard answers, run the same command again", args[0], err)
+			}
 			if err != nil {
 				return fmt.Errorf("reconcile %s: %w", args[0], err)
 			}
@@ -366,8 +380,19 @@ func writeReconcile(g *globals, rep, after *populate.ReconcileReport, rollup str
 		_, err := fmt.Fprintf(w, "repair with: hourglass reconcile %s %s --repair\n", rollup, strings.Join(flags, " "))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "repaired %d partition(s); checked again: %d drifted\n", rep.Repaired.Done, len(after.Drifted))
-	return err
+	if n := len(rep.Repaired.Shards); n > 0 { // a unit is a partition on a shard
+		fmt.Fprintf(w, "repaired %d partition(s) on each of %d shards (%d of %d units)", len(rep.Drifted), n, rep.Repaired.Done, rep.Repaired.Units)
+	} else {
+		fmt.Fprintf(w, "repaired %d partition(s)", rep.Repaired.Done)
+	}
+	if after == nil { // a shard failed: the error says which, the table what each did
+		fmt.Fprintln(w)
+		return writeShards(w, rep.Repaired.Shards)
+	}
+	if _, err := fmt.Fprintf(w, "; checked again: %d drifted\n", len(after.Drifted)); err != nil {
+		return err
+	}
+	return writeShards(w, rep.Repaired.Shards)
 }
 
 func rangeFlags(since, from, to string) []string {

@@ -108,7 +108,7 @@ func TestBackfillThroughOneNodeRunsOnEveryShard(t *testing.T) {
 		t.Errorf("validate through n1 after a late row on shard 2: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = f.hourglass("n2", "reconcile", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--repair", "--now", afterFill)
-	if code != cli.ExitOK || !strings.Contains(out, "20261103") || !strings.Contains(out, "checked again: 0 drifted") {
+	if code != cli.ExitOK || !strings.Contains(out, "20261103") || !strings.Contains(out, "repaired 1 partition(s) on each of 2 shards (2 of 2 units); checked again: 0 drifted") {
 		t.Errorf("reconcile --repair through n2: exit %d\n%s%s", code, out, errOut)
 	}
 	f.assertExact(fillRange, "n1", "n2")
