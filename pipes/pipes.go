@@ -29,6 +29,9 @@ const (
 	SideRaw Side = "raw"
 	// SideRollup reads the rollup table and finalises its states (sum, uniqMerge, …).
 	SideRollup Side = "rollup"
+	// SideReference is SideRaw as validate's reference: metrics compared by membership
+	// (any, any_last) return the set of the group's values (groupUniqArray) instead of one.
+	SideReference Side = "reference"
 )
 
 // Role is what a rollup column holds.
@@ -153,6 +156,9 @@ type EndpointArtifacts struct {
 	// RawSQL reads the raw datasource; RollupSQL reads the rollup. Both take {start:DateTime},
 	// {end:DateTime} and one parameter per filter, and return the same columns.
 	RawSQL, RollupSQL string
+	// ReferenceSQL is RawSQL as validate's reference (SideReference): metrics compared by
+	// membership (any, any_last) return the set of the group's values.
+	ReferenceSQL string
 	// RawView and RollupView are CREATE OR REPLACE VIEW statements publishing RawSQL or
 	// RollupSQL as the parameterised view `db`.`<endpoint>`; switching an endpoint runs one of them.
 	RawView, RollupView string
@@ -314,7 +320,8 @@ func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) 
 	// Deploy's staging table exists on every host of a cluster, each its own.
 	ra.CreateStaging = rp.createTableOn(ra.StagingTable, false, rp.onCluster())
 	ra.CreateDistributed = rp.createDistributed(ra.Table, ra.LocalTable, "")
-	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), param(StartParam, TimeParamType), param(EndParam, TimeParamType))
+	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), func(n string) string { return ident.Qualified(p.Database, n) },
+		param(StartParam, TimeParamType), param(EndParam, TimeParamType))
 	ra.Populate = "INSERT INTO " + ident.Qualified(p.Database, ra.StagingTable) + " (" + rp.columnList() + ")\n" + ra.PopulateSelect
 	ra.DropTriggerView = "DROP VIEW IF EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + rp.onCluster()
 	var dims []string

@@ -242,12 +242,12 @@ func TestMetricsQuerySides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"avg(`duration`)", "uniqExact(`user_id`)", "argMax(`landing_page`, `started_at`)", "FROM `analytics`.`sessions`", "`started_at` >= {start:DateTime}", "`started_at` < {end:DateTime}", "toStartOfDay(toStartOfHour(`started_at`, 'UTC'))"} {
+	for _, want := range []string{"avg(`duration`)", "uniqExact(`user_id`)", "argMax(`landing_page`, `started_at`)", "FROM `analytics`.`sessions`", "`started_at` >= {start:DateTime}", "`started_at` < {end:DateTime}", "toDate(toStartOfHour(`started_at`, 'UTC'))"} {
 		if !strings.Contains(raw, want) {
 			t.Errorf("raw query lacks %q:\n%s", want, raw)
 		}
 	}
-	for _, want := range []string{"sum(`avg_duration_sum`) / sum(`avg_duration_count`)", "uniqExactMerge(`unique_users`)", "argMaxMerge(`last_landing_page`)", "FROM `analytics`.`sessions_hourly`", "`hour` >= {start:DateTime}", "toStartOfDay(`hour`)"} {
+	for _, want := range []string{"sum(`avg_duration_sum`) / sum(`avg_duration_count`)", "uniqExactMerge(`unique_users`)", "argMaxMerge(`last_landing_page`)", "FROM `analytics`.`sessions_hourly`", "`hour` >= {start:DateTime}", "toDate(`hour`)"} {
 		if !strings.Contains(roll, want) {
 			t.Errorf("rollup query lacks %q:\n%s", want, roll)
 		}
@@ -281,7 +281,7 @@ func TestMetricsQuerySides(t *testing.T) {
 func TestEndpointSQL(t *testing.T) {
 	a := mustCompile(t, webProject(""))
 	e := a.Endpoint("events_timeseries")
-	if !strings.Contains(e.RollupSQL, "AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})") {
+	if !strings.Contains(e.RollupSQL, "AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})") {
 		t.Errorf("filter:\n%s", e.RollupSQL)
 	}
 	if !strings.HasPrefix(e.RollupView, "CREATE OR REPLACE VIEW `analytics`.`events_timeseries` AS\nSELECT") {

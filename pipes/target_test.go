@@ -12,10 +12,11 @@ func TestTargetFor(t *testing.T) {
 	for v, want := range map[string]Target{
 		"":           {},
 		"garbage":    {Version: "garbage"},
-		"18.16.1":    {Version: "18.16.1", NoSimpleAggregateFunction: true, NoTriggerViews: true},
-		"19.8.3.8":   {Version: "19.8.3.8", NoTriggerViews: true},
-		"19.17.6.36": {Version: "19.17.6.36", NoTriggerViews: true},
-		"20.1.2.4":   {Version: "20.1.2.4"},
+		"18.16.1":    {Version: "18.16.1", NoSimpleAggregateFunction: true, NoTriggerViews: true, NoDDSketch: true},
+		"19.8.3.8":   {Version: "19.8.3.8", NoTriggerViews: true, NoDDSketch: true},
+		"19.17.6.36": {Version: "19.17.6.36", NoTriggerViews: true, NoDDSketch: true},
+		"20.1.2.4":   {Version: "20.1.2.4", NoDDSketch: true},
+		"24.1.1.1":   {Version: "24.1.1.1"},
 		"26.5.1.1":   {Version: "26.5.1.1"},
 	} {
 		if got := TargetFor(v); got != want {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/deploy"
+	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/ident"
@@ -191,7 +192,7 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 				if c.nonEmpty && len(want.Rows) == 0 {
 					t.Fatalf("%s %v: the original returns no rows: the case checks nothing", c.pipe, c.tb)
 				}
-				params := hgParams(t, ea.Endpoint, c.hg)
+				params := hgParams(t, ea.Endpoint, c.hg, clock)
 				for _, side := range []struct {
 					name, sql string
 				}{{"rollup", ea.RollupSQL}, {"raw", ea.RawSQL}} {
@@ -217,25 +218,13 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 
 // hgParams binds every parameter of an imported endpoint: the given values (times in UTC),
 // else its default, else "" for filters and an error for the range.
-func hgParams(t *testing.T, e *datasources.Endpoint, given map[string]string) engine.Params {
+func hgParams(t *testing.T, e *datasources.Endpoint, given map[string]string, now time.Time) engine.Params {
 	t.Helper()
-	out := engine.Params{}
-	for _, prm := range e.Params {
-		v, ok := given[prm.Name]
-		if !ok {
-			v = prm.Default
-		}
-		if prm.Type == "DateTime" {
-			tm, err := time.Parse("2006-01-02 15:04:05", v)
-			if err != nil {
-				t.Fatalf("endpoint %s: parameter %s = %q: %v", e.Name, prm.Name, v, err)
-			}
-			out[prm.Name] = tm
-			continue
-		}
-		out[prm.Name] = v
+	call, err := endpoints.Bind(e, given, now, 5*time.Minute)
+	if err != nil {
+		t.Fatalf("endpoint %s: %v", e.Name, err)
 	}
-	return out
+	return call.Params
 }
 
 // align returns the original's rows and the imported endpoint's rows with the latter's
