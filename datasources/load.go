@@ -933,6 +933,9 @@ func (l *loader) parsePaging(n *yaml.Node, endpoint, key string) *Paging {
 			}
 		}
 	}
+	if key == "limit" && pg.Default == 0 {
+		l.errf(m.node, CodeLimit, "%s limit has no default: write how many rows a call gets when it does not say, e.g. limit: {param: %s, default: 50, max: 1000}", endpoint, pg.Param)
+	}
 	if pg.Max > 0 && pg.Default > pg.Max {
 		l.errf(m.node, CodeLimit, "%s %s default %d is above its max %d: lower the default or raise max", endpoint, key, pg.Default, pg.Max)
 	}

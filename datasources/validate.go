@@ -9,6 +9,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/ident"
+	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/robfig/cron/v3"
 )
 
@@ -343,7 +344,7 @@ func (l *loader) validateDerived(r *Rollup, where string) {
 		if strings.TrimSpace(d.Expr) == "" {
 			continue
 		}
-		used := 0
+		used, bad := 0, false
 		for _, ref := range ident.Refs(d.Expr) {
 			switch {
 			case r.Metric(ref.Name) != nil:
@@ -361,12 +362,14 @@ func (l *loader) validateDerived(r *Rollup, where string) {
 				}
 			case ident.IsKeyword(ref.Name):
 			case r.Dimension(ref.Name) != nil:
+				bad = true
 				l.errAt(pos, CodeDerived, "derived metric %q of %s uses dimension %q: a derived metric is computed from metrics after the merge; use metric names only", d.Name, where, ref.Name)
 			default:
+				bad = true
 				l.errAt(pos, CodeDerived, "derived metric %q of %s uses %q, which is not a metric of the rollup%s", d.Name, where, ref.Name, suggest(ref.Name, known))
 			}
 		}
-		if used == 0 {
+		if used == 0 && !bad {
 			l.errAt(pos, CodeDerived, "derived metric %q of %s uses no metric: write an expression over metric names, e.g. expr: \"bounced_sessions / session_count\"", d.Name, where)
 		}
 		known = append(known, d.Name)
@@ -638,6 +641,22 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 	}
 	if e.From == e.To && e.From != "" {
 		l.errAt(e.Pos, CodeParamType, "%s range from and to are the same param %q: name two params", where, e.From)
+	}
+	// Range defaults read as a call would read them.
+	for _, name := range []string{e.From, e.To} {
+		p := e.Param(name)
+		if p == nil || p.Default == "" || !isRangeType(p.Type) {
+			continue
+		}
+		var err error
+		if p.Type == "Date" {
+			_, err = timerange.ParseDay(p.Default, time.Now())
+		} else {
+			_, err = timerange.ParseTime(p.Default, time.Now())
+		}
+		if err != nil {
+			l.errAt(l.posOf(p, "default", p.Pos), CodeParamType, "%s param %s default: %v", where, name, err)
+		}
 	}
 	// Every declared param is used: a call giving one nothing reads would be silently ignored.
 	for _, p := range e.Params {

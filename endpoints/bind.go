@@ -167,30 +167,8 @@ func bindTime(typ, v string, now time.Time, delay time.Duration) (time.Time, any
 		t, err := timerange.ParseBound(v, now, delay)
 		return t, t, err
 	}
-	t, err := ParseDate(v, now)
+	t, err := timerange.ParseDay(v, now)
 	return t, t.Format(time.DateOnly), err
-}
-
-// ParseDate reads a day: 2026-11-01, today (or now: the day of now), or a number of days
-// before it (-7d). It returns the day's start, UTC.
-func ParseDate(v string, now time.Time) (time.Time, error) {
-	s := strings.TrimSpace(v)
-	day := func(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
-	switch {
-	case s == "today" || s == "now":
-		return day(now), nil
-	case strings.HasPrefix(s, "-"):
-		d, err := timerange.ParseDuration(s[1:])
-		if err != nil || d%(24*time.Hour) != 0 {
-			return time.Time{}, fmt.Errorf("%q is not a number of days before today: write e.g. -7d", s)
-		}
-		return day(now).Add(-d), nil
-	}
-	t, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
-	if err != nil || t.Before(timerange.Earliest) || !t.Before(timerange.Latest) {
-		return time.Time{}, fmt.Errorf("%q is not a day: write 2026-11-01, today or -7d", s)
-	}
-	return t, nil
 }
 
 // bindValue turns a filter parameter's text into the value its type reads: a list for an

@@ -618,14 +618,19 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			fn = "uniqExact"
 		}
 		state, raw := fn+"State("+col+")", fn+"("+col+")"
+		argType := stripLowCardinality(t)
 		if m.Kind == datasources.MetricUniqIf || m.Kind == datasources.MetricCountDistinctIf {
 			if err := needIf(); err != nil {
 				return nil, err
 			}
-			// -StateIf keeps the state of the plain function: merged like any uniq.
+			// -StateIf keeps the state of the plain function, merged like any uniq; NULLs are
+			// skipped, so its argument type is never Nullable.
 			state, raw = fn+"StateIf("+col+", "+m.If+")", fn+"If("+col+", "+m.If+")"
+			if argType.IsNullable() {
+				argType = argType.Args[0]
+			}
 		}
-		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+")", state, raw, fn+"Merge("+name+")")
+		one("AggregateFunction("+fn+", "+argType.String()+")", state, raw, fn+"Merge("+name+")")
 		mp.valueType, mp.cmp = "UInt64", counted
 	case datasources.MetricArgMin, datasources.MetricArgMax:
 		bt, err := rp.colType(m.By)
@@ -676,7 +681,7 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			return nil, fmt.Errorf("quantiles needs levels, e.g. levels: [0.75, 0.95]")
 		}
 		if rp.target.NoDDSketch {
-			return nil, fmt.Errorf("kind quantiles is stored as a DDSketch (quantilesDD), which needs ClickHouse ≥ %s; %s runs %s", DDSketchSince, rp.target.server(), rp.target.Version)
+			return nil, fmt.Errorf("kind quantiles is stored as a DDSketch (quantilesDD), which needs ClickHouse ≥ %s and %s lacks: use a newer server, or leave the metric out", DDSketchSince, rp.target.server())
 		}
 		fn := quantilesFunc(m)
 		merge := strings.Replace(fn, "quantilesDD(", "quantilesDDMerge(", 1)

@@ -118,3 +118,12 @@ func TestClusterNeedsShardBy(t *testing.T) {
 		t.Fatalf("local table name taken: %v", err)
 	}
 }
+
+// Quantiles are DDSketch states: a server without quantilesDD gets a refusal naming the
+// release that has it.
+func TestOldServerRefusesQuantiles(t *testing.T) {
+	_, err := CompileFor(kitProject(t), TargetFor("23.8.1"))
+	if err == nil || !strings.Contains(err.Error(), `metric "lcp": kind quantiles is stored as a DDSketch (quantilesDD), which needs ClickHouse ≥ 24.1 and ClickHouse 23.8.1 lacks`) {
+		t.Fatalf("quantiles on 23.8: %v", err)
+	}
+}
