@@ -27,6 +27,9 @@ type target struct {
 	paging func(pg *datasources.Paging) string
 	// settings ends a statement that needs settings ("" when the target takes none).
 	settings func(kv string) string
+	// rangeWhere, when set, writes the call's range on a rollup's hour column as WHERE items
+	// (instead of hour >= start AND hour < end): Tinybird's Date ranges.
+	rangeWhere func(hour string) []string
 }
 
 // GivenParam is the name of the UInt8 parameter saying whether a call gives filter parameter
@@ -204,6 +207,9 @@ func (rp *rollupPlan) tableSource(t target, q querySpec) stateSource {
 			from = t.table(rp.r.Name)
 			h := ident.Quote(HourColumn)
 			where = []string{h + " >= " + w.start, h + " < " + w.end}
+			if t.rangeWhere != nil && !w.previous {
+				where = t.rangeWhere(h)
+			}
 		}
 		return from, append(where, conds...), nil
 	}

@@ -133,6 +133,11 @@ func tinybirdTarget(e *datasources.Endpoint) target {
 		if p := e.Param(e.From); p != nil && p.Type == "Date" {
 			t.start = tinybirdDate(p, false)
 			t.end = tinybirdDate(e.Param(e.To), true)
+			// Tinybird's own form of a Date range, the last day included.
+			from, to := tinybirdDay(p), tinybirdDay(e.Param(e.To))
+			t.rangeWhere = func(hour string) []string {
+				return []string{"toDate(" + hour + ") >= " + from, "toDate(" + hour + ") <= " + to}
+			}
 		} else if p != nil {
 			t.start = "{{DateTime(" + e.From + ", required=True)}}"
 			t.end = "{{DateTime(" + e.To + ", required=True)}}"
@@ -149,24 +154,28 @@ func tinybirdParam(name, typ string) string {
 	return "{{" + TinybirdParamFunc(typ) + "(" + name + ")}}"
 }
 
-// tinybirdDate is the start of a Date range param's day (to: of the day after it, the day
-// included) as a UTC DateTime, its default (today, now, -Nd or a date) computed in SQL.
-func tinybirdDate(p *datasources.Param, to bool) string {
-	def := "today()"
-	switch d := strings.TrimSpace(p.Default); {
+// tinybirdDay is a Date range param as a day: {{Date(p, 'default')}} when the default is a
+// date or absent (then required); a relative default (today, -7d) is computed in SQL when the
+// call does not give the param.
+func tinybirdDay(p *datasources.Param) string {
+	d := strings.TrimSpace(p.Default)
+	switch {
 	case d == "":
-		def = ""
+		return "{{Date(" + p.Name + ", required=True)}}"
 	case d == "today" || d == "now":
+		d = "today()"
 	case strings.HasPrefix(d, "-") && strings.HasSuffix(d, "d"):
-		def = "today() - " + strings.TrimSuffix(strings.TrimPrefix(d, "-"), "d")
+		d = "today() - " + strings.TrimSuffix(strings.TrimPrefix(d, "-"), "d")
 	default:
-		def = "toDate(" + ident.String(d) + ")"
+		return "{{Date(" + p.Name + ", " + ident.String(d) + ")}}"
 	}
-	v := "{{Date(" + p.Name + ", required=True)}}"
-	if def != "" {
-		v = "{% if defined(" + p.Name + ") %}{{Date(" + p.Name + ")}}{% else %}" + def + "{% end %}"
-	}
-	v = "toDateTime(toDate(" + v + "), 'UTC')"
+	return "{% if defined(" + p.Name + ") %}{{Date(" + p.Name + ")}}{% else %}" + d + "{% end %}"
+}
+
+// tinybirdDate is the start of a Date range param's day (to: of the day after it, the day
+// included) as a UTC DateTime.
+func tinybirdDate(p *datasources.Param, to bool) string {
+	v := "toDateTime(toDate(" + tinybirdDay(p) + "), 'UTC')"
 	if to {
 		v = "(" + v + " + toIntervalDay(1))"
 	}

@@ -111,14 +111,17 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 					hg: map[string]string{"start": "2026-11-01 05:00:00", "end": "2026-11-02 07:00:00", "device": "mobile-ios"}, nonEmpty: true},
 				{pipe: "top_sources", tb: map[string]string{"date_from": "2026-11-01 10:00:00", "date_to": "2026-11-03 00:00:00"},
 					hg: map[string]string{"start": "2026-11-01 10:00:00", "end": "2026-11-03 00:00:00"}, nonEmpty: true},
+				// The IN filter and the limit parameter the importer now reads.
+				{pipe: "top_sources", tb: map[string]string{"devices": "mobile-android,desktop"}, hg: map[string]string{"devices": "mobile-android,desktop"}, nonEmpty: true},
+				{pipe: "top_pages", tb: map[string]string{"limit": "3", "device": "desktop"}, hg: map[string]string{"limit": "3", "device": "desktop"}, nonEmpty: true},
 				{pipe: "trend", tb: map[string]string{"date_from": "2026-11-01 00:00:00", "date_to": "2026-11-04 00:00:00"},
 					hg: map[string]string{"start": "2026-11-01 00:00:00", "end": "2026-11-04 00:00:00"}, columns: map[string]string{"pageviews": "hits"}, nonEmpty: true},
-				// date_to is an inclusive Date: hourglass's end is the midnight after it.
+				// date_to is an inclusive Date, as hourglass's Date range reads it.
 				{pipe: "sessions_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-02"},
-					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-03 00:00:00"}, nonEmpty: true},
+					hg: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-02"}, nonEmpty: true},
 				{pipe: "sessions_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
 				{pipe: "visits_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-03"},
-					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-04 00:00:00"}, nonEmpty: true},
+					hg: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-03"}, nonEmpty: true},
 				{pipe: "visits_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
 			},
 		},
