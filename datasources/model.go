@@ -226,8 +226,8 @@ type Param struct {
 	Name string
 	// Type is the ClickHouse type of the parameter, e.g. "DateTime" or "String".
 	Type string
-	// Default is the value used when the caller gives none; empty means required for
-	// start/end and "no filter" for filter parameters.
+	// Default is the value used when the caller gives none (a filter then applies with it);
+	// empty means required for the range params, and "not given" (no filter) for the others.
 	Default string
 	Pos     Pos
 }
