@@ -427,3 +427,35 @@ func TestEndpointRollupSQLIsTheCompiledOneForTheBaseVersion(t *testing.T) {
 		}
 	}
 }
+
+// A rollup over a rollup reads the version of its source deploy recorded; its own versions
+// keep reading it; a change of the source makes a new hash for both.
+func TestRollupOverRollupVersions(t *testing.T) {
+	a := mustCompile(t, kitProject(t))
+	ra := a.Rollup("analytics_sessions_hourly")
+	if ra.SourceRollup() != "analytics_sessions" || ra.SourceTable() != "analytics_sessions" || a.Rollup("analytics_sessions").SourceRollup() != "" {
+		t.Fatalf("source: %q %q", ra.SourceRollup(), ra.SourceTable())
+	}
+	v, err := ra.ReadingSource("analytics_sessions_v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Table != ra.Table || v.Hash != ra.Hash || !strings.Contains(v.PopulateSelect, "FROM `analytics`.`analytics_sessions_v2`") ||
+		!strings.Contains(v.CountSource(), "`analytics_sessions_v2`") || strings.Contains(v.PopulateSelect, "`analytics_sessions`\n") {
+		t.Errorf("reading v2:\n%s", v.PopulateSelect)
+	}
+	w, err := v.Versioned("analytics_sessions_hourly_v3")
+	if err != nil || !strings.Contains(w.PopulateSelect, "analytics_sessions_v2") || !strings.HasPrefix(w.Populate, "INSERT INTO `analytics`.`analytics_sessions_hourly_v3_staging`") {
+		t.Errorf("version of a reader: %v\n%s", err, w.Populate)
+	}
+	if _, err := a.Rollup("analytics_sessions").ReadingSource("x"); err == nil {
+		t.Error("ReadingSource of a rollup of a datasource")
+	}
+	p := kitProject(t)
+	p.Rollup("analytics_sessions").Metrics[2].Kind = "count_if"
+	p.Rollup("analytics_sessions").Metrics[2].If = "1"
+	b := mustCompile(t, p)
+	if b.Rollup("analytics_sessions_hourly").Hash == ra.Hash {
+		t.Error("a change of the source leaves the reader's hash")
+	}
+}

@@ -144,6 +144,9 @@ func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*r
 	rp := &rollupPlan{p: p, r: r, opts: opts, target: opts.target, src: src, over: over}
 	if over != nil {
 		rp.overTable = over.r.Name
+		if opts.overTable != "" {
+			rp.overTable = opts.overTable
+		}
 	}
 	tt, err := rp.colType(r.TimeColumn)
 	if err != nil {
