@@ -108,6 +108,20 @@ func waEvents(sessions int) string {
 // before the rollup that reads them.
 func newWebAnalytics(t *testing.T) *webAnalytics {
 	t.Helper()
+	w := deployWebAnalytics(t)
+	runner := populate.New(w.e, w.store, w.a, populate.Options{Now: func() time.Time { return waNow }})
+	history := timerange.Range{Start: waStart.AddDate(0, 0, -2), End: waNow.Truncate(time.Hour)}
+	for _, r := range populate.SourcesFirst(w.a, []string{"analytics_sessions_hourly", "analytics_pages_hourly", "analytics_sources_hourly", "analytics_vitals_hourly", "analytics_sessions"}) {
+		if _, err := runner.Backfill(context.Background(), r, history, populate.BackfillOptions{}); err != nil {
+			t.Fatalf("backfill %s: %v", r, err)
+		}
+	}
+	return w
+}
+
+// deployWebAnalytics deploys the test project and loads its events, backfilling nothing.
+func deployWebAnalytics(t *testing.T) *webAnalytics {
+	t.Helper()
 	ctx := context.Background()
 	e := shared.NeedEmbedded(t)
 	db := enginetest.TempDatabase(t, e)
@@ -130,14 +144,23 @@ func newWebAnalytics(t *testing.T) *webAnalytics {
 	if res.Rows < 3000 {
 		t.Fatalf("loaded %d events", res.Rows)
 	}
-	runner := populate.New(e, w.store, a, populate.Options{Now: func() time.Time { return waNow }})
-	history := timerange.Range{Start: waStart.AddDate(0, 0, -2), End: waNow.Truncate(time.Hour)}
-	for _, r := range []string{"analytics_sessions", "analytics_sessions_hourly", "analytics_pages_hourly", "analytics_sources_hourly", "analytics_vitals_hourly"} {
-		if _, err := runner.Backfill(ctx, r, history, populate.BackfillOptions{}); err != nil {
-			t.Fatalf("backfill %s: %v", r, err)
-		}
-	}
 	return w
+}
+
+// A rollup over a rollup is backfilled after its source: alone, it is refused with the
+// command to run; named together, the source runs first whatever the order given.
+func TestBackfillNeedsTheSourceFirst(t *testing.T) {
+	w := deployWebAnalytics(t)
+	runner := populate.New(w.e, w.store, w.a, populate.Options{Now: func() time.Time { return waNow }})
+	rg := timerange.Range{Start: date("2026-11-01"), End: date("2026-11-03")}
+	_, err := runner.Backfill(context.Background(), "analytics_sessions_hourly", rg, populate.BackfillOptions{})
+	if err == nil || !strings.Contains(err.Error(), `rollup analytics_sessions_hourly reads rollup analytics_sessions, which holds no backfilled hours: backfill analytics_sessions first, from 4h0m0s before`) ||
+		!strings.Contains(err.Error(), `hourglass backfill analytics_sessions analytics_sessions_hourly --from "2026-10-31 20:00:00" --to "2026-11-03 00:00:00"`) {
+		t.Fatalf("backfill before the source: %v", err)
+	}
+	if got := populate.SourcesFirst(w.a, []string{"analytics_sessions_hourly", "analytics_pages_hourly", "analytics_sessions"}); strings.Join(got, ",") != "analytics_pages_hourly,analytics_sessions,analytics_sessions_hourly" {
+		t.Errorf("order %v", got)
+	}
 }
 
 // sessionsSQL derives sessions from the raw events the way Tinybird's kit does: one row per
@@ -479,4 +502,63 @@ func dims(ra *pipes.RollupArtifacts) []string {
 		out = append(out, d.Name)
 	}
 	return out
+}
+
+// TestLateEventsReopenTheirSessionsHour: a page hit arriving late for a session that started
+// hours earlier is recomputed into the sessions rollup by the hourly populate (within its
+// lookback), and re-opens the hour the session started in in the rollup reading it, although
+// that hour is older than the reader's own lookback: the kpis stay equal to SQL over the raw
+// events, and validate stays exact.
+func TestLateEventsReopenTheirSessionsHour(t *testing.T) {
+	w := newWebAnalytics(t)
+	ctx := context.Background()
+	clock := waNow
+	runner := populate.New(w.e, w.store, w.a, populate.Options{Now: func() time.Time { return clock }})
+	load := func(events ...string) {
+		t.Helper()
+		if _, err := engine.Load(ctx, w.e, engine.LoadRequest{Database: w.db, Table: "analytics_events", Format: "JSONEachRow", Data: strings.NewReader(strings.Join(events, "\n"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hit := func(at string) string {
+		payload := `{"pathname": "/late", "referrer": "", "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Firefox/121.0", "location": "DE"}`
+		return fmt.Sprintf(`{"timestamp": %q, "session_id": "late", "action": "page_hit", "version": "1", "payload": %q}`, at, payload)
+	}
+	// A session starting at 23:10 the day before with two hits, backfilled again.
+	load(hit("2026-11-04 23:10:00"), hit("2026-11-04 23:40:00"))
+	for _, r := range []string{"analytics_sessions", "analytics_sessions_hourly"} {
+		if _, err := runner.Backfill(ctx, r, timerange.Range{Start: date("2026-11-04"), End: waNow.Truncate(time.Hour)}, populate.BackfillOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A third hit at 02:50 arrives late: at 04:30 the populate recomputes the sessions of
+	// [01:00, 04:00), and the session's start hour, 23:00 the day before, must follow.
+	load(hit("2026-11-05 02:50:00"))
+	clock = time.Date(2026, 11, 5, 4, 30, 0, 0, time.UTC)
+	reps, err := runner.Populate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range reps {
+		t.Logf("%s %s", rep.Rollup, rep.Range)
+	}
+	kp := map[string]string{"date_from": "2026-11-04", "date_to": "2026-11-05"}
+	res, err := endpoints.Run(ctx, w.e, w.a, "kpis", kp, endpoints.SideRollup, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.rows(kpisOracle(w.db, date("2026-11-04"), date("2026-11-05"), nil))
+	if len(want) != 2 || want[0][1] != uint64(1) || want[0][2] != uint64(3) {
+		t.Fatalf("the oracle should see one session of 3 hits on 11-04: %v", want)
+	}
+	sameRows(t, "kpis after the late hit", want, res.Rows, nil)
+	rep, err := validate.Run(ctx, w.e, w.a, "analytics_sessions_hourly", validate.Options{
+		Range: timerange.Range{Start: date("2026-11-04"), End: clock.Truncate(time.Hour)}, Now: clock.Add(5 * time.Hour), Store: w.store,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Exact {
+		t.Errorf("%s", rep.Summary())
+	}
 }
