@@ -83,7 +83,8 @@ hour, whatever the minute; absolute times must be on the hour.`,
 			}
 			defer s.close()
 			var reports []*populate.Report
-			for _, name := range args {
+			// A rollup over a rollup after its source.
+			for _, name := range populate.SourcesFirst(s.artifacts, args) {
 				rg, err := rollupRange(from, to, opts, s.artifacts, name)
 				if err != nil {
 					return err

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -296,11 +297,11 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if now.IsZero() {
 		now = time.Now()
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, e, a, ea, ra, bound, side)
+	return run(ctx, e, a, ea, ra, call.Params, side)
 }
 
 // run runs one side of an endpoint with bound parameters; ra is the rollup version the
@@ -316,7 +317,7 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 		if err := CheckViews(ctx, e); err != nil {
 			return nil, err
 		}
-		q = viewQuery(a.Project.Database, ea.Endpoint)
+		q = viewQuery(a.Project.Database, ea.Endpoint, ea.RawSQL)
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
@@ -342,62 +343,28 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	return out, nil
 }
 
-// viewQuery selects from the parameterised view, passing every parameter through as a bound
-// query parameter.
-func viewQuery(db string, ep *datasources.Endpoint) string {
+// viewQuery selects from the parameterised view, passing every parameter its statement
+// takes (sql, either version: both take the same) through as a bound query parameter.
+func viewQuery(db string, ep *datasources.Endpoint, sql string) string {
 	var args []string
-	for _, p := range ep.Params {
-		args = append(args, p.Name+" = {"+p.Name+":"+paramType(p)+"}")
+	seen := map[string]bool{}
+	for _, m := range placeholderRe.FindAllStringSubmatch(sql, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			args = append(args, m[1]+" = {"+m[1]+":"+m[2]+"}")
+		}
 	}
 	return "SELECT * FROM " + qualified(db, ep.Name) + "(" + strings.Join(args, ", ") + ")"
 }
+
+// placeholderRe matches a query parameter placeholder, {name:Type}.
+var placeholderRe = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}`)
 
 func paramType(p *datasources.Param) string {
 	if p.Type == "" {
 		return "String"
 	}
 	return p.Type
-}
-
-// Bind turns text parameters into engine parameters for endpoint ep: start and end read by
-// timerange's one rule (now is the end of the last hour closed at now with the rollup's delay,
-// now minus a duration floors to the hour, absolute times as written), the others passed as
-// text for the engine to convert to their declared type; missing filter parameters take their
-// default. Unknown parameters are an error naming the known ones.
-func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time, delay time.Duration) (engine.Params, error) {
-	out := engine.Params{}
-	known := map[string]*datasources.Param{}
-	var names []string
-	for _, p := range ep.Params {
-		known[p.Name] = p
-		names = append(names, p.Name)
-	}
-	for k := range params {
-		if known[k] == nil {
-			return nil, fmt.Errorf("endpoint %s has no parameter %q: it takes %s", ep.Name, k, strings.Join(names, ", "))
-		}
-	}
-	for _, p := range ep.Params {
-		v, given := params[p.Name]
-		if !given {
-			v = p.Default
-		}
-		typ := paramType(p)
-		isTime := strings.HasPrefix(typ, "DateTime") || typ == "Date"
-		if isTime {
-			if strings.TrimSpace(v) == "" {
-				return nil, fmt.Errorf("endpoint %s needs --param %s=TIME (e.g. %s=2026-11-01 or %s=-7d)", ep.Name, p.Name, p.Name, p.Name)
-			}
-			t, err := timerange.ParseBound(v, now, delay)
-			if err != nil {
-				return nil, fmt.Errorf("--param %s: %w", p.Name, err)
-			}
-			out[p.Name] = t
-			continue
-		}
-		out[p.Name] = v
-	}
-	return out, nil
 }
 
 // Comparison is an endpoint run on its raw version and on the rollup version it serves (or
@@ -476,10 +443,11 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 			}
 		}
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
+	bound := call.Params
 	for _, name := range []string{pipes.StartParam, pipes.EndParam} {
 		if t, ok := bound[name].(time.Time); ok && !t.Equal(t.Truncate(time.Hour)) {
 			return nil, fmt.Errorf("--param %s=%s is not on the hour: rollups hold whole hours, so only hour-aligned ranges can compare (e.g. %s=%s)",
@@ -488,7 +456,7 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	}
 	start, _ := bound[pipes.StartParam].(time.Time)
 	end, _ := bound[pipes.EndParam].(time.Time)
-	if closed := timerange.ClosedEnd(now, ra.Rollup.Delay); end.After(closed) {
+	if closed := validate.ClosedEnd(ra, now); end.After(closed) {
 		c.Note = fmt.Sprintf("end %s is in hours not closed yet (now %s, delay %s): compared up to %s", timerange.Format(end), timerange.Format(now), ra.Rollup.Delay, timerange.Format(closed))
 		end = closed
 		bound[pipes.EndParam] = end

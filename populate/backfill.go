@@ -72,6 +72,9 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	if err != nil {
 		return nil, err
 	}
+	if err := r.sourceHolds(ctx, ra, rg); err != nil {
+		return nil, err
+	}
 	recovered, err := r.recoverFirst(ctx, ra, dep)
 	if err != nil {
 		return nil, err
@@ -133,7 +136,8 @@ func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (m
 
 // Populate is what the :05 cron runs: for each scheduled rollup (all when names is empty) it
 // recomputes from watermark − lookback up to the last closed hour, catching up every hour
-// missed while the job was down, then advances the watermark. A rollup never backfilled is
+// missed while the job was down, then advances the watermark. A rollup over a rollup runs
+// after its source, and recomputes the hours its source's recomputed hours re-open too. A rollup never backfilled is
 // refused with the backfill command to run.
 func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error) {
 	if len(names) == 0 {
@@ -144,7 +148,7 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 		}
 	}
 	var reports []*Report
-	for _, name := range names {
+	for _, name := range SourcesFirst(r.artifacts, names) {
 		if err := ctx.Err(); err != nil {
 			return reports, err
 		}
@@ -190,6 +194,13 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		return nil, fmt.Errorf("rollup %s was never backfilled: run hourglass backfill %s --from <first day> --to %q", name, name, timerange.Format(closed))
 	}
 	rg := timerange.Range{Start: w.Add(-ra.Rollup.Lookback).Truncate(time.Hour), End: closed}
+	reopen, err := r.reopened(ctx, ra, w)
+	if err != nil {
+		return nil, err
+	}
+	if !reopen.IsZero() && reopen.Before(rg.Start) {
+		rg.Start = reopen
+	}
 	rn := r.newRun(ra, KindPopulate, dep)
 	rep := &Report{RunID: rn.id, Rollup: name, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
 	if rg.Empty() {
@@ -207,4 +218,75 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	}
 	rep.Duration = time.Since(started)
 	return rep, nil
+}
+
+// SourcesFirst orders rollup names so that a rollup over a rollup comes after its source when
+// both are named, keeping the given order otherwise.
+func SourcesFirst(a *pipes.Artifacts, names []string) []string {
+	named := map[string]bool{}
+	for _, n := range names {
+		named[n] = true
+	}
+	var out, readers []string
+	for _, n := range names {
+		if ra := a.Rollup(n); ra != nil && named[ra.SourceRollup()] {
+			readers = append(readers, n)
+			continue
+		}
+		out = append(out, n)
+	}
+	return append(out, readers...)
+}
+
+// reopened is, for a rollup over a rollup whose watermark is w, the first hour a late source
+// row may have changed since it last ran: its source recomputes [its watermark − its
+// lookback, …) on every run, and an entity (a session) with a row in a recomputed hour may
+// have started up to span before it — so the entity's hour is re-opened. Zero for a rollup
+// of a datasource, or when the source holds nothing yet.
+func (r *Runner) reopened(ctx context.Context, ra *pipes.RollupArtifacts, w time.Time) (time.Time, error) {
+	src := r.artifacts.Rollup(ra.SourceRollup())
+	if src == nil {
+		return time.Time{}, nil
+	}
+	sw, ok, err := r.store.Watermark(ctx, src.Table)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	from := w
+	if sw.Before(from) {
+		from = sw
+	}
+	return from.Add(-src.Rollup.Lookback).Truncate(time.Hour).Add(-ra.Rollup.Span), nil
+}
+
+// sourceHolds checks, for a rollup over a rollup, that its source holds the closed hours of
+// rg it reads: a backfill of sessions per hour reads the sessions rollup, so that one is
+// backfilled first (from span before rg, for the sessions that started earlier).
+func (r *Runner) sourceHolds(ctx context.Context, ra *pipes.RollupArtifacts, rg timerange.Range) error {
+	src := r.artifacts.Rollup(ra.SourceRollup())
+	if src == nil {
+		return nil
+	}
+	need := rg.Intersect(timerange.Range{Start: rg.Start, End: timerange.ClosedEnd(r.now(), src.Rollup.Delay)})
+	if need.Empty() {
+		return nil
+	}
+	c, err := r.store.Coverage(ctx, src.Table, "")
+	if err != nil {
+		return err
+	}
+	var held timerange.Range
+	if c.HasWatermark {
+		held = c.Through(c.Watermark)
+	}
+	if held.Empty() || held.Start.After(need.Start) || held.End.Before(need.End) {
+		what := "holds no backfilled hours"
+		if !held.Empty() {
+			what = "holds " + held.String()
+		}
+		return fmt.Errorf("rollup %s reads rollup %s, which %s: backfill %s first, from %s before (its entities may start that early): hourglass backfill %s %s --from %q --to %q",
+			ra.Rollup.Name, src.Rollup.Name, what, src.Rollup.Name, ra.Rollup.Span, src.Rollup.Name, ra.Rollup.Name,
+			timerange.Format(rg.Start.Add(-ra.Rollup.Span)), timerange.Format(rg.End))
+	}
+	return nil
 }
