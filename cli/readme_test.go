@@ -94,7 +94,7 @@ func TestReadmeJobAtAnyMinute(t *testing.T) {
 			continue
 		case words[0] != "hourglass":
 			t.Fatalf("README line %q is not an hourglass command", line)
-		case words[1] == "schedule":
+		case words[1] == "schedule" || words[1] == "serve":
 			runSchedule10_37(t, words[1:], clock)
 			continue
 		}
@@ -165,9 +165,9 @@ func runSchedule10_37(t *testing.T, args []string, clock func() time.Time) {
 	for {
 		select {
 		case code := <-done:
-			t.Fatalf("hourglass schedule exited %d before it was stopped:\n%s", code, errb.String())
+			t.Fatalf("hourglass %s exited %d before it was stopped:\n%s", args[0], code, errb.String())
 		case <-deadline:
-			t.Fatalf("hourglass schedule did not start and catch up in 2 minutes:\n%s", errb.String())
+			t.Fatalf("hourglass %s did not start and catch up in 2 minutes:\n%s", args[0], errb.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		m := addr.FindStringSubmatch(errb.String())
