@@ -47,6 +47,11 @@ type Options struct {
 	// Tables maps a rollup's name to the table of its deployed version, where its watermark,
 	// run log and suspect partitions are kept (default: the rollup's name, version 1).
 	Tables map[string]string
+	// Served maps a rollup's name to the tables of its older versions that endpoints still
+	// read. The Runner keeps them fresh with the deployed version (populate.Runner.PopulateOne
+	// reads them itself, at every run); the scheduler watches their suspect partitions, and runs
+	// a rollup whose deployed version was never backfilled while one of them was.
+	Served map[string][]string
 	// Clock is the time source (SystemClock when nil). Give the Runner and the Store the same
 	// clock's Now.
 	Clock Clock
@@ -82,8 +87,10 @@ type Scheduler struct {
 
 // entry is one scheduled rollup.
 type entry struct {
-	rollup  *datasources.Rollup
-	table   string
+	rollup *datasources.Rollup
+	table  string
+	// served are the tables of older versions endpoints read (Options.Served).
+	served  []string
 	spec    string
 	sched   cron.Schedule
 	running atomic.Bool
@@ -110,6 +117,8 @@ type state struct {
 	// read; suspectErr says why they could not be read.
 	suspect    []string
 	suspectErr string
+	// servedSuspect are the suspect partitions (ids) of the served older versions, by table.
+	servedSuspect map[string][]string
 }
 
 // New checks the options and parses every scheduled rollup's cron line.
@@ -148,7 +157,7 @@ func New(opts Options) (*Scheduler, error) {
 		if table == "" {
 			table = r.Name
 		}
-		s.entries = append(s.entries, &entry{rollup: r, table: table, spec: spec, sched: sched})
+		s.entries = append(s.entries, &entry{rollup: r, table: table, served: opts.Served[r.Name], spec: spec, sched: sched})
 	}
 	if len(s.entries) == 0 {
 		return nil, errors.New("no scheduled rollups: every rollup of the project is kept fresh by its view (mode: trigger)")
@@ -207,7 +216,7 @@ func (s *Scheduler) Check(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, e := range s.entries {
-		_, ok, err := s.store.Watermark(ctx, e.table)
+		ok, err := s.backfilled(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -380,6 +389,11 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 		}
 		closed := timerange.ClosedEnd(now, e.rollup.Delay)
 		w, ok, err := s.store.Watermark(ctx, e.table)
+		if err == nil && !ok {
+			// A new version waiting for its backfill: run while endpoints read an older one.
+			ok, err = s.backfilled(ctx, e)
+			catchUp = false
+		}
 		switch {
 		case err == nil && !ok:
 			nb := &NotBackfilledError{Rollup: name, ClosedEnd: closed}
@@ -522,10 +536,32 @@ func (s *Scheduler) refresh(ctx context.Context) {
 	}
 }
 
-// refreshSuspect re-reads the partitions of e's rollup version that may be counted twice after
-// a crash: until the next populate redoes them, /healthz says so and /metrics counts them.
+// backfilled reports whether some version of e's rollup that must be kept fresh has a
+// watermark: the deployed one, or an older one endpoints read.
+func (s *Scheduler) backfilled(ctx context.Context, e *entry) (bool, error) {
+	for _, t := range append([]string{e.table}, e.served...) {
+		if _, ok, err := s.store.Watermark(ctx, t); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// refreshSuspect re-reads the partitions of e's rollup versions (the deployed one and the
+// older ones endpoints read) that may be counted twice after a crash: until the next populate
+// redoes them, /healthz says so and /metrics counts them.
 func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
 	sus, err := populate.Suspects(ctx, s.store, e.rollup, e.table)
+	served := map[string][]string{}
+	for _, t := range e.served {
+		if err != nil {
+			break
+		}
+		var ss []populate.Suspect
+		if ss, err = populate.Suspects(ctx, s.store, e.rollup, t); len(ss) > 0 {
+			served[t] = populate.SuspectIDs(ss)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -534,7 +570,7 @@ func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
 		}
 		return
 	}
-	e.st.suspect, e.st.suspectErr = populate.SuspectIDs(sus), ""
+	e.st.suspect, e.st.servedSuspect, e.st.suspectErr = populate.SuspectIDs(sus), served, ""
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
