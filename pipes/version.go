@@ -20,11 +20,14 @@ func (a *Artifacts) CompileVersion(r *datasources.Rollup, table string) (*Rollup
 // DropVersion returns the statements that remove a rollup version for good, in order: its
 // insert-trigger view (so no insert writes into it any more), its table (on a cluster the
 // Distributed table, then the local table on every host) and its staging table. Every
-// statement is DROP … IF EXISTS (ON CLUSTER on a cluster), so running them again is harmless.
+// statement is DROP TABLE IF EXISTS (ON CLUSTER on a cluster), so running them again is
+// harmless; the view is dropped whatever the rollup's mode (a version may have been deployed
+// as a trigger rollup) and with DROP TABLE, which drops views on every server (18.16 has no
+// DROP VIEW).
 func (ra *RollupArtifacts) DropVersion() []string {
 	db, on := ra.plan.p.Database, ra.plan.onCluster()
-	stmts := []string{ra.DropTriggerView}
-	for _, t := range uniq(ra.Table, ra.LocalTable, ra.StagingTable) {
+	var stmts []string
+	for _, t := range uniq(ra.TriggerView, ra.Table, ra.LocalTable, ra.StagingTable) {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+ident.Qualified(db, t)+on)
 	}
 	return stmts
