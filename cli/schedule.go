@@ -21,7 +21,6 @@ import (
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/scheduler"
 	"github.com/hourglass-dev/hourglass/timerange"
-	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // scheduleFlags are the flags of hourglass schedule.
@@ -121,18 +120,8 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 		rollups = append(rollups, ra.Rollup)
 		tables[ra.Rollup.Name] = ra.Table
 	}
-	vs, err := versions.List(ctx, store, versions.Names(s.artifacts)...)
-	if err != nil {
-		return err
-	}
-	served := map[string][]string{}
-	for _, v := range vs {
-		if v.Kept() && !v.Newest {
-			served[v.Rollup] = append(served[v.Rollup], v.Table)
-		}
-	}
 	runner := populate.New(e, store, s.artifacts, populate.Options{Now: clock.Now})
-	sch, err := scheduler.New(scheduler.Options{Runner: runner, Store: store, Rollups: rollups, Tables: tables, Served: served, Clock: clock, Logger: log, Holder: f.holder})
+	sch, err := scheduler.New(scheduler.Options{Runner: runner, Store: store, Rollups: rollups, Tables: tables, Clock: clock, Logger: log, Holder: f.holder})
 	if err != nil {
 		return err
 	}

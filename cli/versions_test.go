@@ -16,6 +16,8 @@ type story struct {
 	t   *testing.T
 	dir string
 	now time.Time
+	// ran are the commands run, their arguments joined by NUL.
+	ran map[string]bool
 }
 
 // hg runs one command at the story's clock.
@@ -23,6 +25,10 @@ func (s *story) hg(args ...string) (int, string, string) {
 	s.t.Helper()
 	var out, errb bytes.Buffer
 	now := s.now
+	if s.ran == nil {
+		s.ran = map[string]bool{}
+	}
+	s.ran[strings.Join(args, "\x00")] = true
 	code := Main(context.Background(), append([]string{"--project", s.dir}, args...),
 		IO{In: strings.NewReader(""), Out: &out, Err: &errb, Now: func() time.Time { return now }}, Build{Version: "test"})
 	s.t.Logf("%s $ hourglass %s → exit %d\n%s%s", now.Format("15:04:05"), strings.Join(args, " "), code, out.String(), errb.String())
@@ -130,7 +136,8 @@ func (s *story) versionsOf(rollup string) []versionStatus {
 // endpoint reads, deploy (a new version, never backfilled, beside the served one), populate
 // hour after hour — the served endpoint stays exact because the old version is still
 // populated — backfill the new version, switch (proven over its whole history), prune the old
-// one. Every step is compared with raw SQL written here.
+// one. Every step is compared with raw SQL written here. The README's "Changing a rollup"
+// block is made of commands this test runs, as written.
 func TestChangeAndPromote(t *testing.T) {
 	needLibrary(t)
 	const rollup = "events_overview_hourly"
@@ -284,4 +291,11 @@ func TestChangeAndPromote(t *testing.T) {
 		t.Fatalf("switch to version 3:\n%s", out)
 	}
 	s.servedMatchesRaw(first, rollup+"_v3", true)
+
+	for _, line := range readmeBlock(t, "## Changing a rollup") {
+		words := splitCommand(t, line)
+		if words[0] != "hourglass" || !s.ran[strings.Join(words[1:], "\x00")] {
+			t.Errorf("the README's %q is not a command this story runs", line)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Populator runs the hourly populate of one rollup: *populate.Runner. Tests wrap it to inject
@@ -47,11 +48,6 @@ type Options struct {
 	// Tables maps a rollup's name to the table of its deployed version, where its watermark,
 	// run log and suspect partitions are kept (default: the rollup's name, version 1).
 	Tables map[string]string
-	// Served maps a rollup's name to the tables of its older versions that endpoints still
-	// read. The Runner keeps them fresh with the deployed version (populate.Runner.PopulateOne
-	// reads them itself, at every run); the scheduler watches their suspect partitions, and runs
-	// a rollup whose deployed version was never backfilled while one of them was.
-	Served map[string][]string
 	// Clock is the time source (SystemClock when nil). Give the Runner and the Store the same
 	// clock's Now.
 	Clock Clock
@@ -87,10 +83,8 @@ type Scheduler struct {
 
 // entry is one scheduled rollup.
 type entry struct {
-	rollup *datasources.Rollup
-	table  string
-	// served are the tables of older versions endpoints read (Options.Served).
-	served  []string
+	rollup  *datasources.Rollup
+	table   string
 	spec    string
 	sched   cron.Schedule
 	running atomic.Bool
@@ -117,7 +111,9 @@ type state struct {
 	// read; suspectErr says why they could not be read.
 	suspect    []string
 	suspectErr string
-	// servedSuspect are the suspect partitions (ids) of the served older versions, by table.
+	// served are the tables of the rollup's older versions that endpoints read, as last read
+	// (see servedTables); servedSuspect their suspect partitions (ids), by table.
+	served        []string
 	servedSuspect map[string][]string
 }
 
@@ -157,7 +153,7 @@ func New(opts Options) (*Scheduler, error) {
 		if table == "" {
 			table = r.Name
 		}
-		s.entries = append(s.entries, &entry{rollup: r, table: table, served: opts.Served[r.Name], spec: spec, sched: sched})
+		s.entries = append(s.entries, &entry{rollup: r, table: table, spec: spec, sched: sched})
 	}
 	if len(s.entries) == 0 {
 		return nil, errors.New("no scheduled rollups: every rollup of the project is kept fresh by its view (mode: trigger)")
@@ -216,7 +212,7 @@ func (s *Scheduler) Check(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, e := range s.entries {
-		ok, err := s.backfilled(ctx, e)
+		_, ok, err := s.watermark(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -388,12 +384,7 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 			}
 		}
 		closed := timerange.ClosedEnd(now, e.rollup.Delay)
-		w, ok, err := s.store.Watermark(ctx, e.table)
-		if err == nil && !ok {
-			// A new version waiting for its backfill: run while endpoints read an older one.
-			ok, err = s.backfilled(ctx, e)
-			catchUp = false
-		}
+		w, ok, err := s.watermark(ctx, e)
 		switch {
 		case err == nil && !ok:
 			nb := &NotBackfilledError{Rollup: name, ClosedEnd: closed}
@@ -424,11 +415,16 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 		e.st.lastDuration = took
 		if rep != nil {
 			e.st.rowsWritten += rep.RowsWritten
-			if !rep.Watermark.IsZero() {
-				e.st.watermark = rep.Watermark
+			for _, o := range rep.Older {
+				e.st.rowsWritten += o.RowsWritten
 			}
 		}
 		s.mu.Unlock()
+		if w, ok, werr := s.watermark(context.WithoutCancel(ctx), e); werr == nil && ok {
+			s.mu.Lock()
+			e.st.watermark = w
+			s.mu.Unlock()
+		}
 		if err == nil {
 			s.mu.Lock()
 			e.st.lastSuccess = s.clock.Now()
@@ -521,7 +517,7 @@ func (s *Scheduler) load(ctx context.Context) {
 func (s *Scheduler) refresh(ctx context.Context) {
 	for _, e := range s.entries {
 		s.refreshSuspect(ctx, e)
-		w, ok, err := s.store.Watermark(ctx, e.table)
+		w, ok, err := s.watermark(ctx, e)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("cannot read the watermark", "rollup", e.rollup.Name, "err", err)
@@ -536,15 +532,46 @@ func (s *Scheduler) refresh(ctx context.Context) {
 	}
 }
 
-// backfilled reports whether some version of e's rollup that must be kept fresh has a
-// watermark: the deployed one, or an older one endpoints read.
-func (s *Scheduler) backfilled(ctx context.Context, e *entry) (bool, error) {
-	for _, t := range append([]string{e.table}, e.served...) {
-		if _, ok, err := s.store.Watermark(ctx, t); err != nil || ok {
-			return ok, err
+// watermark returns the lowest watermark of the versions of e's rollup that must be kept
+// fresh and were backfilled — the deployed one, and the older ones endpoints read — so that
+// lag, hours behind and catch-up follow the version furthest behind. ok is false when none of
+// them was ever backfilled (a new version waiting for its backfill does not count while an
+// older one serves).
+func (s *Scheduler) watermark(ctx context.Context, e *entry) (w time.Time, ok bool, err error) {
+	served, err := s.servedTables(ctx, e)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, t := range append([]string{e.table}, served...) {
+		tw, tok, err := s.store.Watermark(ctx, t)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if tok && (!ok || tw.Before(w)) {
+			w, ok = tw, true
 		}
 	}
-	return false, nil
+	return w, ok, nil
+}
+
+// servedTables reads the tables of the older versions of e's rollup that endpoints read now
+// — populate keeps them fresh with the deployed version, and a switch moves endpoints while
+// the scheduler runs — and remembers them for Status.
+func (s *Scheduler) servedTables(ctx context.Context, e *entry) ([]string, error) {
+	vs, err := versions.List(ctx, s.store, e.rollup.Name)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for _, v := range vs {
+		if v.Kept() && !v.Newest && v.Table != e.table {
+			tables = append(tables, v.Table)
+		}
+	}
+	s.mu.Lock()
+	e.st.served = tables
+	s.mu.Unlock()
+	return tables, nil
 }
 
 // refreshSuspect re-reads the partitions of e's rollup versions (the deployed one and the
@@ -552,8 +579,12 @@ func (s *Scheduler) backfilled(ctx context.Context, e *entry) (bool, error) {
 // redoes them, /healthz says so and /metrics counts them.
 func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
 	sus, err := populate.Suspects(ctx, s.store, e.rollup, e.table)
+	tables, terr := s.servedTables(ctx, e)
+	if err == nil {
+		err = terr
+	}
 	served := map[string][]string{}
-	for _, t := range e.served {
+	for _, t := range tables {
 		if err != nil {
 			break
 		}

@@ -68,7 +68,7 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 		rs := RollupStatus{Rollup: e.rollup.Name, Schedule: e.spec, Next: st.next, Watermark: st.watermark,
 			LastStart: st.lastStart, LastSuccess: st.lastSuccess, LastDuration: st.lastDuration,
 			RowsWritten: st.rowsWritten, Runs: st.runs, Failures: st.failures, Skipped: st.skipped, Healthy: true,
-			Table: e.table, Suspect: st.suspect, Served: e.served, ServedSuspect: st.servedSuspect}
+			Table: e.table, Suspect: st.suspect, Served: st.served, ServedSuspect: st.servedSuspect}
 		if !st.watermark.IsZero() {
 			rs.Lag = max(now.Sub(st.watermark), 0)
 			if c := timerange.ClosedEnd(now, e.rollup.Delay); c.After(st.watermark) {
@@ -103,7 +103,7 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 			why = append(why, fmt.Sprintf("%d partition(s) of %s may be counted twice after a crash (%s): the next populate redoes them first; run hourglass populate %s now",
 				len(st.suspect), e.table, strings.Join(st.suspect, ", "), e.rollup.Name))
 		}
-		for _, t := range e.served {
+		for _, t := range st.served {
 			if ids := st.servedSuspect[t]; len(ids) > 0 {
 				why = append(why, fmt.Sprintf("%d partition(s) of %s, an older version endpoints read, may be counted twice after a crash (%s): the next populate redoes them first; run hourglass populate %s now",
 					len(ids), t, strings.Join(ids, ", "), e.rollup.Name))

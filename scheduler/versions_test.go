@@ -24,7 +24,8 @@ import (
 // version 1. The scheduler starts (no "never backfilled" refusal), its health names a
 // partition of version 1 a crash left in doubt, and each tick populates version 1 from the
 // definition it was deployed with — redoing that partition first — so it stays equal to raw
-// SQL, while version 2 waits for its backfill.
+// SQL, while version 2 waits for its backfill; its watermark is the one lag and hours behind
+// report.
 func TestOlderVersionAnEndpointReadsIsKeptFresh(t *testing.T) {
 	f := newFixture(t, true)
 	ctx := context.Background()
@@ -71,7 +72,7 @@ func TestOlderVersionAnEndpointReadsIsKeptFresh(t *testing.T) {
 		return nil
 	}}
 	s, err := scheduler.New(scheduler.Options{Runner: p, Store: f.Store, Rollups: []*datasources.Rollup{v2.Rollup}, Clock: f.clock,
-		Tables: map[string]string{overview: v2.Table}, Served: map[string][]string{overview: {overview}}, LeaseTTL: 90 * time.Minute,
+		Tables: map[string]string{overview: v2.Table}, LeaseTTL: 90 * time.Minute,
 		Retry: scheduler.RetryPolicy{Initial: time.Minute, Max: time.Minute, Multiplier: 2, Jitter: -1, Window: 3 * time.Minute}})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,12 @@ func TestOlderVersionAnEndpointReadsIsKeptFresh(t *testing.T) {
 	if _, ok, err := f.Store.Watermark(ctx, v2.Table); err != nil || ok {
 		t.Fatalf("version 2 was populated before its backfill (watermark recorded %v, %v)", ok, err)
 	}
-	if st, _, _ := s.Status(); !st[0].Healthy || len(st[0].ServedSuspect) != 0 {
+	// Lag and hours behind follow version 1, the one endpoints read.
+	if st, _, _ := s.Status(); !st[0].Healthy || len(st[0].ServedSuspect) != 0 || !st[0].Watermark.Equal(day(5, 5)) || st[0].HoursBehind != 0 {
 		t.Fatalf("status after the ticks: %+v", st[0])
+	}
+	f.clock.Set(day(5, 8).Add(10 * time.Minute))
+	if st, _, _ := s.Status(); st[0].HoursBehind != 3 {
+		t.Fatalf("three hours later, hours behind = %d", st[0].HoursBehind)
 	}
 }
