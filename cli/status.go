@@ -65,11 +65,15 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var now clockFlag
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show each rollup's watermark, lag, last run, failures and reduction, and each endpoint's state",
-		Long: `status shows, per rollup (the table of its deployed version), the watermark, the lag behind the
-last closed hour, the last run, the failed units and the reduction, and per endpoint what it
-reads. A partition that a crash may have left counted twice (a run died during its swap) is
-listed as suspect with the command that redoes it, and status exits 1 until it is redone.`,
+		Short: "Show each rollup version's coverage, watermark, lag, failures, readers and reduction, and each endpoint's state",
+		Long: `status shows, per rollup version (<rollup> for version 1, <rollup>_vN after a change), the closed
+hours it holds, the watermark, the lag behind the last closed hour (none for a version never
+backfilled, with the backfill to run), the last run, the failed units, the endpoints that read
+it and the reduction; and per endpoint what it reads. The newest version and every version an
+endpoint reads are populated; an older one nobody reads is prunable (hourglass prune).
+
+A partition that a crash may have left counted twice (a run died during its swap) is listed as
+suspect with the command that redoes it, and status exits 1 until it is redone.`,
 		Example: `  hourglass status
   hourglass status --output json`,
 		Args: cobra.NoArgs,
@@ -131,6 +135,7 @@ func collectStatus(ctx context.Context, s *session, now time.Time) (*statusRepor
 					return nil, err
 				}
 			}
+			st.Mode = string(vra.Rollup.Mode)
 			if err := rollupHealth(ctx, s, vra, v, now, &st); err != nil {
 				return nil, fmt.Errorf("status of %s: %w", v.Name(), err)
 			}

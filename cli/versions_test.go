@@ -205,6 +205,12 @@ func TestChangeAndPromote(t *testing.T) {
 		}
 	}
 
+	// --compare reads the version served (compiled from its recorded definition), not the newest.
+	if out := s.must("endpoint", "run", "sum_primitives", "--param", "start=-3d", "--param", "end=now", "--compare"); !strings.Contains(out, "raw vs rollup "+rollup+" (serves rollup)") ||
+		!strings.Contains(out, "results: EQUAL") {
+		t.Errorf("--compare while version 1 serves:\n%s", out)
+	}
+
 	// Bad input, nothing changed: the served version cannot be pruned, the newest neither, and
 	// the endpoint cannot switch to a version never backfilled.
 	tables := tableNames(t, s.dir)

@@ -202,7 +202,8 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		return newest, errors.Join(errs...)
 	}
 	for _, v := range vs {
-		if v.Newest || !v.Kept() || v.Table == ra.Table {
+		// A version deployed as a trigger rollup (it has a cut-over) is kept fresh by its view.
+		if v.Newest || !v.Kept() || v.Table == ra.Table || !v.Deployment.Watermark.IsZero() {
 			continue
 		}
 		vra, err := v.Artifacts(r.artifacts)

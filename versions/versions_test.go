@@ -15,6 +15,7 @@ import (
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/versions"
 )
 
@@ -149,6 +150,20 @@ func lifecycle(t *testing.T, e engine.Engine, yaml string, which int) {
 		}
 		if _, err := v.Artifacts(a2); err == nil || !strings.Contains(err.Error(), "its definition was not recorded") || !strings.Contains(err.Error(), "switch board to it, or to raw") {
 			t.Fatalf("a version without its definition: %v", err)
+		}
+	}
+
+	// populate says so, and still goes on to the newest version (here never backfilled).
+	if a2.Rollups[which].Rollup.Mode == datasources.ModeScheduled {
+		live := *a2
+		live.Rollups = append([]*pipes.RollupArtifacts{}, a2.Rollups...)
+		if live.Rollups[which], err = a2.Rollups[which].Versioned(rollup + "_v2"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := populate.New(e, store, &live, populate.Options{}).PopulateOne(ctx, rollup)
+		if err == nil || !strings.Contains(err.Error(), "version 3 (table "+rollup+"_v3): its definition was not recorded") ||
+			!strings.Contains(err.Error(), "rollup "+rollup+" was never backfilled") {
+			t.Fatalf("populate with a served version that cannot be recomputed = %v", err)
 		}
 	}
 
