@@ -222,7 +222,7 @@ func TestChangeAndPromote(t *testing.T) {
 		t.Errorf("prune of the newest version: exit %d, %q", code, errOut)
 	}
 	if code, out, errOut := s.hg("switch", "sum_primitives", "--to", "rollup"); code != ExitCheckFailed || !strings.Contains(out, "holds no backfilled hours") ||
-		!strings.Contains(errOut, "sum_primitives keeps reading its rollup version (table "+rollup+"))") || strings.Count(errOut, "\n") != 1 {
+		!strings.Contains(errOut, "sum_primitives keeps reading its rollup version, table "+rollup+")") || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("switch to a version never backfilled: exit %d\n%s%s", code, out, errOut)
 	}
 	if after := tableNames(t, s.dir); after != tables {

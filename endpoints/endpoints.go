@@ -254,8 +254,8 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	return res, nil
 }
 
-// Reads says what the endpoint reads when the switch did not happen: "its rollup version
-// (table events_hourly)", "its raw version (table events)", or "its current version".
+// Reads says what the endpoint reads when the switch did not happen: "its rollup version,
+// table events_hourly", "its raw version, table events", or "its current version".
 func (r *SwitchResult) Reads() string {
 	switch {
 	case r.Previous == "":
@@ -263,7 +263,7 @@ func (r *SwitchResult) Reads() string {
 	case r.PreviousTable == "":
 		return "its " + r.Previous + " version"
 	}
-	return "its " + r.Previous + " version (table " + r.PreviousTable + ")"
+	return "its " + r.Previous + " version, table " + r.PreviousTable
 }
 
 // Sides an endpoint runs on.
