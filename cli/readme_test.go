@@ -22,14 +22,21 @@ var readmeClock = time.Date(2026, 11, 20, 10, 37, 21, 0, time.UTC)
 // written: comments dropped, "a && b" split, "\" continuations joined.
 func readmeJob(t *testing.T) []string {
 	t.Helper()
+	return readmeBlock(t, "## The job, step by step")
+}
+
+// readmeBlock returns the command lines of the first ```sh block of the README's section
+// titled heading (see readmeJob).
+func readmeBlock(t *testing.T, heading string) []string {
+	t.Helper()
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	i := strings.Index(doc, "## The job, step by step")
+	i := strings.Index(doc, heading)
 	if i < 0 {
-		t.Fatal("README has no \"The job, step by step\" section")
+		t.Fatalf("README has no %q section", heading)
 	}
 	doc = doc[i:]
 	start := strings.Index(doc, "```sh\n")

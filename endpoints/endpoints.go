@@ -32,6 +32,7 @@ import (
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Targets of an endpoint.
@@ -72,6 +73,8 @@ type SwitchResult struct {
 	// To is the target asked for; Previous the recorded target before ("" when none).
 	To       string `json:"to"`
 	Previous string `json:"previous,omitempty"`
+	// PreviousTable is the table the endpoint read before (a rollup version's, or raw's).
+	PreviousTable string `json:"previous_table,omitempty"`
 	// Rollup is the rollup the endpoint reads; Table the table it reads after the switch.
 	Rollup string `json:"rollup"`
 	Table  string `json:"table"`
@@ -207,7 +210,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		if err != nil {
 			return nil, err
 		}
-		res.Previous = states[endpoint].Target
+		res.Previous, res.PreviousTable = states[endpoint].Target, states[endpoint].Table
 	}
 	switch to {
 	case TargetRaw:
@@ -231,7 +234,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 				res.Elapsed = time.Since(started)
 				if errors.Is(err, ErrRefused) {
 					res.Refused = true
-					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, orRaw(res.Previous))
+					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, res.Reads())
 				}
 				return nil, err
 			}
@@ -252,11 +255,16 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	return res, nil
 }
 
-func orRaw(t string) string {
-	if t == "" {
+// Reads says what the endpoint reads when the switch did not happen: "its rollup version,
+// table events_hourly", "its raw version, table events", or "its current version".
+func (r *SwitchResult) Reads() string {
+	switch {
+	case r.Previous == "":
 		return "its current version"
+	case r.PreviousTable == "":
+		return "its " + r.Previous + " version"
 	}
-	return "its " + t + " version"
+	return "its " + r.Previous + " version, table " + r.PreviousTable
 }
 
 // Sides an endpoint runs on.
@@ -436,7 +444,7 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 			st := states[endpoint]
 			c.Serving = st.Target
 			if st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
-				if ra, err = ra.Versioned(st.Table); err != nil {
+				if ra, err = servedVersion(ctx, opts.Store, a, ra, st.Table); err != nil {
 					return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
 				}
 				c.Table = ra.Table
@@ -487,4 +495,20 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.BytesReadReduction = float64(c.Raw.Stats.BytesRead) / float64(c.Rollup.Stats.BytesRead)
 	}
 	return c, nil
+}
+
+// servedVersion returns the compiled version of rollup ra whose table an endpoint reads: from
+// the definition deploy recorded for it when the project's YAML has moved on (its states may
+// not read as the new definition's do), else the project's definition on that table.
+func servedVersion(ctx context.Context, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, table string) (*pipes.RollupArtifacts, error) {
+	vs, err := versions.List(ctx, store, ra.Rollup.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Table == table {
+			return v.Artifacts(a)
+		}
+	}
+	return ra.Versioned(table)
 }

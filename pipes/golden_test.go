@@ -110,6 +110,12 @@ func TestGolden(t *testing.T) {
 			extra := map[string][]byte{}
 			for _, r := range a.Rollups {
 				extra["raw_read_"+r.Table+".sql"] = []byte(r.RawRead + "\n")
+				// What hourglass prune runs for version 2 of the rollup.
+				v2, err := a.CompileVersion(r.Rollup, r.Table+"_v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				extra["drop_"+r.Table+"_v2.sql"] = []byte(strings.Join(v2.DropVersion(), ";\n") + ";\n")
 				if tc.p.Cluster != "" {
 					// What a populate unit runs on one shard (phase B of cluster mode).
 					l, err := r.Local()

@@ -2,13 +2,16 @@ package populate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // BackfillOptions configure a backfill.
@@ -87,7 +90,7 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 		}
 	}
 	rn := r.newRun(ra, KindBackfill, dep)
-	rep := &Report{RunID: rn.id, Rollup: rollup, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
+	rep := &Report{RunID: rn.id, Rollup: rollup, Table: ra.Table, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
 	// The units being skipped are durable from the run being resumed; record them under this
 	// run first, so that resuming this run (should it be interrupted too) skips them as well.
 	var carried []meta.Unit
@@ -135,10 +138,11 @@ func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (m
 }
 
 // Populate is what the :05 cron runs: for each scheduled rollup (all when names is empty) it
-// recomputes from watermark − lookback up to the last closed hour, catching up every hour
-// missed while the job was down, then advances the watermark. A rollup over a rollup runs
-// after its source, and recomputes the hours its source's recomputed hours re-open too. A rollup never backfilled is
-// refused with the backfill command to run.
+// populates every version that must be kept fresh (see PopulateOne), catching up every hour
+// missed while the job was down. The reports come one per version populated, rollup by
+// rollup, each rollup's older versions before its newest. A rollup over a rollup runs after
+// its source, and recomputes the hours its source's recomputed hours re-open too. A rollup of
+// which no version was ever backfilled is refused with the backfill command to run.
 func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error) {
 	if len(names) == 0 {
 		for _, ra := range r.artifacts.Rollups {
@@ -154,7 +158,12 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 		}
 		rep, err := r.PopulateOne(ctx, name)
 		if rep != nil {
-			reports = append(reports, rep)
+			reports = append(reports, rep.Older...)
+			if rep.Table != "" {
+				own := *rep
+				own.Older = nil
+				reports = append(reports, &own)
+			}
 		}
 		if err != nil {
 			return reports, err
@@ -163,10 +172,17 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 	return reports, nil
 }
 
-// PopulateOne runs the hourly populate of one rollup: it redoes the rollup version's suspect
-// partitions, then recomputes the hours in [watermark − lookback, last closed hour) from raw
-// rows, carrying each partition's other hours from the rollup, so its cost follows the
-// lookback and the hours missed, not the hour of the day or the partition size.
+// PopulateOne runs the hourly populate of one rollup, version by version: first each older
+// version an endpoint still reads (oldest first, compiled from the definition deploy recorded
+// for it: the project's YAML has moved on), then the deployed version. Each version redoes its
+// suspect partitions, then recomputes the hours in [its watermark − lookback, last closed
+// hour) from raw rows, carrying each partition's other hours from its table, so its cost
+// follows the lookback and the hours missed, not the hour of the day or the partition size.
+//
+// It returns the deployed version's report, with the older versions' in Report.Older. The
+// deployed version never backfilled is an error — unless an older version is read by an
+// endpoint: that one is populated, and the report's Note says which backfill the new version
+// waits for. A failing older version does not stop the others; the errors are joined.
 func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) {
 	started := time.Now()
 	ra, err := r.rollup(name)
@@ -176,10 +192,79 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	if ra.Rollup.Mode != datasources.ModeScheduled {
 		return nil, fmt.Errorf("rollup %s is a %s rollup: its view keeps it fresh; use hourglass reconcile to repair it", name, ra.Rollup.Mode)
 	}
-	dep, err := r.deployment(ctx, ra)
+	vs, err := versions.List(ctx, r.store, name)
 	if err != nil {
 		return nil, err
 	}
+	newest := &Report{Rollup: name, Kind: KindPopulate}
+	var errs []error
+	fail := func(err error) (*Report, error) {
+		errs = append(errs, err)
+		if len(newest.Older) == 0 && newest.Table == "" {
+			return nil, errors.Join(errs...)
+		}
+		return newest, errors.Join(errs...)
+	}
+	for _, v := range vs {
+		// A version deployed as a trigger rollup (it has a cut-over) is kept fresh by its view.
+		if v.Newest || !v.Kept() || v.Table == ra.Table || !v.Deployment.Watermark.IsZero() {
+			continue
+		}
+		vra, err := v.Artifacts(r.artifacts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("populate %s for %s: %w", v.Name(), strings.Join(v.ReadBy, ", "), err))
+			continue
+		}
+		rep, err := r.populateVersion(ctx, vra, v.Deployment)
+		if rep != nil {
+			rep.Version = v.Version
+			newest.Older = append(newest.Older, rep)
+		}
+		var ie *InterruptedError
+		if errors.As(err, &ie) || ctx.Err() != nil {
+			return fail(err)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.Name(), err))
+		}
+	}
+	dep, err := r.deployment(ctx, ra)
+	if err != nil {
+		return fail(err)
+	}
+	if _, ok, err := r.store.Watermark(ctx, ra.Table); err != nil {
+		return fail(err)
+	} else if !ok && len(newest.Older) > 0 {
+		newest.Table, newest.Version = ra.Table, dep.Version
+		cmd := fmt.Sprintf("hourglass backfill %s --from <first day> --to now", name)
+		if b, err := versions.NeededBackfill(ctx, r.e, r.store, ra, dep.Version, r.now()); err != nil {
+			return fail(err)
+		} else if b != nil {
+			cmd = b.Command
+		}
+		newest.Note = fmt.Sprintf("never backfilled, while endpoints read an older version: run %s, then switch them", cmd)
+		newest.Duration = time.Since(started)
+		return newest, errors.Join(errs...)
+	}
+	rep, err := r.populateVersion(ctx, ra, dep)
+	if rep != nil {
+		rep.Older = newest.Older
+		newest = rep
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if len(vs) > 1 {
+		newest.Version = dep.Version
+	}
+	newest.Duration = time.Since(started)
+	return newest, errors.Join(errs...)
+}
+
+// populateVersion runs the hourly populate of one version of a rollup, ra, deployed as dep.
+func (r *Runner) populateVersion(ctx context.Context, ra *pipes.RollupArtifacts, dep meta.Deployment) (*Report, error) {
+	started := time.Now()
+	name := ra.Rollup.Name
 	recovered, err := r.recoverFirst(ctx, ra, dep)
 	if err != nil {
 		return nil, err
@@ -202,7 +287,7 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		rg.Start = reopen
 	}
 	rn := r.newRun(ra, KindPopulate, dep)
-	rep := &Report{RunID: rn.id, Rollup: name, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
+	rep := &Report{RunID: rn.id, Rollup: name, Table: ra.Table, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
 	if rg.Empty() {
 		rep.Duration = time.Since(started)
 		return rep, nil
