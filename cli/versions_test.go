@@ -79,7 +79,8 @@ func (s *story) servedMatchesRaw(first time.Time, table string, maxTime bool) {
 		s.t.Fatal(err)
 	}
 	where := fmt.Sprintf("timestamp >= toDateTime(%d, 'UTC') AND timestamp < toDateTime(%d, 'UTC')", first.Unix(), closed.Unix())
-	raw := s.rows("SELECT count(), uniq(session_id), uniq(user_id), sum(value_usd) FROM analytics.events WHERE " + where)
+	raw := s.rows("SELECT count(), uniq(session_id) AS s, uniq(user_id), sum(value_usd)," +
+		" if(s = 0, 0, countIf(is_page_unload = 1) / s), if(s = 0, 0, sum(time_on_page) / s) FROM analytics.events WHERE " + where)
 	if got := fmt.Sprint(ep.Rows); got != raw {
 		s.t.Fatalf("at %s sum_primitives serves %s, raw SQL gives %s", s.now.Format(time.DateTime), got, raw)
 	}
