@@ -28,16 +28,19 @@ func newEndpointRunCmd(g *globals) *cobra.Command {
 	var compare bool
 	var side string
 	c := &cobra.Command{
-		Use:   "run NAME --param start=T --param end=T [--param k=v …]",
+		Use:   "run NAME [--param k=v …]",
 		Short: "Run an endpoint and print its rows; --compare runs its raw and rollup versions side by side",
 		Long: `run runs an endpoint with the given parameters and prints its rows. By default it reads the
 published view (whichever version the endpoint is switched to; on a server without
 parameterised views, the version the switch recorded); --side raw or --side rollup runs
-one version's SQL directly. start and end are required; filter parameters left out take their
-default (empty: no filter).
+one version's SQL directly.
 
-start and end read like every range: now is the end of the last closed hour, -7d floors to the
-hour, absolute times as written.
+The range params (start and end, or the ones the endpoint's range names) are required unless
+they have a default. A DateTime reads like every range: now is the end of the last closed hour,
+-7d floors to the hour, absolute times as written. A Date is a day (2026-11-01, today, -7d), and
+a Date end includes its whole day. A filter applies when its parameter is given — campaign_id=
+keeps the rows whose campaign is the empty string — and a list is comma-separated
+(countries=DE,FR). A parameter the endpoint does not take is an error.
 
 --compare runs the raw version and the rollup version the endpoint serves (the one it was
 switched to; the deployed version while it serves raw) with the same parameters, over closed
@@ -45,6 +48,8 @@ hours only, and prints the rows read, bytes read and time of each, the reduction
 both return the same rows (floats within a relative 1e-9). It exits 1 when they differ.`,
 		Example: `  hourglass endpoint run sum_primitives --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1
   hourglass endpoint run timeseries_primitives --param start=-7d --param end=now --param campaign_id=c1 --side rollup
+  hourglass endpoint run audience_breakdown --param start=2026-11-15 --param end=2026-11-22 --param countries=DE,FR --param limit=10
+  hourglass endpoint run kpis --param date_from=2026-11-01 --param date_to=2026-11-07
   hourglass endpoint run audience_breakdown --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1 --compare`,
 		Args: exactArgs(1, "name the endpoint to run"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -96,7 +101,7 @@ both return the same rows (floats within a relative 1e-9). It exits 1 when they 
 			return writeResult(g.io.Out, "text", &engine.Result{Columns: res.Columns, Rows: res.Rows, Stats: res.Stats})
 		},
 	}
-	c.Flags().StringArrayVar(&params, "param", nil, "parameter k=v (repeatable): start=2026-11-15, end=now, campaign_id=c1")
+	c.Flags().StringArrayVar(&params, "param", nil, "parameter k=v (repeatable): start=2026-11-15, end=now, campaign_id=c1, countries=DE,FR")
 	c.Flags().BoolVar(&compare, "compare", false, "run the raw and rollup versions and compare rows read, bytes read, time and results")
 	c.Flags().StringVar(&side, "side", "view", "what to run: view (the published endpoint), raw or rollup")
 	return c

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Targets of an endpoint.
@@ -71,6 +73,8 @@ type SwitchResult struct {
 	// To is the target asked for; Previous the recorded target before ("" when none).
 	To       string `json:"to"`
 	Previous string `json:"previous,omitempty"`
+	// PreviousTable is the table the endpoint read before (a rollup version's, or raw's).
+	PreviousTable string `json:"previous_table,omitempty"`
 	// Rollup is the rollup the endpoint reads; Table the table it reads after the switch.
 	Rollup string `json:"rollup"`
 	Table  string `json:"table"`
@@ -103,9 +107,9 @@ type SwitchResult struct {
 	// NoView says why no view was replaced: the server has no parameterised views, so the
 	// switch is recorded only, and the endpoint is served on the recorded version by
 	// hourglass serve (HTTP) and hourglass endpoint run. Empty when the view was replaced.
-	NoView    string        `json:"no_view,omitempty"`
-	Actor     string        `json:"actor"`
-	Elapsed   time.Duration `json:"elapsed_ns"`
+	NoView  string        `json:"no_view,omitempty"`
+	Actor   string        `json:"actor"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 // DefaultActor is user@host of the running process.
@@ -215,7 +219,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		if err != nil {
 			return nil, err
 		}
-		res.Previous = states[endpoint].Target
+		res.Previous, res.PreviousTable = states[endpoint].Target, states[endpoint].Table
 	}
 	switch to {
 	case TargetRaw:
@@ -239,7 +243,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 				res.Elapsed = time.Since(started)
 				if errors.Is(err, ErrRefused) {
 					res.Refused = true
-					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, orRaw(res.Previous))
+					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, res.Reads())
 				}
 				return nil, err
 			}
@@ -265,11 +269,16 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	return res, nil
 }
 
-func orRaw(t string) string {
-	if t == "" {
+// Reads says what the endpoint reads when the switch did not happen: "its rollup version,
+// table events_hourly", "its raw version, table events", or "its current version".
+func (r *SwitchResult) Reads() string {
+	switch {
+	case r.Previous == "":
 		return "its current version"
+	case r.PreviousTable == "":
+		return "its " + r.Previous + " version"
 	}
-	return "its " + t + " version"
+	return "its " + r.Previous + " version, table " + r.PreviousTable
 }
 
 // ServedSide returns the side an endpoint is switched to, as the metadata records it: SideRollup
@@ -324,11 +333,11 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if now.IsZero() {
 		now = time.Now()
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, e, a, ea, ra, bound, side)
+	return run(ctx, e, a, ea, ra, call.Params, side)
 }
 
 // run runs one side of an endpoint with bound parameters; ra is the rollup version the
@@ -344,7 +353,7 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 		if err := CheckViews(ctx, e); err != nil {
 			return nil, err
 		}
-		q = viewQuery(a.Project.Database, ea.Endpoint)
+		q = viewQuery(a.Project.Database, ea.Endpoint, ea.RawSQL)
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
@@ -370,62 +379,28 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	return out, nil
 }
 
-// viewQuery selects from the parameterised view, passing every parameter through as a bound
-// query parameter.
-func viewQuery(db string, ep *datasources.Endpoint) string {
+// viewQuery selects from the parameterised view, passing every parameter its statement
+// takes (sql, either version: both take the same) through as a bound query parameter.
+func viewQuery(db string, ep *datasources.Endpoint, sql string) string {
 	var args []string
-	for _, p := range ep.Params {
-		args = append(args, p.Name+" = {"+p.Name+":"+paramType(p)+"}")
+	seen := map[string]bool{}
+	for _, m := range placeholderRe.FindAllStringSubmatch(sql, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			args = append(args, m[1]+" = {"+m[1]+":"+m[2]+"}")
+		}
 	}
 	return "SELECT * FROM " + qualified(db, ep.Name) + "(" + strings.Join(args, ", ") + ")"
 }
+
+// placeholderRe matches a query parameter placeholder, {name:Type}.
+var placeholderRe = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}`)
 
 func paramType(p *datasources.Param) string {
 	if p.Type == "" {
 		return "String"
 	}
 	return p.Type
-}
-
-// Bind turns text parameters into engine parameters for endpoint ep: start and end read by
-// timerange's one rule (now is the end of the last hour closed at now with the rollup's delay,
-// now minus a duration floors to the hour, absolute times as written), the others passed as
-// text for the engine to convert to their declared type; missing filter parameters take their
-// default. Unknown parameters are an error naming the known ones.
-func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time, delay time.Duration) (engine.Params, error) {
-	out := engine.Params{}
-	known := map[string]*datasources.Param{}
-	var names []string
-	for _, p := range ep.Params {
-		known[p.Name] = p
-		names = append(names, p.Name)
-	}
-	for k := range params {
-		if known[k] == nil {
-			return nil, fmt.Errorf("endpoint %s has no parameter %q: it takes %s", ep.Name, k, strings.Join(names, ", "))
-		}
-	}
-	for _, p := range ep.Params {
-		v, given := params[p.Name]
-		if !given {
-			v = p.Default
-		}
-		typ := paramType(p)
-		isTime := strings.HasPrefix(typ, "DateTime") || typ == "Date"
-		if isTime {
-			if strings.TrimSpace(v) == "" {
-				return nil, fmt.Errorf("endpoint %s needs --param %s=TIME (e.g. %s=2026-11-01 or %s=-7d)", ep.Name, p.Name, p.Name, p.Name)
-			}
-			t, err := timerange.ParseBound(v, now, delay)
-			if err != nil {
-				return nil, fmt.Errorf("--param %s: %w", p.Name, err)
-			}
-			out[p.Name] = t
-			continue
-		}
-		out[p.Name] = v
-	}
-	return out, nil
 }
 
 // Comparison is an endpoint run on its raw version and on the rollup version it serves (or
@@ -497,17 +472,18 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 			st := states[endpoint]
 			c.Serving = st.Target
 			if st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
-				if ra, err = ra.Versioned(st.Table); err != nil {
+				if ra, err = servedVersion(ctx, opts.Store, a, ra, st.Table); err != nil {
 					return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
 				}
 				c.Table = ra.Table
 			}
 		}
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
+	bound := call.Params
 	for _, name := range []string{pipes.StartParam, pipes.EndParam} {
 		if t, ok := bound[name].(time.Time); ok && !t.Equal(t.Truncate(time.Hour)) {
 			return nil, fmt.Errorf("--param %s=%s is not on the hour: rollups hold whole hours, so only hour-aligned ranges can compare (e.g. %s=%s)",
@@ -516,7 +492,7 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	}
 	start, _ := bound[pipes.StartParam].(time.Time)
 	end, _ := bound[pipes.EndParam].(time.Time)
-	if closed := timerange.ClosedEnd(now, ra.Rollup.Delay); end.After(closed) {
+	if closed := validate.ClosedEnd(ra, now); end.After(closed) {
 		c.Note = fmt.Sprintf("end %s is in hours not closed yet (now %s, delay %s): compared up to %s", timerange.Format(end), timerange.Format(now), ra.Rollup.Delay, timerange.Format(closed))
 		end = closed
 		bound[pipes.EndParam] = end
@@ -547,4 +523,20 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.BytesReadReduction = float64(c.Raw.Stats.BytesRead) / float64(c.Rollup.Stats.BytesRead)
 	}
 	return c, nil
+}
+
+// servedVersion returns the compiled version of rollup ra whose table an endpoint reads: from
+// the definition deploy recorded for it when the project's YAML has moved on (its states may
+// not read as the new definition's do), else the project's definition on that table.
+func servedVersion(ctx context.Context, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, table string) (*pipes.RollupArtifacts, error) {
+	vs, err := versions.List(ctx, store, ra.Rollup.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Table == table {
+			return v.Artifacts(a)
+		}
+	}
+	return ra.Versioned(table)
 }

@@ -175,8 +175,12 @@ func (r *Runner) emit(mu *sync.Mutex, ev Event) {
 
 // Report is what a run did.
 type Report struct {
-	RunID   string          `json:"run_id"`
-	Rollup  string          `json:"rollup"`
+	RunID  string `json:"run_id"`
+	Rollup string `json:"rollup"`
+	// Table is the rollup version's table the run wrote.
+	Table string `json:"table"`
+	// Version is the version's number, set when the rollup has several versions.
+	Version int             `json:"version,omitempty"`
 	Kind    string          `json:"kind"`
 	Range   timerange.Range `json:"range"`
 	Units   int             `json:"units"`
@@ -195,6 +199,11 @@ type Report struct {
 	// Shards is what the run did on each shard of a cluster (nil on one server); Units, Done,
 	// Skipped, Failed and the rows add up the shards' (a unit is a partition on a shard).
 	Shards []ShardReport `json:"shards,omitempty"`
+	// Older are the reports of the rollup's older versions the hourly populate kept fresh
+	// with this one, because endpoints still read them (see Runner.PopulateOne).
+	Older []*Report `json:"older_versions,omitempty"`
+	// Note says why the run did less than asked (a new version waiting for its backfill).
+	Note string `json:"note,omitempty"`
 }
 
 // InterruptedError says a run stopped early (Ctrl-C, SIGTERM) after finishing the units in
