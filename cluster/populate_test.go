@@ -65,11 +65,20 @@ func TestBackfillThroughOneNodeRunsOnEveryShard(t *testing.T) {
 	f.insertHits(6000, 9, "n1", "n2")
 
 	start := time.Now()
-	out := f.mustHourglass("n1", "backfill", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--now", afterFill)
-	t.Logf("backfill through n1 (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	code, out, progress := f.hourglass("n1", "backfill", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--now", afterFill)
+	t.Logf("backfill through n1 (%s):\n%s%s", time.Since(start).Round(time.Millisecond), progress, out)
+	if code != cli.ExitOK {
+		t.Fatalf("backfill through n1: exit %d", code)
+	}
 	for _, want := range []string{"6 unit(s) done", "shard", "3/3"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("backfill output lacks %q:\n%s", want, out)
+		}
+	}
+	// Progress names each unit's shard: every day on each.
+	for _, want := range []string{"backfill: 6 unit(s) to run", "2026-11-02 on shard 1", "2026-11-02 on shard 2", "2026-11-04 on shard 1", "2026-11-04 on shard 2"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("backfill progress lacks %q:\n%s", want, progress)
 		}
 	}
 	f.assertExact(fillRange, "n1", "n2")

@@ -1,11 +1,15 @@
 package cluster_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
-	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +38,10 @@ WHERE ts >= toDateTime('2026-11-02 00:00:00', 'UTC') AND ts < toDateTime('2026-1
 // The endpoint switch on the cluster, whose 18.16 servers have no parameterised views: the
 // gate refuses a rollup that lacks hours, then — after a backfill through n1 — a switch through
 // n2 proves the rollup over both shards and is recorded, with no view; the endpoint is then
-// served on its rollup by hourglass serve's HTTP API and by endpoint run, through either node,
-// with the numbers raw SQL gives; the rollback through n1 serves raw again.
+// served on its rollup by hourglass serve (the command, over HTTP) and by endpoint run,
+// through either node, with the numbers raw SQL over both shards gives; the rollback through
+// n1 serves raw again, with the same numbers. Between the two, every other command that reads
+// runs through the 18.16 servers.
 func TestSwitchAndRollbackOnCluster(t *testing.T) {
 	f := newFixture(t, endpointYAML)
 	f.mustHourglass("n1", "deploy")
@@ -77,13 +83,9 @@ func TestSwitchAndRollbackOnCluster(t *testing.T) {
 	}
 	serve := func(node string) {
 		t.Helper()
-		store := f.store(node)
-		if err := store.Sync(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		api := httptest.NewServer(httpapi.New(&httpapi.ProjectRunner{E: f.node(node), Store: store, Artifacts: f.artifacts()}, httpapi.Options{}))
-		defer api.Close()
-		resp, err := http.Get(api.URL + httpapi.Prefix + "hits_by_site.json?start=2026-11-02&end=2026-11-05")
+		base, stop := f.serve(node)
+		defer stop()
+		resp, err := http.Get(base + httpapi.Prefix + "hits_by_site.json?start=2026-11-02&end=2026-11-05")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,21 +94,61 @@ func TestSwitchAndRollbackOnCluster(t *testing.T) {
 			Data []map[string]any `json:"data"`
 		}
 		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET through %s: %d %v", node, resp.StatusCode, err)
+			t.Fatalf("GET through hourglass serve on %s: %d %v", node, resp.StatusCode, err)
 		}
 		if len(body.Data) != len(want) {
-			t.Fatalf("GET through %s: %d rows, want %d: %v", node, len(body.Data), len(want), body.Data)
+			t.Fatalf("GET through hourglass serve on %s: %d rows, want %d: %v", node, len(body.Data), len(want), body.Data)
 		}
 		var got [][]any
 		for _, row := range body.Data {
 			got = append(got, []any{row["site"], row["hits"], row["total_bytes"], row["total_latency"], row["users"]})
 		}
 		if d := cmp.Diff(want, numbers(got), approx); d != "" {
-			t.Errorf("GET through %s (-raw SQL +served):\n%s", node, d)
+			t.Errorf("GET through hourglass serve on %s (-raw SQL +served):\n%s", node, d)
+		}
+		// The daemon's status page reads the same metadata on this 18.16 server.
+		for _, path := range []string{"/status.json", "/healthz", "/metrics"} {
+			resp, err := http.Get(base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "hits_hourly") && path != "/healthz" {
+				t.Errorf("GET %s through hourglass serve on %s: %d\n%s", path, node, resp.StatusCode, b)
+			}
 		}
 	}
 	run("n1", endpoints.SideRollup)
 	serve("n1")
+
+	// Every other command that reads, through the 18.16 servers, once runs and a switch exist.
+	for _, args := range [][]string{
+		{"plan"},
+		{"status", "--now", afterFill},
+		{"status", "--output", "json", "--now", afterFill},
+		{"endpoint", "history"},
+		{"endpoint", "run", "hits_by_site", "--param", "start=2026-11-02", "--param", "end=2026-11-05", "--compare"},
+		{"validate", "--endpoint", "hits_by_site", "--now", afterFill},
+		{"validate", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--now", afterFill},
+		{"reconcile", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--now", afterFill},
+		{"estimate", "hits_hourly"},
+		{"backfill", "hits_hourly", "--from", "2026-11-02", "--to", "2026-11-05", "--dry-run", "--now", afterFill},
+		{"populate", "--now", afterFill},
+		{"serve", "--once", "--listen", "", "--now", afterFill},
+		{"prune"},
+	} {
+		for _, node := range []string{"n1", "n2"} {
+			start := time.Now()
+			code, out, errOut := f.hourglass(node, args...)
+			if code != cli.ExitOK {
+				t.Errorf("hourglass %s through %s: exit %d\n%s%s", strings.Join(args, " "), node, code, out, errOut)
+			}
+			if node == "n2" {
+				t.Logf("hourglass %s through n2 (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}
 
 	if code, out, errOut := sw("n1", "raw"); code != cli.ExitOK || !strings.Contains(out, "hits_by_site now serves its raw version (hits)") {
 		t.Fatalf("switch --to raw through n1: exit %d\n%s%s", code, out, errOut)
@@ -139,4 +181,58 @@ func numbers(rows [][]any) [][]any {
 		}
 	}
 	return out
+}
+
+// serve runs hourglass serve through a node on a free loopback port, as a user would (the
+// scheduler beside it), and returns its base URL and a function that stops it (what SIGTERM
+// does) and checks that it exited 0.
+func (f *fixture) serve(node string) (string, func()) {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		args := []string{"--project", f.dir, "--dsn", f.c.Node(node).DSN, "serve", "--listen", "127.0.0.1:0", "--now", afterFill, "--holder", "serve@" + node}
+		done <- cli.Main(ctx, args, cli.IO{In: strings.NewReader(""), Out: io.Discard, Err: logs}, cli.Build{Version: "test"})
+	}()
+	stop := func() {
+		f.t.Helper()
+		cancel()
+		if code := <-done; code != cli.ExitOK {
+			f.t.Errorf("hourglass serve through %s exited %d:\n%s", node, code, logs)
+		}
+	}
+	addr := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(logs.String()); m != nil {
+			return "http://" + m[1], stop
+		}
+		select {
+		case code := <-done:
+			f.t.Fatalf("hourglass serve through %s exited %d:\n%s", node, code, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			f.t.Fatalf("hourglass serve through %s did not listen:\n%s", node, logs)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's concurrent log writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
