@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,18 +19,28 @@ import (
 // highest term.
 //
 // A scheduler takes the lease when there is none or the current one expired, by claiming the
-// next term: it writes "claim:N+1" (its name), waits until its node has every record the other
-// nodes wrote before (meta.Store.SyncState), and reads the claims of N+1. It wins only if its
-// claim is the only one; then it writes "lease:N+1". Of two schedulers claiming one term, the
-// later claim is written after the earlier one, so its claimant sees both and backs off: two
-// cannot both win, even through different nodes of a cluster whose state table replicates
-// asynchronously (they may both back off, and claim a higher term at their next try). On one
-// server the records are read where they are written, and the same holds.
+// next term: it writes "claim:N+1" ("holder|time"), waits until its node has every record the
+// other nodes wrote before (meta.Store.SyncState), and reads the claims of N+1. It wins only if
+// its claim is the only one; then it writes "lease:N+1". Of two schedulers claiming one term,
+// the later claim is written after the earlier one, so its claimant sees both and backs off:
+// two cannot both win one term, even through different nodes of a cluster whose state table
+// replicates asynchronously (they may both back off, and claim a higher term at their next
+// try). On one server the records are read where they are written, and the same holds.
+//
+// Nor may two win different terms: a scheduler that sees a claim of a term above the current
+// lease (a rival between its claim and its lease) leaves that term alone until it is abandoned
+// — every claim of it withdrawn ("withdrawn:N", written by a claimant that backs off), or the
+// last one claimWindow old — and only then claims the next one; a claimant that saw only its
+// own claim writes its lease within half that window, or backs off.
 const (
-	LeaseObject = "scheduler"
-	leaseKey    = "lease:"
-	claimKey    = "claim:"
+	LeaseObject  = "scheduler"
+	leaseKey     = "lease:"
+	claimKey     = "claim:"
+	withdrawnKey = "withdrawn:"
 )
+
+// claimWindow is how long a claim of a term stands without its lease (see above).
+const claimWindow = 30 * time.Second
 
 // Lease is the current lease.
 type Lease struct {
@@ -104,54 +115,143 @@ func (s *Scheduler) syncLease(ctx context.Context) error {
 
 // acquire takes or renews the lease at now. It returns the lease as it stands afterwards and
 // whether this scheduler holds it: renewed when it is this scheduler's; left alone when
-// another's is active; otherwise this scheduler claims the next term (see above).
+// another's is active; otherwise this scheduler claims the next term (see above). A claim that
+// meets a rival's is withdrawn and, after a random pause, tried once more: of two schedulers
+// starting at the same moment one then usually works at once.
 func (s *Scheduler) acquire(ctx context.Context, now time.Time) (Lease, bool, error) {
+	for attempt := 0; ; attempt++ {
+		l, ok, contended, err := s.tryAcquire(ctx, now)
+		if err != nil || ok || !contended || attempt == 1 {
+			return l, ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return l, false, ctx.Err()
+		case <-time.After(time.Duration(rand.Int64N(int64(300 * time.Millisecond)))):
+		}
+	}
+}
+
+// tryAcquire is one attempt of acquire; contended says its claim met a rival's.
+func (s *Scheduler) tryAcquire(ctx context.Context, now time.Time) (Lease, bool, bool, error) {
 	if err := s.syncLease(ctx); err != nil {
-		return Lease{}, false, err
+		return Lease{}, false, false, err
 	}
 	cur, ok, top, err := s.leases(ctx)
 	if err != nil {
-		return Lease{}, false, err
+		return Lease{}, false, false, err
 	}
 	mine := Lease{Holder: s.holder, Expiry: now.Add(s.ttl).UTC(), Term: cur.Term}
 	switch {
-	case ok && cur.Holder == s.holder && cur.ActiveAt(now):
+	case ok && cur.Holder == s.holder && cur.ActiveAt(now) && top == cur.Term:
 		if err := s.store.Set(ctx, LeaseObject, leaseKey+strconv.FormatUint(cur.Term, 10), mine.value()); err != nil {
-			return Lease{}, false, err
+			return Lease{}, false, false, err
 		}
-		return mine, true, nil
-	case ok && cur.ActiveAt(now):
-		return cur, false, nil
+		return mine, true, false, nil
+	case ok && cur.ActiveAt(now) && cur.Holder != s.holder:
+		return cur, false, false, nil
 	}
-	if s.contended.Load() {
-		// The last claim found a rival and nobody won: let the rival go first this time.
-		time.Sleep(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
+	if top > cur.Term { // a claim without its lease: a rival between the two, or one abandoned
+		claims, err := s.claims(ctx, top)
+		if err != nil {
+			return Lease{}, false, false, err
+		}
+		if !claims.abandoned(now) {
+			s.log.Info("another scheduler is claiming the lease: standing by", "term", top, "claims", strings.Join(claims.holders(), ", "))
+			return Lease{Term: top}, false, false, nil
+		}
 	}
 	mine.Term = top + 1
 	term := strconv.FormatUint(mine.Term, 10)
-	if err := s.store.Set(ctx, LeaseObject, claimKey+term, s.holder); err != nil {
-		return Lease{}, false, err
+	if err := s.store.Set(ctx, LeaseObject, claimKey+term, s.holder+"|"+now.UTC().Format(time.RFC3339Nano)); err != nil {
+		return Lease{}, false, false, err
 	}
 	if err := s.syncLease(ctx); err != nil {
-		return Lease{}, false, err
+		return Lease{}, false, false, err
 	}
-	claims, err := s.store.Values(ctx, LeaseObject, claimKey+term)
+	claims, err := s.claims(ctx, mine.Term)
 	if err != nil {
-		return Lease{}, false, err
+		return Lease{}, false, false, err
 	}
-	if len(claims) != 1 || claims[0] != s.holder {
-		s.contended.Store(true)
-		s.log.Info("another scheduler claimed the lease at the same time: standing by", "term", mine.Term, "claims", strings.Join(claims, ", "))
-		if cur, ok, _, err = s.leases(ctx); err != nil || !ok {
-			return Lease{}, false, err
+	holders := claims.holders()
+	late := s.clock.Now().Sub(now) >= claimWindow/2 // the others may take the term as abandoned
+	if len(holders) != 1 || holders[0] != s.holder || late {
+		s.log.Info("another scheduler claimed the lease at the same time: standing by", "term", mine.Term, "claims", strings.Join(holders, ", "), "late", late)
+		// Withdrawn, the claim no longer holds the term up once its rivals' are withdrawn too.
+		if err := s.store.Set(ctx, LeaseObject, withdrawnKey+term, s.holder); err != nil {
+			return Lease{}, false, false, err
 		}
-		return cur, false, nil
+		if cur, ok, _, err = s.leases(ctx); err != nil {
+			return Lease{}, false, false, err
+		}
+		if ok && cur.ActiveAt(now) && cur.Holder != s.holder {
+			return cur, false, false, nil
+		}
+		return Lease{Term: mine.Term}, false, len(holders) != 1, nil
 	}
-	s.contended.Store(false)
 	if err := s.store.Set(ctx, LeaseObject, leaseKey+term, mine.value()); err != nil {
-		return Lease{}, false, err
+		return Lease{}, false, false, err
 	}
-	return mine, true, nil
+	return mine, true, false, nil
+}
+
+// claim is one scheduler's claim of a term.
+type claim struct {
+	holder string
+	at     time.Time // zero when the record has no time: taken as long abandoned
+	// withdrawn says the claimant saw a rival's claim (or was late) and backed off.
+	withdrawn bool
+}
+
+// claimSet is every claim of one term.
+type claimSet []claim
+
+// claims reads every claim of a term, and which were withdrawn.
+func (s *Scheduler) claims(ctx context.Context, term uint64) (claimSet, error) {
+	n := strconv.FormatUint(term, 10)
+	vs, err := s.store.Values(ctx, LeaseObject, claimKey+n)
+	if err != nil {
+		return nil, err
+	}
+	withdrawn, err := s.store.Values(ctx, LeaseObject, withdrawnKey+n)
+	if err != nil {
+		return nil, err
+	}
+	out := make(claimSet, 0, len(vs))
+	for _, v := range vs {
+		holder, at, _ := strings.Cut(v, "|")
+		t, _ := time.Parse(time.RFC3339Nano, at)
+		out = append(out, claim{holder: holder, at: t, withdrawn: slices.Contains(withdrawn, holder)})
+	}
+	return out, nil
+}
+
+// abandoned reports whether nobody can take the term any more at now: every claim of it was
+// withdrawn — a claimant wins only when it sees its own claim alone, and a claim a term's
+// visible claimants did not see comes after theirs, so it sees them and backs off — or the
+// last claim is claimWindow old (its claimant died before writing its lease or withdrawing).
+func (cs claimSet) abandoned(now time.Time) bool {
+	var latest time.Time
+	all := true
+	for _, c := range cs {
+		all = all && c.withdrawn
+		if c.at.After(latest) {
+			latest = c.at
+		}
+	}
+	return all || now.Sub(latest) >= claimWindow
+}
+
+// holders names the claimants, each once, sorted.
+func (cs claimSet) holders() []string {
+	var out []string
+	for _, c := range cs {
+		if !slices.Contains(out, c.holder) {
+			out = append(out, c.holder)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Release gives the lease up if this scheduler holds it, so that another scheduler can take
