@@ -49,9 +49,12 @@
 // ("claim:N+1"), waiting until its node has every record the other nodes wrote before
 // (SYSTEM SYNC REPLICA, checked against ZooKeeper, on a cluster), and winning only if its claim
 // is the only one. The later of two claims is written after the earlier, so its claimant sees
-// both and backs off: two schedulers pointed at different nodes of a cluster, whose copies of
-// the state table replicate asynchronously, never both hold a term (they may both back off, and
-// settle it at their next tick). A scheduler that cannot get the lease stands by, logs who holds
+// both and backs off (and withdraws its claim: "withdrawn:N+1"). A claimed term with no lease
+// yet is left alone until every claim of it is withdrawn or the last is 30 s old, so nobody
+// claims the term above a rival that is about to win. Two schedulers pointed at different nodes
+// of a cluster, whose copies of the state table replicate asynchronously, never both hold the
+// lease (they may both back off: they retry once after a random pause, and otherwise settle it
+// at their next tick). A scheduler that cannot get the lease stands by, logs who holds
 // it, keeps its metrics current from the watermarks and takes over (with a catch-up) once it
 // expires or is released. The embedded engine also locks its data folder, so a second process
 // on the same folder fails at open ("in use by PID"). The lease is an optimisation, not the
