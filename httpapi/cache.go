@@ -37,11 +37,14 @@ const DefaultCacheEntries = 1024
 //     reuses the rows of [Start, CEnd) and asks the engine for [CEnd, End) only — the seed's
 //     QStart = max(Start, CEnd);
 //   - any other call (totals, breakdowns, a compare) is kept whole, and only when its range
-//     ends at or before the closed boundary.
+//     ends at or before the version's watermark (so "-30d to now" is kept from one populate
+//     to the next).
 //
-// The closed boundary of a rollup version is its watermark less the rollup's lookback (the
-// hours a populate may still recompute for late rows), floored to the bucket: later hours are
-// never kept. What was kept stays exact because every write to a version — populate,
+// A series keeps buckets up to its version's watermark less the rollup's lookback (the hours
+// the next populate recomputes for late rows, the seed's allowance), floored to the bucket;
+// no answer keeps an hour after the watermark, which a served read takes from raw rows. Only
+// scheduled rollups are cached: a trigger rollup's view writes it on every insert. What was
+// kept stays exact because every write to a version — populate,
 // backfill, reconcile --repair, crash recovery — is a unit recorded in the run log before it
 // is done: each call reads the run log's newest sequence number before it reads any data, and
 // drops what was kept from the earliest hour a newer unit rewrote (meta.ChangesSince). A switch changes the

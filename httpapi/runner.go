@@ -80,7 +80,8 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 	if !sv.rollup {
 		return p.run(ctx, name, params, endpoints.SideRaw, t, CacheOff)
 	}
-	if p.Cache == nil {
+	if p.Cache == nil || ra.Rollup.Mode != datasources.ModeScheduled {
+		// A trigger rollup's view writes it on every insert, without a unit in the run log.
 		return p.run(ctx, name, params, endpoints.SideRollup, t, CacheOff)
 	}
 	return p.cached(ctx, ea.Endpoint, ra.Rollup, call, sv, params, t)
@@ -110,8 +111,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 	shape := shapeOf(ep, fromType)
 	c := p.Cache
 	if !shape.series {
-		boundary := closedBoundary(sv.watermark, r.Lookback, time.Hour)
-		if call.Range.End.After(boundary) {
+		if sv.watermark.IsZero() || call.Range.End.After(sv.watermark) {
 			return p.run(ctx, ep.Name, params, endpoints.SideRollup, t, CacheOff)
 		}
 		key := cacheKey(ep.Name, sv.table, params, from, to, &call.Range)
