@@ -183,3 +183,62 @@ WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC
 		t.Errorf("the cache keeps %d answers, want one per distinct call (at most 5)", n)
 	}
 }
+
+// TestCacheDaySeries is the cache on a day series over a Date range (the range's start can
+// only move by whole days): kept days answer, the day after the boundary is asked again, and a
+// repair drops the repaired day onwards — each answer equal to raw SQL written here.
+func TestCacheDaySeries(t *testing.T) {
+	e := shared.NeedEmbedded(t)
+	f := projecttest.Deploy(t, e, projecttest.Project(t, enginetest.TempDatabase(t, e), map[string]string{"endpoints/daily.yaml": `
+- name: daily
+  rollup: events_overview_hourly
+  metrics: [event_count, unique_users]
+  bucket: day
+  fill: true
+  range: {from: date_from, to: date_to}
+  params:
+    - {name: date_from, type: Date, default: -7d}
+    - {name: date_to, type: Date, default: today}
+    - {name: campaign_id, type: String}
+  filters:
+    - {dimension: campaign_id, param: campaign_id}
+`}))
+	f.Clock = projecttest.MonthEnd.Add(37 * time.Minute)
+	f.LoadAndBackfill(30, "events_overview_hourly")
+	ctx := context.Background()
+	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "daily", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	cached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Cache: &httpapi.Cache{}}
+	params := map[string]string{"date_from": "2026-11-10", "date_to": "2026-11-19", "campaign_id": "c4"}
+	check := func(stage, state string) {
+		t.Helper()
+		got, err := cached.Run(ctx, "daily", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Cache != state {
+			t.Errorf("%s: cache %s, want %s", stage, got.Cache, state)
+		}
+		raw := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT toDate(timestamp) AS d, count(), uniq(user_id) FROM %s.events
+WHERE timestamp >= toDateTime('2026-11-10 00:00:00', 'UTC') AND timestamp < toDateTime('2026-11-20 00:00:00', 'UTC') AND campaign_id = 'c4'
+GROUP BY d ORDER BY d`, f.DB), nil).Rows
+		if len(raw) != 10 || len(got.Rows) != 10 {
+			t.Fatalf("%s: %d served days, %d raw days, want 10 each", stage, len(got.Rows), len(raw))
+		}
+		for i := range raw {
+			if g, w := fmt.Sprint(got.Rows[i]), fmt.Sprint(raw[i]); g != w {
+				t.Errorf("%s: day %d: served %s, raw SQL %s", stage, i, g, w)
+			}
+		}
+	}
+	check("first call", httpapi.CacheMiss)
+	check("same call", httpapi.CachePartial)
+	f.InsertEvents(projecttest.Day(15, 6), projecttest.Day(15, 7), 30, 11)
+	pop := populate.New(f.E, f.Store, f.A, populate.Options{Now: f.Now})
+	if _, err := pop.Reconcile(ctx, "events_overview_hourly", timerange.Range{Start: projecttest.Day(10, 0), End: projecttest.Day(20, 0)}, true); err != nil {
+		t.Fatal(err)
+	}
+	check("after repair", httpapi.CachePartial)
+	check("again", httpapi.CachePartial)
+}
