@@ -12,7 +12,13 @@
 //     behind, so it recomputes 3 hours), with 7 and with 365 days of rollup history, for day
 //     (events_overview_hourly) and month (events_overview_monthly) partitions;
 //  2. validate time of events_hourly over 30 days and over its whole history;
-//  3. per endpoint, rows read and latency raw vs rollup at 7, 30 and 365 days.
+//  3. per endpoint, rows read and latency raw vs rollup at 7, 30 and 365 days;
+//  4. hourglass serve: requests/s and p50/p99 latency of /v0/pipes/sum_primitives.json and
+//     timeseries_primitives.json for the busiest campaign over 30 days, cold vs cached, from
+//     a bounded load generator on loopback (bench/serve.go).
+//
+// BENCH_ONLY=serve BENCH_PROJECT=DIR measures only 4, on the project in DIR as hourglass demo
+// leaves it (make demo, then BENCH_ONLY=serve BENCH_PROJECT=hourglass-demo make bench).
 //
 // Every backfill, populate, INSERT and validate is a child process (the hourglass binary,
 // BENCH_BIN, default ./bin/hourglass), so its peak RSS is the child's own (wait4 rusage
@@ -71,6 +77,7 @@ type results struct {
 	Generate figure            `json:"generate"`
 	Figures  []figure          `json:"figures"`
 	Table    []demo.Line       `json:"endpoints"`
+	Serve    []serveLine       `json:"serve"`
 	Targets  []string          `json:"targets"`
 }
 
@@ -129,6 +136,13 @@ func repeat(name string, runs int, events int64, prepare func(), args ...string)
 }
 
 func main() {
+	if env("BENCH_ONLY", "") == "serve" {
+		lines := serveTable(context.Background(), env("BENCH_PROJECT", "hourglass-demo"))
+		var md strings.Builder
+		writeServe(&md, lines)
+		fmt.Print(md.String())
+		return
+	}
 	events := envInt("BENCH_EVENTS", 10_000_000)
 	days := int(envInt("BENCH_DAYS", 365))
 	runs := int(envInt("BENCH_RUNS", 3))
@@ -218,6 +232,12 @@ func main() {
 		child("backfill", r, "--from", ago(days), "--to", f(end))
 	}
 	res.Table = endpointsTable(end, days, runs+2)
+	// 6. serve: the overview endpoints switched to their rollup, as the demo leaves them.
+	child("backfill", "events_overview_hourly", "--from", ago(days), "--to", f(end))
+	for _, ep := range []string{"sum_primitives", "timeseries_primitives"} {
+		child("switch", ep, "--to", "rollup", "--now", end.Add(7*time.Minute).Format(time.RFC3339))
+	}
+	res.Serve = serveTable(context.Background(), proj)
 
 	// Targets.
 	t := func(ok bool, format string, args ...any) string {
@@ -423,6 +443,7 @@ func write(res *results) {
 		fmt.Fprintf(&md, "| %s | %s | %d | %d | %.2f %% | %.1f ms | %.1f ms | %.1f× |\n", l.Endpoint, l.Period, l.Raw.RowsRead, l.Rollup.RowsRead,
 			l.Reduction, float64(l.Raw.Latency)/1e6, float64(l.Rollup.Latency)/1e6, l.Speedup)
 	}
+	writeServe(&md, res.Serve)
 	md.WriteString("\nTargets:\n\n")
 	for _, t := range res.Targets {
 		fmt.Fprintf(&md, "- %s\n", t)
@@ -441,6 +462,19 @@ func write(res *results) {
 	}
 	s = s[:i+len(begin)] + "\n" + md.String() + s[j:]
 	must(os.WriteFile("docs/benchmarks.md", []byte(s), 0o644))
+}
+
+// writeServe writes the serve table.
+func writeServe(md *strings.Builder, lines []serveLine) {
+	fmt.Fprintf(md, "\nhourglass serve, /v0/pipes/NAME.json, %d clients on loopback, at most %d requests or %s per line:\n\n", serveClients, serveMaxRequests, serveMaxTime)
+	md.WriteString("| endpoint | query | cache | requests | requests/s | p50 | p99 | cache answers |\n| --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n")
+	for _, l := range lines {
+		cache := "cold (--cache=false)"
+		if l.Cache {
+			cache = "cached"
+		}
+		fmt.Fprintf(md, "| %s | %s | %s | %d | %.0f | %.2f ms | %.2f ms | %v |\n", l.Endpoint, l.Query, cache, l.Requests, l.RPS, l.P50MS, l.P99MS, l.States)
+	}
 }
 
 func must(err error) {

@@ -31,6 +31,7 @@ type scheduleFlags struct {
 	logFormat string
 	holder    string
 	public    bool
+	cache     bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -55,7 +56,10 @@ On --listen it serves the endpoints over HTTP in Tinybird's API shape
 each endpoint runs on whatever it is switched to), /healthz (503 when a rollup's last tick
 failed and its retry window passed) and /metrics (Prometheus). An endpoint that a token of
 hourglass.yaml names needs that token (Authorization: Bearer …); the others answer loopback
-clients only, unless --insecure-public. It logs with log/slog to stderr, and on SIGINT/SIGTERM
+clients only, unless --insecure-public. Answers about closed hours of a rollup are kept (the
+closed-bucket cache: a time series asked again reads only the hours after the kept ones, a
+closed range answers from memory) and dropped as soon as a populate, backfill or reconcile
+rewrites those hours; the X-Hourglass-Cache header says hit, partial, miss or off. It logs with log/slog to stderr, and on SIGINT/SIGTERM
 finishes the unit in progress and exits 0.
 
 With --once it runs one tick of every scheduled rollup and exits: for an external crontab or a
@@ -78,6 +82,7 @@ Kubernetes CronJob. Exit 2 when a rollup fails for good or was never backfilled.
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.holder, "holder", "", "name of this scheduler in the lease (default hostname:pid)")
 	fl.BoolVar(&f.public, "insecure-public", false, "serve endpoints that no token protects to every client, not only loopback ones")
+	fl.BoolVar(&f.cache, "cache", true, "keep answers about closed hours of rollup-served endpoints, so a repeated call reads only the newer hours (--cache=false: every call runs whole)")
 	return c
 }
 
@@ -150,7 +155,11 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 			return err
 		}
 		mux := http.NewServeMux()
-		mux.Handle(httpapi.Prefix, httpapi.New(&httpapi.ProjectRunner{E: e, Store: store, Artifacts: s.artifacts, Now: clock.Now},
+		runner := &httpapi.ProjectRunner{E: e, Store: store, Artifacts: s.artifacts, Now: clock.Now}
+		if f.cache {
+			runner.Cache = &httpapi.Cache{}
+		}
+		mux.Handle(httpapi.Prefix, httpapi.New(runner,
 			httpapi.Options{Tokens: tokens, Public: f.public}))
 		mux.Handle("/status", g.statusHandler(e))
 		mux.Handle("/status.json", g.statusHandler(e))

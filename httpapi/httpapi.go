@@ -32,6 +32,9 @@ type Result struct {
 	Columns []engine.Column
 	Rows    [][]any
 	Stats   engine.Stats
+	// Cache says how the call used the cache (CacheOff, CacheMiss, CachePartial, CacheHit);
+	// "" when the runner has none.
+	Cache string
 }
 
 // Runner runs endpoints for the API.
@@ -139,6 +142,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	elapsed := time.Since(started)
 	w.Header().Set("Content-Type", enc.contentType)
 	w.Header().Set("Cache-Control", "no-store")
+	if res.Cache != "" {
+		w.Header().Set("X-Hourglass-Cache", res.Cache)
+	}
 	if req.Method == http.MethodHead {
 		return
 	}

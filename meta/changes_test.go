@@ -28,23 +28,32 @@ func changesSince(t *testing.T, e engine.Engine) {
 			t.Fatal(err)
 		}
 	}
-	c, err := s.ChangesSince(ctx, "events_hourly_v2", 0)
+	c, err := s.ChangesSince(ctx, "events_hourly_v2", meta.Changes{})
 	if err != nil || c.Any || c.Seq != 0 {
 		t.Fatalf("empty run log: %+v %v", c, err)
 	}
 	record("events_hourly_v2", 10)
 	record("events_hourly_v2", 7)
-	c, err = s.ChangesSince(ctx, "events_hourly_v2", 0)
-	if err != nil || !c.Any || !c.Since.Equal(day(7)) || c.Seq == 0 {
+	c, err = s.ChangesSince(ctx, "events_hourly_v2", meta.Changes{})
+	if err != nil || !c.Any || !c.Since.Equal(day(7)) || c.Seq == 0 || c.Count != 2 {
 		t.Fatalf("two units: %+v %v, want changes since day 7", c, err)
 	}
-	point := c.Seq
+	point := c
 	record("events_hourly", 3) // another version
-	if c, err = s.ChangesSince(ctx, "events_hourly_v2", point); err != nil || c.Any || c.Seq != point {
+	if c, err = s.ChangesSince(ctx, "events_hourly_v2", point); err != nil || c.Any || c.Seq != point.Seq {
 		t.Fatalf("after another version's unit: %+v %v, want no change", c, err)
 	}
 	record("events_hourly_v2", 12)
-	if c, err = s.ChangesSince(ctx, "events_hourly_v2", point); err != nil || !c.Any || !c.Since.Equal(day(12)) || c.Seq <= point {
+	if c, err = s.ChangesSince(ctx, "events_hourly_v2", point); err != nil || !c.Any || !c.Since.Equal(day(12)) || c.Seq <= point.Seq || c.Count != 3 {
 		t.Fatalf("a later unit: %+v %v, want changes since day 12", c, err)
+	}
+	point = c
+	// A row that lands late, with a number below the point: the count still says so.
+	enginetest.MustExec(t, e, "INSERT INTO "+s.Database()+"."+meta.RunsTable+" (run_id, rollup, kind, unit_start, unit_end, status, seq)"+
+		" SELECT 'r', 'events_hourly_v2', 'populate', toDateTime('2026-11-15 00:00:00', 'UTC'), toDateTime('2026-11-16 00:00:00', 'UTC'), 'done', 1")
+	// (its unit is not after the point, so every unit recorded within the margin counts:
+	// day 7's was the earliest, recorded a moment ago).
+	if c, err = s.ChangesSince(ctx, "events_hourly_v2", point); err != nil || !c.Any || c.Count != 4 || !c.Since.Equal(day(7)) {
+		t.Fatalf("a late row: %+v %v, want a change since day 7", c, err)
 	}
 }

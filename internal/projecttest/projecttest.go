@@ -37,12 +37,18 @@ type Fixture struct {
 // Day returns 2026-11-d h:00 UTC.
 func Day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
 
-// Project loads the default project with its database renamed to db.
-func Project(t testing.TB, db string) *datasources.Project {
+// Project loads the default project with its database renamed to db, plus any extra files
+// (path → YAML, e.g. "endpoints/daily.yaml").
+func Project(t testing.TB, db string, extra ...map[string]string) *datasources.Project {
 	t.Helper()
 	fs := fstest.MapFS{}
 	for path, b := range datasources.Scaffold() {
 		fs[path] = &fstest.MapFile{Data: b}
+	}
+	for _, files := range extra {
+		for path, text := range files {
+			fs[path] = &fstest.MapFile{Data: []byte(text)}
+		}
 	}
 	return load(t, fs, db)
 }
