@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,7 +31,8 @@ func newEndpointRunCmd(g *globals) *cobra.Command {
 		Use:   "run NAME [--param k=v …]",
 		Short: "Run an endpoint and print its rows; --compare runs its raw and rollup versions side by side",
 		Long: `run runs an endpoint with the given parameters and prints its rows. By default it reads the
-published view (whichever version the endpoint is switched to); --side raw or --side rollup runs
+published view (whichever version the endpoint is switched to; on a server without
+parameterised views, the version the switch recorded); --side raw or --side rollup runs
 one version's SQL directly.
 
 The range params (start and end, or the ones the endpoint's range names) are required unless
@@ -81,6 +83,13 @@ both return the same rows (floats within a relative 1e-9). It exits 1 when they 
 			}
 			if side == "view" {
 				side = endpoints.SideView
+				// Without parameterised views (ClickHouse < 23.1) there is no view: run the
+				// version the endpoint is switched to, as hourglass serve does.
+				if err := endpoints.CheckViews(ctx, s.engine); errors.Is(err, endpoints.ErrUnsupported) {
+					if side, err = endpoints.ServedSide(ctx, s.store, args[0]); err != nil {
+						return err
+					}
+				}
 			}
 			res, err := endpoints.Run(ctx, s.engine, s.artifacts, args[0], kv, side, g.now())
 			if err != nil {

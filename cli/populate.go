@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -103,9 +104,20 @@ hour, whatever the minute; absolute times must be on the hour.`,
 				}
 				rep, err := runner.Backfill(ctx, name, rg, populate.BackfillOptions{Parallel: parallel, Resume: resume})
 				bar.finish()
+				resumeWith := fmt.Sprintf("hourglass backfill %s --from %q --to %q --resume", name, timerange.Format(rg.Start), timerange.Format(rg.End))
 				var ie *populate.InterruptedError
 				if errors.As(err, &ie) {
-					return fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, name, timerange.Format(rg.Start), timerange.Format(rg.End))
+					return fmt.Errorf("%v; resume with: %s", err, resumeWith)
+				}
+				var se *populate.ShardError
+				if errors.As(err, &se) {
+					// Some shards are done: say what each did, then what failed.
+					if g.output != "json" {
+						if werr := writeReport(g, se.Report); werr != nil {
+							return werr
+						}
+					}
+					return fmt.Errorf("%v; once every shard answers, resume with: %s", err, resumeWith)
 				}
 				if err != nil {
 					return fmt.Errorf("backfill %s: %w", name, err)
@@ -140,6 +152,9 @@ func writeDryRun(g *globals, dr *populate.DryRun) error {
 		return writeJSON(g.io.Out, dr)
 	}
 	fmt.Fprintf(g.io.Out, "backfill %s over %s: %d unit(s)\n", dr.Rollup, dr.Range, len(dr.Units))
+	if dr.Cluster != "" {
+		fmt.Fprintf(g.io.Out, "each unit runs on one replica of every shard of cluster %s, on the shard's local tables\n", dr.Cluster)
+	}
 	rows := make([][]string, 0, len(dr.Units))
 	for _, u := range dr.Units {
 		rows = append(rows, []string{u.PartitionID, u.Range.String()})
@@ -176,9 +191,28 @@ func writeReport(g *globals, rep *populate.Report) error {
 		_, err := fmt.Fprintf(g.io.Out, "%s %s: %s\n", rep.Kind, name, rep.Note)
 		return err
 	}
-	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
-		rep.Kind, name, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
-	return err
+	failed := ""
+	if rep.Failed > 0 {
+		failed = fmt.Sprintf(", %d failed", rep.Failed)
+	}
+	if _, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped%s, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
+		rep.Kind, name, rep.Range, rep.Done, rep.Skipped, failed, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered); err != nil {
+		return err
+	}
+	return writeShards(g.io.Out, rep.Shards)
+}
+
+// writeShards prints what a run did on each shard of a cluster, nothing on one server.
+func writeShards(w io.Writer, shards []populate.ShardReport) error {
+	if len(shards) == 0 {
+		return nil
+	}
+	rows := make([][]string, 0, len(shards))
+	for _, sh := range shards {
+		rows = append(rows, []string{sh.Shard, orText(sh.Host, "no replica answers"), fmt.Sprintf("%d/%d", sh.Done+sh.Skipped, sh.Units), fmt.Sprint(sh.Failed),
+			fmt.Sprint(sh.RowsRead), fmt.Sprint(sh.RowsWritten)})
+	}
+	return writeTable(w, []string{"shard", "ran on", "done", "failed", "raw rows read", "rollup rows"}, rows)
 }
 
 func newPopulateCmd(g *globals) *cobra.Command {
@@ -292,6 +326,14 @@ partition drifted, 2 on errors.`,
 			}
 			runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: clock, Events: newProgress(g.io.Err, "repair").event})
 			rep, err := runner.Reconcile(ctx, args[0], rg, repair)
+			var se *populate.ShardError
+			if errors.As(err, &se) && rep != nil && g.output != "json" {
+				// The other shards are repaired: say what each did, then what failed.
+				if werr := writeReconcile(g, rep, nil, args[0], rangeFlags(since, from, to)); werr != nil {
+					return werr
+				}
+				return fmt.Errorf("reconcile %s: %w; once every shard answers, run the same command again", args[0], err)
+			}
 			if err != nil {
 				return fmt.Errorf("reconcile %s: %w", args[0], err)
 			}
@@ -352,8 +394,19 @@ func writeReconcile(g *globals, rep, after *populate.ReconcileReport, rollup str
 		_, err := fmt.Fprintf(w, "repair with: hourglass reconcile %s %s --repair\n", rollup, strings.Join(flags, " "))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "repaired %d partition(s); checked again: %d drifted\n", rep.Repaired.Done, len(after.Drifted))
-	return err
+	if n := len(rep.Repaired.Shards); n > 0 { // a unit is a partition on a shard
+		fmt.Fprintf(w, "repaired %d partition(s) on each of %d shards (%d of %d units)", len(rep.Drifted), n, rep.Repaired.Done, rep.Repaired.Units)
+	} else {
+		fmt.Fprintf(w, "repaired %d partition(s)", rep.Repaired.Done)
+	}
+	if after == nil { // a shard failed: the error says which, the table what each did
+		fmt.Fprintln(w)
+		return writeShards(w, rep.Repaired.Shards)
+	}
+	if _, err := fmt.Fprintf(w, "; checked again: %d drifted\n", len(after.Drifted)); err != nil {
+		return err
+	}
+	return writeShards(w, rep.Repaired.Shards)
 }
 
 func rangeFlags(since, from, to string) []string {

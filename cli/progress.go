@@ -36,6 +36,9 @@ type progress struct {
 	rows    uint64
 	started time.Time
 	now     func() time.Time
+	// shards counts the units each shard finished, on a cluster.
+	shards     map[string]int
+	shardOrder []string
 }
 
 func newProgress(w io.Writer, verb string) *progress {
@@ -51,13 +54,18 @@ func (p *progress) event(ev populate.Event) {
 			fmt.Fprintf(p.w, "%s: %d unit(s) to run\n", p.verb, ev.Total)
 		}
 		return
+	case populate.EventStarted:
+		p.shard(ev.Unit, 0)
+		return
 	case populate.EventSkipped:
 		p.skipped++
+		p.shard(ev.Unit, 1)
 		if !p.tty {
 			fmt.Fprintf(p.w, "%s %s %s: done by the interrupted run, skipped\n", p.verb, ev.Unit.Rollup, day(ev.Unit))
 		}
 	case populate.EventDone:
 		p.done++
+		p.shard(ev.Unit, 1)
 		p.rows += ev.RowsRead
 		if !p.tty {
 			fmt.Fprintf(p.w, "%s %s %s: %d raw rows → %d rollup rows in %s (%d/%d)\n", p.verb, ev.Unit.Rollup, day(ev.Unit),
@@ -77,12 +85,31 @@ func (p *progress) event(ev populate.Event) {
 	}
 }
 
+// shard counts a unit of a cluster shard: seen (n = 0) or finished (n = 1).
+func (p *progress) shard(u populate.Unit, n int) {
+	if u.Shard == "" {
+		return
+	}
+	if p.shards == nil {
+		p.shards = map[string]int{}
+	}
+	if _, ok := p.shards[u.Shard]; !ok {
+		p.shardOrder = append(p.shardOrder, u.Shard)
+	}
+	p.shards[u.Shard] += n
+}
+
+// day names a unit: its day (or hours) and, on a cluster, its shard.
 func day(u populate.Unit) string {
 	s := timerange.Format(u.Range.Start)
+	out := s[:10]
 	if u.Range.Hours() < 24 {
-		return s[:13] + "h–" + timerange.Format(u.Range.End)[11:13] + "h"
+		out = s[:13] + "h–" + timerange.Format(u.Range.End)[11:13] + "h"
 	}
-	return s[:10]
+	if u.Shard != "" {
+		out += " on shard " + u.Shard
+	}
+	return out
 }
 
 func (p *progress) draw() {
@@ -101,7 +128,11 @@ func (p *progress) draw() {
 		per := elapsed / time.Duration(p.done)
 		eta = " · ETA " + (per * time.Duration(p.total-n)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s %s %d/%d units%s%s", p.verb, progressBar(filled, width), n, p.total, rate, eta)
+	per := ""
+	for _, sh := range p.shardOrder {
+		per += fmt.Sprintf(" · shard %s %d", sh, p.shards[sh])
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s %s %d/%d units%s%s%s", p.verb, progressBar(filled, width), n, p.total, per, rate, eta)
 }
 
 // progressBar draws [████░░░░] with filled of width cells full.

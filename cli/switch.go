@@ -33,7 +33,9 @@ exits 1. --window 7d narrows the gate on purpose to the last 7 days; the switch 
 narrowed. --force skips the gate, says what it skipped and records the switch as forced.
 --to raw is the rollback and never validates. Every switch is recorded (who, when, what was
 proven) and shows in hourglass status and hourglass endpoint history. Parameterised views need
-ClickHouse 23.1+.`,
+ClickHouse 23.1+: on an older server (Debian's 18.16) the switch is gated and recorded the same
+way but no view is created, and the endpoint is served on the version it is switched to by
+hourglass serve (GET /v0/pipes/NAME.json) and hourglass endpoint run.`,
 		Example: `  hourglass switch sum_primitives --to rollup
   hourglass switch audience_breakdown --to rollup --window 30d
   hourglass switch conversions_breakdown --to rollup --force
@@ -120,6 +122,14 @@ func writeSwitch(g *globals, res *endpoints.SwitchResult) error {
 	switch {
 	case res.Refused:
 		_, err := fmt.Fprintf(w, "REFUSED: %s keeps reading %s\n", res.Endpoint, res.Reads())
+		return err
+	case res.Switched && res.NoView != "":
+		how := ""
+		if res.Forced {
+			how = " (forced)"
+		}
+		_, err := fmt.Fprintf(w, "%s now serves its %s version (%s)%s: recorded for %s. No view was created (%s): hourglass serve (GET /v0/pipes/%s.json) and hourglass endpoint run %s serve it\n",
+			res.Endpoint, res.To, res.Table, how, res.Actor, res.NoView, res.Endpoint, res.Endpoint)
 		return err
 	case res.Switched:
 		how := ""

@@ -101,9 +101,25 @@ func (e *DownError) Error() string {
 // When a host does not, it fails before anything ran, with a *DownError naming every such
 // host. The caller closes the nodes.
 func Connect(ctx context.Context, e engine.Engine, name string) (Nodes, error) {
-	hosts, err := Hosts(ctx, e, name)
+	nodes, down, err := ConnectLive(ctx, e, name)
 	if err != nil {
 		return nil, err
+	}
+	if down != nil {
+		nodes.Close()
+		return nil, down
+	}
+	return nodes, nil
+}
+
+// ConnectLive is Connect for commands that work with the hosts that answer: it returns the
+// nodes that answer and reach ZooKeeper and, when some do not, a *DownError naming them
+// (nil when every host is live). err is set only when the cluster's hosts cannot be read.
+// The caller closes the nodes.
+func ConnectLive(ctx context.Context, e engine.Engine, name string) (Nodes, *DownError, error) {
+	hosts, err := Hosts(ctx, e, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	nodes := make(Nodes, len(hosts))
 	errs := make([]error, len(hosts))
@@ -114,8 +130,9 @@ func Connect(ctx context.Context, e engine.Engine, name string) (Nodes, error) {
 			defer wg.Done()
 			he, err := engine.OpenHost(ctx, e, h.Addr())
 			if err == nil {
-				// Distributed DDL runs through ZooKeeper: a host cut off from it never runs
-				// its share of an ON CLUSTER statement.
+				// Distributed DDL and Replicated tables run through ZooKeeper: a host cut off
+				// from it never runs its share of an ON CLUSTER statement, and its replicated
+				// tables are read-only.
 				if _, err = he.Query(ctx, "SELECT count() FROM system.zookeeper WHERE path = '/'", nil); err != nil {
 					he.Close()
 					err = fmt.Errorf("ZooKeeper: %w", err)
@@ -138,11 +155,10 @@ func Connect(ctx context.Context, e engine.Engine, name string) (Nodes, error) {
 		}
 		ok = append(ok, n)
 	}
-	if len(down.Hosts) > 0 {
-		ok.Close()
-		return nil, down
+	if len(down.Hosts) == 0 {
+		down = nil
 	}
-	return ok, nil
+	return ok, down, nil
 }
 
 // IsDown reports whether err is a *DownError.

@@ -51,12 +51,7 @@ func TestDeployOnClusterIsSeenFromEveryNode(t *testing.T) {
 	if out := f.mustHourglass("n2", "deploy"); !strings.Contains(out, "nothing to do") {
 		t.Errorf("deploy through n2 after a deploy through n1:\n%s", out)
 	}
-	switch code, out, errOut := f.hourglass("n2", "status"); {
-	case code != 0 && strings.Contains(errOut, "CAST('200' AS UInt64). Expected number"):
-		// meta.RecentUnits binds LIMIT {n:UInt64}, which 18.16 rejects; its fix is on another
-		// branch (issue 13 leaves it there). Remove this case once it is merged.
-		t.Logf("status through n2 hits the LIMIT parameter 18.16 rejects: %s", errOut)
-	case code != 0 || !strings.Contains(out, "hits_hourly"):
+	if code, out, errOut := f.hourglass("n2", "status"); code != 0 || !strings.Contains(out, "hits_hourly") {
 		t.Errorf("status through n2: exit %d\n%s%s", code, out, errOut)
 	}
 	deps, err := f.store("n2").Deployments(context.Background())

@@ -69,6 +69,8 @@ type fixture struct {
 	c   *enginetest.Cluster
 	db  string
 	dir string
+	// cluster is the cluster the project declares.
+	cluster string
 }
 
 // newFixture writes the project (projectYAML with the database named after the test) and
@@ -77,7 +79,10 @@ func newFixture(t *testing.T, yaml string) *fixture {
 	t.Helper()
 	c := shared.NeedCluster(t)
 	db := "c_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
-	f := &fixture{t: t, c: c, db: db, dir: t.TempDir()}
+	f := &fixture{t: t, c: c, db: db, dir: t.TempDir(), cluster: enginetest.ShardsCluster}
+	if strings.Contains(yaml, "cluster: "+enginetest.ReplicasCluster+"\n") {
+		f.cluster = enginetest.ReplicasCluster
+	}
 	f.write(yaml)
 	f.dropDatabase()
 	t.Cleanup(f.dropDatabase)
@@ -155,7 +160,7 @@ func (f *fixture) artifacts() *pipes.Artifacts {
 
 // store is the project's metadata store through a node.
 func (f *fixture) store(node string) *meta.Store {
-	return meta.New(f.node(node), f.db, nil).OnCluster(enginetest.ShardsCluster)
+	return meta.New(f.node(node), f.db, nil).OnCluster(f.cluster)
 }
 
 // tables lists a node's tables of the test database with their engines, "name engine".

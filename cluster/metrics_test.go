@@ -74,32 +74,48 @@ FROM numbers(5000)`, f.db, rg.Start.Unix()))
 		}
 	}
 
+	f.assertExact(rg, "n1", "n2")
+	f.assertShardsHoldTheirOwnRows("n1", "n2")
+}
+
+// assertExact compares the rollup hits_hourly, read through its Distributed table on each
+// node, with raw SQL over both shards (rawByHour, rawTotal): per hour and site, and per site
+// over the whole range.
+func (f *fixture) assertExact(rg timerange.Range, nodes ...string) {
+	f.t.Helper()
+	ra := f.artifacts().Rollup("hits_hourly")
 	approx := cmpopts.EquateApprox(1e-9, 0)
 	params := engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End}
-	wantHours := enginetest.MustQuery(t, f.node("n2"), fmt.Sprintf(rawByHour, f.db), params).Rows
-	wantTotal := enginetest.MustQuery(t, f.node("n2"), fmt.Sprintf(rawTotal, f.db), params).Rows
-	if len(wantHours) != 48*3 {
-		t.Fatalf("raw has %d hour×site rows, want 144", len(wantHours))
+	wantHours := enginetest.MustQuery(f.t, f.node(nodes[0]), fmt.Sprintf(rawByHour, f.db), params).Rows
+	wantTotal := enginetest.MustQuery(f.t, f.node(nodes[0]), fmt.Sprintf(rawTotal, f.db), params).Rows
+	if len(wantHours) == 0 {
+		f.t.Fatalf("raw holds no rows in %s", rg)
 	}
 	total, err := ra.MetricsQuery(pipes.SideRollup, "", []string{"site"}, nil)
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	for _, n := range []string{"n1", "n2"} {
-		got := enginetest.MustQuery(t, f.node(n), ra.Read, params).Rows
+	for _, n := range nodes {
+		got := enginetest.MustQuery(f.t, f.node(n), ra.Read, params).Rows
 		if d := cmp.Diff(wantHours, got, approx); d != "" {
-			t.Errorf("per hour through %s (-raw +rollup):\n%s", n, d)
+			f.t.Errorf("per hour through %s (-raw +rollup):\n%s", n, d)
 		}
-		got = enginetest.MustQuery(t, f.node(n), total, params).Rows
+		got = enginetest.MustQuery(f.t, f.node(n), total, params).Rows
 		if d := cmp.Diff(wantTotal, got, approx); d != "" {
-			t.Errorf("over the range through %s (-raw +rollup):\n%s", n, d)
+			f.t.Errorf("over the range through %s (-raw +rollup):\n%s", n, d)
 		}
 	}
-	// Each shard's rollup holds its own rows only.
-	for _, n := range []string{"n1", "n2"} {
-		r := enginetest.MustQuery(t, f.node(n), "SELECT sumMerge(hits) FROM "+f.db+".hits_hourly_local", nil)
-		if r.Row()[0] != shardRows[n] {
-			t.Errorf("shard %s rollup counts %v rows, its raw table has %v", n, r.Row()[0], shardRows[n])
+}
+
+// assertShardsHoldTheirOwnRows checks that each node's local rollup counts exactly the raw
+// rows of its own shard's local table.
+func (f *fixture) assertShardsHoldTheirOwnRows(nodes ...string) {
+	f.t.Helper()
+	for _, n := range nodes {
+		raw := enginetest.MustQuery(f.t, f.node(n), "SELECT count() FROM "+f.db+".hits_local", nil).Row()[0]
+		r := enginetest.MustQuery(f.t, f.node(n), "SELECT sumMerge(hits) FROM "+f.db+".hits_hourly_local", nil)
+		if r.Row()[0] != raw {
+			f.t.Errorf("the rollup of %s's shard counts %v rows, its raw table has %v", n, r.Row()[0], raw)
 		}
 	}
 }

@@ -103,9 +103,13 @@ type SwitchResult struct {
 	// Validation is the summary recorded in the metadata table.
 	Validation string `json:"validation"`
 	// Statement is the CREATE OR REPLACE VIEW that was run (or would have been).
-	Statement string        `json:"statement"`
-	Actor     string        `json:"actor"`
-	Elapsed   time.Duration `json:"elapsed_ns"`
+	Statement string `json:"statement"`
+	// NoView says why no view was replaced: the server has no parameterised views, so the
+	// switch is recorded only, and the endpoint is served on the recorded version by
+	// hourglass serve (HTTP) and hourglass endpoint run. Empty when the view was replaced.
+	NoView  string        `json:"no_view,omitempty"`
+	Actor   string        `json:"actor"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
 // DefaultActor is user@host of the running process.
@@ -197,7 +201,12 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	if actor == "" {
 		actor = DefaultActor()
 	}
-	if err := CheckViews(ctx, e); err != nil {
+	// Without parameterised views (ClickHouse < 23.1) there is no view to replace: the switch
+	// is gated and recorded as usual, and the recorded version is what hourglass serves.
+	noView := ""
+	if err := CheckViews(ctx, e); errors.Is(err, ErrUnsupported) {
+		noView = err.Error()
+	} else if err != nil {
 		return nil, err
 	}
 	ra, err := lookupRollup(a, ea)
@@ -240,7 +249,12 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 			}
 		}
 	}
-	if err := e.Exec(ctx, res.Statement, nil); err != nil {
+	if noView != "" && store == nil {
+		return nil, fmt.Errorf("switch %s: %v, and without hourglass's metadata there is nowhere to record the switch: run hourglass deploy", endpoint, noView)
+	}
+	if noView != "" {
+		res.NoView = noView
+	} else if err := e.Exec(ctx, res.Statement, nil); err != nil {
 		return nil, fmt.Errorf("switch %s to %s: %w", endpoint, to, err)
 	}
 	res.Switched = true
@@ -265,6 +279,20 @@ func (r *SwitchResult) Reads() string {
 		return "its " + r.Previous + " version"
 	}
 	return "its " + r.Previous + " version, table " + r.PreviousTable
+}
+
+// ServedSide returns the side an endpoint is switched to, as the metadata records it: SideRollup
+// after a switch to the rollup, SideRaw otherwise. It is what serves the endpoint where no view
+// does (hourglass serve, and endpoint run on servers without parameterised views).
+func ServedSide(ctx context.Context, store *meta.Store, endpoint string) (string, error) {
+	states, err := store.Endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	if states[endpoint].Target == TargetRollup {
+		return SideRollup, nil
+	}
+	return SideRaw, nil
 }
 
 // Sides an endpoint runs on.

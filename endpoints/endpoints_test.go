@@ -334,12 +334,24 @@ func (o oldServer) Info(ctx context.Context) (engine.Info, error) {
 	return engine.Info{Kind: "remote", Version: "18.16.1"}, nil
 }
 
-func TestOldServerNamesTheVersionNeeded(t *testing.T) {
+// A server without parameterised views: the switch is recorded, no view is touched, and the
+// result says why, naming the version needed; running the view is refused, a version's SQL
+// runs.
+func TestOldServerSwitchIsRecordedWithoutAView(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := endpoints.Switch(ctx, oldServer{f.E}, f.Store, f.A, "sum_primitives", endpoints.TargetRaw, endpoints.SwitchOptions{Now: f.Clock})
-	if !errors.Is(err, endpoints.ErrUnsupported) || !strings.Contains(err.Error(), "23.1") || !strings.Contains(err.Error(), "18.16.1") {
-		t.Fatalf("switch on 18.16 = %v", err)
+	res, err := endpoints.Switch(ctx, oldServer{f.E}, f.Store, f.A, "sum_primitives", endpoints.TargetRaw, endpoints.SwitchOptions{Now: f.Clock})
+	if err != nil || !res.Switched || !strings.Contains(res.NoView, "23.1") || !strings.Contains(res.NoView, "18.16.1") {
+		t.Fatalf("switch on 18.16 = %+v, %v", res, err)
+	}
+	if r := enginetest.MustQuery(t, f.E, "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'sum_primitives'", engine.Params{"db": f.DB}); r.Row()[0] != uint64(0) {
+		t.Error("a view was created")
+	}
+	if hist, err := f.Store.EndpointHistory(ctx, "sum_primitives"); err != nil || len(hist) != 1 || hist[0].Target != endpoints.TargetRaw {
+		t.Errorf("history after the switch: %+v %v", hist, err)
+	}
+	if side, err := endpoints.ServedSide(ctx, f.Store, "sum_primitives"); err != nil || side != endpoints.SideRaw {
+		t.Errorf("served side %q %v", side, err)
 	}
 	_, err = endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideView, f.Clock)
 	if !errors.Is(err, endpoints.ErrUnsupported) {

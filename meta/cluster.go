@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/ident"
 )
 
@@ -48,6 +49,19 @@ func (s *Store) engine(table string) string {
 	return "ReplicatedMergeTree(" + ident.String(ReplicaPath(s.cluster, s.db, table)) + ", '{shard}-{replica}')"
 }
 
+// settings is the SETTINGS clause of a metadata table. On a cluster, a replica killed while it
+// fetched or wrote a record keeps the part on disk without ZooKeeper knowing it has it; when
+// such parts hold more than half of the table's rows on that disk — common for these small
+// tables — ClickHouse refuses to load the table (replicated_max_ratio_of_wrong_parts), and
+// 18.16 refuses to start at all. Metadata tables set the ratio to 1: the part is set aside
+// (detached) and the records are fetched again from the other replicas.
+func (s *Store) settings() string {
+	if s.cluster == "" {
+		return ""
+	}
+	return " SETTINGS replicated_max_ratio_of_wrong_parts = 1"
+}
+
 // SyncTimeout bounds how long Sync waits for one metadata table to catch up.
 const SyncTimeout = 10 * time.Second
 
@@ -65,9 +79,15 @@ func (e *BehindError) Error() string {
 }
 
 // Sync waits until this node's replicas of the metadata tables have fetched every record
-// written through the other nodes (SYSTEM SYNC REPLICA), so a command sees what a command
-// through another node just wrote. It does nothing on a single server or before the tables
-// exist. A table that does not catch up within SyncTimeout gives a *BehindError.
+// written through the other nodes, so a command sees what a command through another node just
+// wrote. It does nothing on a single server or before the tables exist. A table that does not
+// catch up within SyncTimeout gives a *BehindError.
+//
+// SYSTEM SYNC REPLICA alone is not proof: right after a restart, a replica whose previous
+// ZooKeeper session has not expired yet does not replicate ("appears to be already active"),
+// its queue is not loaded, and SYNC REPLICA returns at once. So a table is caught up only when
+// ZooKeeper says so: the replica has read the whole shared log (log_pointer past
+// log_max_index) and its queue there is empty.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.cluster == "" {
 		return nil
@@ -77,18 +97,69 @@ func (s *Store) Sync(ctx context.Context) error {
 		return err
 	}
 	for _, t := range []string{DeploymentsTable, RunsTable, StateTable, EndpointsTable} {
-		deadline := time.Now().Add(SyncTimeout)
-		tctx, cancel := context.WithDeadline(ctx, deadline)
-		err := s.e.Exec(tctx, "SYSTEM SYNC REPLICA "+s.table(t), nil)
-		// The driver's read deadline may fire a moment before the context's.
-		late := err != nil && ctx.Err() == nil && !time.Now().Before(deadline)
-		cancel()
-		switch {
-		case late:
-			return &BehindError{Cluster: s.cluster, Table: t}
-		case err != nil:
-			return fmt.Errorf("sync metadata table %s with the other nodes of cluster %s: %w", t, s.cluster, err)
+		if err := s.syncTable(ctx, t); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// SyncState is Sync for the state table alone (watermarks and leases): what a lease decision
+// reads.
+func (s *Store) SyncState(ctx context.Context) error {
+	if s.cluster == "" {
+		return nil
+	}
+	return s.syncTable(ctx, StateTable)
+}
+
+// syncTable is Sync for one metadata table.
+func (s *Store) syncTable(ctx context.Context, t string) error {
+	deadline := time.Now().Add(SyncTimeout)
+	tctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	err := s.e.Exec(tctx, "SYSTEM SYNC REPLICA "+s.table(t), nil)
+	// The driver's read deadline may fire a moment before the context's.
+	if err != nil && ctx.Err() == nil && !time.Now().Before(deadline) {
+		return &BehindError{Cluster: s.cluster, Table: t}
+	}
+	if err != nil {
+		return fmt.Errorf("sync metadata table %s with the other nodes of cluster %s: %w", t, s.cluster, err)
+	}
+	pause := 50 * time.Millisecond
+	for {
+		done, err := s.caughtUp(tctx, t)
+		switch {
+		case err != nil && ctx.Err() == nil && !time.Now().Before(deadline):
+			return &BehindError{Cluster: s.cluster, Table: t}
+		case err != nil:
+			return fmt.Errorf("sync metadata table %s with the other nodes of cluster %s: %w", t, s.cluster, err)
+		case done:
+			return nil
+		case !time.Now().Add(pause).Before(deadline):
+			return &BehindError{Cluster: s.cluster, Table: t}
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// caughtUp reports whether this node's replica of metadata table t has, as ZooKeeper records
+// it, read the whole shared log and emptied its queue.
+func (s *Store) caughtUp(ctx context.Context, t string) (bool, error) {
+	r, err := s.e.Query(ctx, "SELECT log_pointer, log_max_index, replica_path FROM system.replicas WHERE database = {db:String} AND table = {t:String}",
+		engine.Params{"db": s.db, "t": t})
+	if err != nil || len(r.Rows) == 0 {
+		return false, err
+	}
+	pointer, last, path := r.Row()[0].(uint64), r.Row()[1].(uint64), r.Row()[2].(string)
+	if pointer <= last && !(pointer == 0 && last == 0) {
+		return false, nil
+	}
+	// system.zookeeper takes its path as a literal only (a bound parameter is an expression).
+	q, err := s.e.Query(ctx, "SELECT count() FROM system.zookeeper WHERE path = "+ident.String(path+"/queue"), nil)
+	if err != nil {
+		return false, err
+	}
+	return q.Row()[0] == uint64(0), nil
 }

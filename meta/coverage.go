@@ -32,21 +32,33 @@ type Coverage struct {
 // definition hash count.
 func (s *Store) Coverage(ctx context.Context, table, hash string) (*Coverage, error) {
 	c := &Coverage{Table: table, Done: []timerange.Range{}, Pending: []timerange.Range{}}
-	// Latest record of every (run, unit), then per unit (partition start) across runs: the
-	// latest done unit's end and the latest record's status and end.
-	r, err := s.e.Query(ctx, "SELECT unit_start, argMaxIf(unit_end, s, status = 'done'), countIf(status = 'done'), argMax(status, s), argMax(unit_end, s) FROM ("+
-		"SELECT run_id, unit_start, argMax(unit_end, seq) AS unit_end, argMax(status, seq) AS status, max(seq) AS s FROM "+s.table(RunsTable)+
-		" WHERE rollup = {table:String} AND ({hash:String} = '' OR hash = {hash:String}) GROUP BY run_id, unit_start"+
-		") GROUP BY unit_start ORDER BY unit_start", engine.Params{"table": table, "hash": hash})
+	params := engine.Params{"table": table, "hash": hash}
+	where := " WHERE rollup = {table:String} AND ({hash:String} = '' OR hash = {hash:String})"
+	// On a cluster every shard's units are recorded apart (Unit.Shard): a partition is done
+	// only when every shard the run log knows has a done unit of it, up to the end the
+	// shards' latest done units all reach.
+	r, err := s.e.Query(ctx, "SELECT uniqExact(shard) FROM "+s.table(RunsTable)+where, params)
+	if err != nil {
+		return nil, fmt.Errorf("read the run log of %s: %w", table, err)
+	}
+	shards := r.Row()[0].(uint64)
+	// Latest record of every (run, shard, unit), then per shard and unit (partition start)
+	// across runs: the latest done unit's end, and the latest record's status and end; then
+	// per unit across shards.
+	r, err = s.e.Query(ctx, "SELECT unit_start, minIf(d_end, n_done > 0), countIf(n_done > 0), countIf(l_status = 'started'), maxIf(l_end, l_status = 'started') FROM ("+
+		"SELECT shard, unit_start, argMaxIf(u_end, s, u_status = 'done') AS d_end, countIf(u_status = 'done') AS n_done, argMax(u_status, s) AS l_status, argMax(u_end, s) AS l_end FROM ("+
+		"SELECT run_id, shard, unit_start, argMax(unit_end, seq) AS u_end, argMax(status, seq) AS u_status, max(seq) AS s FROM "+s.table(RunsTable)+where+
+		" GROUP BY run_id, shard, unit_start) GROUP BY shard, unit_start"+
+		") GROUP BY unit_start ORDER BY unit_start", params)
 	if err != nil {
 		return nil, fmt.Errorf("read the run log of %s: %w", table, err)
 	}
 	for _, row := range r.Rows {
 		start := row[0].(time.Time)
-		if row[2].(uint64) > 0 {
+		if row[2].(uint64) == shards {
 			c.Done = append(c.Done, timerange.Range{Start: start, End: row[1].(time.Time)})
 		}
-		if row[3].(string) == StatusStarted {
+		if row[3].(uint64) > 0 {
 			c.Pending = append(c.Pending, timerange.Range{Start: start, End: row[4].(time.Time)})
 		}
 	}

@@ -61,24 +61,50 @@ func (s *Store) Ensure(ctx context.Context) error {
 		"CREATE TABLE IF NOT EXISTS " + s.table(DeploymentsTable) + s.onCluster() + ` (
     object String, kind String, version UInt32, table_name String, hash String,
     watermark DateTime, definition String, deployed_at DateTime, seq UInt64
-) ENGINE = ` + s.engine(DeploymentsTable) + ` ORDER BY (object, seq)`,
+) ENGINE = ` + s.engine(DeploymentsTable) + ` ORDER BY (object, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(RunsTable) + s.onCluster() + ` (
     run_id String, rollup String, hash String, kind String, unit_start DateTime, unit_end DateTime,
     status String, rows_read UInt64, rows_written UInt64, duration_ms UInt64, error String,
-    attempt UInt32, at DateTime, seq UInt64
-) ENGINE = ` + s.engine(RunsTable) + ` ORDER BY (rollup, unit_start, seq)`,
+    attempt UInt32, at DateTime, seq UInt64, shard String
+) ENGINE = ` + s.engine(RunsTable) + ` ORDER BY (rollup, unit_start, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(StateTable) + s.onCluster() + ` (
     object String, key String, value String, at DateTime, seq UInt64
-) ENGINE = ` + s.engine(StateTable) + ` ORDER BY (object, key, seq)`,
+) ENGINE = ` + s.engine(StateTable) + ` ORDER BY (object, key, seq)` + s.settings(),
 		"CREATE TABLE IF NOT EXISTS " + s.table(EndpointsTable) + s.onCluster() + ` (
     endpoint String, target String, table_name String, actor String, validation String,
     forced UInt8, at DateTime, seq UInt64
-) ENGINE = ` + s.engine(EndpointsTable) + ` ORDER BY (endpoint, seq)`,
+) ENGINE = ` + s.engine(EndpointsTable) + ` ORDER BY (endpoint, seq)` + s.settings(),
 	}
 	for _, q := range stmts {
 		if err := s.e.Exec(ctx, q, nil); err != nil {
 			return fmt.Errorf("create metadata tables in %s: %w", s.db, err)
 		}
+	}
+	return s.ensureShardColumn(ctx)
+}
+
+// ensureShardColumn adds the run log's shard column to a run log created before it existed
+// (ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS). On a cluster the run log is one
+// replicated table: the ALTER, run on this node alone, reaches every replica through
+// ZooKeeper.
+func (s *Store) ensureShardColumn(ctx context.Context) error {
+	has := func() (bool, error) {
+		r, err := s.e.Query(ctx, "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = 'shard'",
+			engine.Params{"db": s.db, "t": RunsTable})
+		if err != nil {
+			return false, fmt.Errorf("read the columns of %s: %w", RunsTable, err)
+		}
+		return r.Row()[0] == uint64(1), nil
+	}
+	ok, err := has()
+	if err != nil || ok {
+		return err
+	}
+	if err := s.e.Exec(ctx, "ALTER TABLE "+s.table(RunsTable)+" ADD COLUMN shard String", nil); err != nil {
+		if ok, herr := has(); herr == nil && ok { // another command added it meanwhile
+			return nil
+		}
+		return fmt.Errorf("add the shard column to %s: %w", RunsTable, err)
 	}
 	return nil
 }

@@ -25,6 +25,11 @@ import (
 // run that took a lease since the engine started: its rows die with the server process (or
 // with the process of an embedded engine), which is exactly when the parts a swap in flight
 // replaced may have been loaded again.
+//
+// On a cluster each server has its own LiveRunsTable: a run records itself alive on the node
+// it is connected to, and its lease names that node (RunLease.Node), so a command through
+// another node reads the run's liveness where it lives (a node that does not answer has
+// restarted, or will have, as far as the run is concerned).
 
 // leaseKeyPrefix starts the state key of a run lease.
 const leaseKeyPrefix = "run:"
@@ -40,6 +45,9 @@ type RunLease struct {
 	Owner Owner
 	// Until is when the lease expires (wall clock); at or before now it is released.
 	Until time.Time
+	// Node is the server (host:port) whose LiveRunsTable holds the run's row: the node the
+	// run's store is connected to; "" for an embedded engine.
+	Node string
 }
 
 // Owner identifies a process: its host, the host's boot, its PID and the PID's start time,
@@ -94,13 +102,16 @@ func (o Owner) gone(here Owner) bool {
 }
 
 func (l *RunLease) value() string {
-	return strings.Join([]string{"v1", l.Owner.Host, l.Owner.HostBoot, strconv.Itoa(l.Owner.PID), l.Owner.Started,
-		strconv.FormatInt(l.Until.UnixNano(), 10)}, "|")
+	return strings.Join([]string{"v2", l.Owner.Host, l.Owner.HostBoot, strconv.Itoa(l.Owner.PID), l.Owner.Started,
+		strconv.FormatInt(l.Until.UnixNano(), 10), l.Node}, "|")
 }
 
 func parseLease(table, runID, v string) (*RunLease, error) {
 	f := strings.Split(v, "|")
-	if len(f) != 6 || f[0] != "v1" {
+	switch {
+	case len(f) == 6 && f[0] == "v1":
+	case len(f) == 7 && f[0] == "v2":
+	default:
 		return nil, fmt.Errorf("run lease of %s is %q", runID, v)
 	}
 	pid, err1 := strconv.Atoi(f[3])
@@ -108,8 +119,22 @@ func parseLease(table, runID, v string) (*RunLease, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("run lease of %s is %q: %w", runID, v, err)
 	}
-	return &RunLease{Table: table, RunID: runID, Owner: Owner{Host: f[1], HostBoot: f[2], PID: pid, Started: f[4]},
-		Until: time.Unix(0, until).UTC()}, nil
+	l := &RunLease{Table: table, RunID: runID, Owner: Owner{Host: f[1], HostBoot: f[2], PID: pid, Started: f[4]},
+		Until: time.Unix(0, until).UTC()}
+	if len(f) == 7 {
+		l.Node = f[6]
+	}
+	return l, nil
+}
+
+// node is the server this store's engine is connected to (host:port), "" for an embedded
+// engine.
+func (s *Store) node(ctx context.Context) string {
+	info, err := s.e.Info(ctx)
+	if err != nil || info.Kind != "remote" {
+		return ""
+	}
+	return info.Location
 }
 
 // ensureLiveRuns creates LiveRunsTable if it does not exist: the first run lease does.
@@ -129,7 +154,11 @@ func (s *Store) liveRuns(ctx context.Context, ids []string) (map[string]bool, er
 	if err := s.ensureLiveRuns(ctx); err != nil {
 		return nil, err
 	}
-	r, err := s.e.Query(ctx, "SELECT DISTINCT run_id FROM "+s.table(LiveRunsTable)+" WHERE has({ids:Array(String)}, run_id)", engine.Params{"ids": ids})
+	return s.liveRunsOn(ctx, s.e, ids)
+}
+
+func (s *Store) liveRunsOn(ctx context.Context, e engine.Engine, ids []string) (map[string]bool, error) {
+	r, err := e.Query(ctx, "SELECT DISTINCT run_id FROM "+s.table(LiveRunsTable)+" WHERE has({ids:Array(String)}, run_id)", engine.Params{"ids": ids})
 	if err != nil {
 		return nil, fmt.Errorf("read the runs alive since the engine started: %w", err)
 	}
@@ -140,15 +169,71 @@ func (s *Store) liveRuns(ctx context.Context, ids []string) (map[string]bool, er
 	return live, nil
 }
 
+// liveRunsOf returns which runs, among those whose leases are given, took their lease since
+// the engine that holds their row started: this store's engine, or on a cluster the node the
+// lease names. A node that does not answer holds no live run.
+func (s *Store) liveRunsOf(ctx context.Context, leases map[string]*RunLease, ids []string) (map[string]bool, error) {
+	self := s.node(ctx)
+	byNode := map[string][]string{}
+	for _, id := range ids {
+		node := ""
+		if l := leases[id]; l != nil && l.Node != self {
+			node = l.Node
+		}
+		byNode[node] = append(byNode[node], id)
+	}
+	live := map[string]bool{}
+	for node, ids := range byNode {
+		var got map[string]bool
+		var err error
+		if node == "" {
+			got, err = s.liveRuns(ctx, ids)
+		} else {
+			got, err = s.liveRunsAt(ctx, node, ids)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for id := range got {
+			live[id] = true
+		}
+	}
+	return live, nil
+}
+
+// liveRunsAt reads the live runs of another node of the cluster; none when it does not answer
+// or never had a run.
+func (s *Store) liveRunsAt(ctx context.Context, node string, ids []string) (map[string]bool, error) {
+	e, err := engine.OpenHost(ctx, s.e, node)
+	if err != nil {
+		return map[string]bool{}, nil
+	}
+	defer e.Close()
+	live, err := s.liveRunsOn(ctx, e, ids)
+	if err != nil {
+		var ce *engine.Error
+		if errors.As(err, &ce) && ce.Code == engine.CodeUnknownTable {
+			return map[string]bool{}, nil
+		}
+		return nil, fmt.Errorf("node %s: %w", node, err)
+	}
+	return live, nil
+}
+
 // TakeRunLease records that run runID, writing to table, is alive for ttl.
 func (s *Store) TakeRunLease(ctx context.Context, table, runID string, ttl time.Duration) (*RunLease, error) {
 	if err := s.ensureLiveRuns(ctx); err != nil {
 		return nil, err
 	}
+	// Every run writes the run log: a run log deployed before it had shards gets the column
+	// here as well as at the next deploy.
+	if err := s.ensureShardColumn(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.e.Exec(ctx, "INSERT INTO "+s.table(LiveRunsTable)+" SELECT {table:String}, {run:String}", engine.Params{"table": table, "run": runID}); err != nil {
 		return nil, fmt.Errorf("record run %s alive: %w", runID, err)
 	}
-	l := &RunLease{Table: table, RunID: runID, Owner: CurrentOwner(), Until: time.Now().Add(ttl)}
+	l := &RunLease{Table: table, RunID: runID, Owner: CurrentOwner(), Until: time.Now().Add(ttl), Node: s.node(ctx)}
 	if err := s.Set(ctx, table, leaseKeyPrefix+runID, l.value()); err != nil {
 		return nil, err
 	}
@@ -194,6 +279,8 @@ type SuspectPartition struct {
 	// recomputed.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Shard is the cluster shard whose partition is suspect ("" on a single server).
+	Shard string `json:"shard,omitempty"`
 	// RunID, Kind and Status are the dead run's, and At when it recorded the unit.
 	RunID  string    `json:"run_id"`
 	Kind   string    `json:"kind"`
@@ -207,9 +294,9 @@ type SuspectPartition struct {
 // doubt of a dead run; several may name the same partition), in partition order. A unit of a
 // run that is still alive is not suspect: its swap is in flight, and atomic for readers.
 func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, error) {
-	r, err := s.e.Query(ctx, "SELECT run_id, unit_start, argMax(unit_end, seq), argMax(status, seq) AS st, argMax(kind, seq), argMax(at, seq), argMax(error, seq)"+
-		" FROM "+s.table(RunsTable)+" WHERE rollup = {table:String} GROUP BY run_id, unit_start"+
-		" HAVING st IN ('"+StatusStarted+"', '"+StatusSwapping+"', '"+StatusSwapFailed+"') ORDER BY unit_start, run_id",
+	r, err := s.e.Query(ctx, "SELECT run_id, unit_start, argMax(unit_end, seq), argMax(status, seq) AS st, argMax(kind, seq), argMax(at, seq), argMax(error, seq), shard"+
+		" FROM "+s.table(RunsTable)+" WHERE rollup = {table:String} GROUP BY run_id, shard, unit_start"+
+		" HAVING st IN ('"+StatusStarted+"', '"+StatusSwapping+"', '"+StatusSwapFailed+"') ORDER BY unit_start, shard, run_id",
 		engine.Params{"table": table})
 	if err != nil {
 		return nil, fmt.Errorf("read units in doubt of %s: %w", table, err)
@@ -217,28 +304,15 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	if len(r.Rows) == 0 {
 		return nil, nil
 	}
-	var keys, ids []string
+	var ids []string
 	seen := map[string]bool{}
 	for _, row := range r.Rows {
 		if id := row[0].(string); !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
-			keys = append(keys, leaseKeyPrefix+id)
 		}
 	}
-	lr, err := s.e.Query(ctx, "SELECT key, argMax(value, seq) FROM "+s.table(StateTable)+
-		" WHERE object = {table:String} AND has({keys:Array(String)}, key) GROUP BY key", engine.Params{"table": table, "keys": keys})
-	if err != nil {
-		return nil, fmt.Errorf("read run leases of %s: %w", table, err)
-	}
-	leases := map[string]*RunLease{}
-	for _, row := range lr.Rows {
-		id := strings.TrimPrefix(row[0].(string), leaseKeyPrefix)
-		if l, err := parseLease(table, id, row[1].(string)); err == nil {
-			leases[id] = l
-		}
-	}
-	live, err := s.liveRuns(ctx, ids)
+	leases, live, err := s.leases(ctx, table, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +320,7 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	var out []SuspectPartition
 	for _, row := range r.Rows {
 		sp := SuspectPartition{Table: table, RunID: row[0].(string), Start: row[1].(time.Time), End: row[2].(time.Time),
-			Status: row[3].(string), Kind: row[4].(string), At: row[5].(time.Time)}
+			Status: row[3].(string), Kind: row[4].(string), At: row[5].(time.Time), Shard: row[7].(string)}
 		reason, dead := deadReason(sp.Status, row[6].(string), leases[sp.RunID], live[sp.RunID], here, now)
 		if !dead {
 			continue
@@ -256,6 +330,50 @@ func (s *Store) Suspect(ctx context.Context, table string) ([]SuspectPartition, 
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out, nil
+}
+
+// leases reads the run leases of runs ids on table, and which of the runs took their lease
+// since the engine started.
+func (s *Store) leases(ctx context.Context, table string, ids []string) (map[string]*RunLease, map[string]bool, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = leaseKeyPrefix + id
+	}
+	lr, err := s.e.Query(ctx, "SELECT key, argMax(value, seq) FROM "+s.table(StateTable)+
+		" WHERE object = {table:String} AND has({keys:Array(String)}, key) GROUP BY key", engine.Params{"table": table, "keys": keys})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read run leases of %s: %w", table, err)
+	}
+	leases := map[string]*RunLease{}
+	for _, row := range lr.Rows {
+		id := strings.TrimPrefix(row[0].(string), leaseKeyPrefix)
+		if l, err := parseLease(table, id, row[1].(string)); err == nil {
+			leases[id] = l
+		}
+	}
+	live, err := s.liveRunsOf(ctx, leases, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return leases, live, nil
+}
+
+// DeadRuns returns which of the runs ids, writing to table, are no longer alive (see
+// RunLease): a leftover of one of them, a staging table say, can be dropped at once.
+func (s *Store) DeadRuns(ctx context.Context, table string, ids []string) (map[string]bool, error) {
+	if len(ids) == 0 {
+		return map[string]bool{}, nil
+	}
+	leases, live, err := s.leases(ctx, table, ids)
+	if err != nil {
+		return nil, err
+	}
+	here, now := CurrentOwner(), time.Now()
+	dead := map[string]bool{}
+	for _, id := range ids {
+		_, dead[id] = deadReason("", "", leases[id], live[id], here, now)
+	}
+	return dead, nil
 }
 
 // deadReason says whether a unit in doubt belongs to a run that is no longer alive, and why;

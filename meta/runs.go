@@ -57,6 +57,10 @@ type Unit struct {
 	Error       string        `json:"error,omitempty"`
 	Attempt     int           `json:"attempt"`
 	At          time.Time     `json:"at"`
+	// Shard is the cluster shard the unit ran on ("1", "2", … as system.clusters numbers
+	// them), "" on a single server: on a cluster a unit is one partition on one shard, and
+	// every shard's units are recorded apart.
+	Shard string `json:"shard,omitempty"`
 }
 
 // RecordUnit appends a run-log row.
@@ -82,7 +86,7 @@ func (s *Store) RecordUnits(ctx context.Context, units ...Unit) error {
 			p("kind", u.Kind, "String"), p("start", u.Start, "DateTime"), p("end", u.End, "DateTime"), p("status", u.Status, "String"),
 			p("read", u.RowsRead, "UInt64"), p("written", u.RowsWritten, "UInt64"), p("ms", uint64(u.Duration.Milliseconds()), "UInt64"),
 			p("err", u.Error, "String"), p("attempt", uint32(u.Attempt), "UInt32"), p("at", u.At.UTC().Truncate(time.Second), "DateTime"),
-			p("seq", s.seq(), "UInt64")}, ", ")
+			p("seq", s.seq(), "UInt64"), p("shard", u.Shard, "String")}, ", ")
 	}
 	if err := s.e.Exec(ctx, "INSERT INTO "+s.table(RunsTable)+" "+strings.Join(selects, " UNION ALL "), params); err != nil {
 		return fmt.Errorf("record run of %s %s: %w", units[0].Rollup, units[0].Start.UTC().Format(time.DateTime), err)
@@ -90,7 +94,12 @@ func (s *Store) RecordUnits(ctx context.Context, units ...Unit) error {
 	return nil
 }
 
-const unitColumns = "run_id, rollup, argMax(hash, seq), argMax(kind, seq), unit_start, argMax(unit_end, seq), argMax(status, seq), argMax(rows_read, seq), argMax(rows_written, seq), argMax(duration_ms, seq), argMax(error, seq), argMax(attempt, seq), argMax(at, seq)"
+// unitColumns are the latest state of a unit; group by unitKey.
+const unitColumns = "run_id, rollup, argMax(hash, seq), argMax(kind, seq), unit_start, argMax(unit_end, seq), argMax(status, seq), argMax(rows_read, seq), argMax(rows_written, seq), argMax(duration_ms, seq), argMax(error, seq), argMax(attempt, seq), argMax(at, seq), shard"
+
+// unitKey identifies a unit in the run log: one partition of one rollup version, on one
+// shard, in one run.
+const unitKey = "run_id, rollup, shard, unit_start"
 
 func unitsFrom(r *engine.Result) []Unit {
 	out := make([]Unit, 0, len(r.Rows))
@@ -99,7 +108,7 @@ func unitsFrom(r *engine.Result) []Unit {
 			RunID: row[0].(string), Rollup: row[1].(string), Hash: row[2].(string), Kind: row[3].(string),
 			Start: row[4].(time.Time), End: row[5].(time.Time), Status: row[6].(string),
 			RowsRead: row[7].(uint64), RowsWritten: row[8].(uint64), Duration: time.Duration(row[9].(uint64)) * time.Millisecond,
-			Error: row[10].(string), Attempt: int(row[11].(uint64)), At: row[12].(time.Time),
+			Error: row[10].(string), Attempt: int(row[11].(uint64)), At: row[12].(time.Time), Shard: row[13].(string),
 		})
 	}
 	return out
@@ -108,7 +117,7 @@ func unitsFrom(r *engine.Result) []Unit {
 // RunUnits returns the latest state of every unit of one run, in time order.
 func (s *Store) RunUnits(ctx context.Context, runID string) ([]Unit, error) {
 	r, err := s.e.Query(ctx, "SELECT "+unitColumns+" FROM "+s.table(RunsTable)+
-		" WHERE run_id = {run:String} GROUP BY run_id, rollup, unit_start ORDER BY unit_start", engine.Params{"run": runID})
+		" WHERE run_id = {run:String} GROUP BY "+unitKey+" ORDER BY unit_start, shard", engine.Params{"run": runID})
 	if err != nil {
 		return nil, fmt.Errorf("read run %s: %w", runID, err)
 	}
@@ -120,7 +129,7 @@ func (s *Store) RunUnits(ctx context.Context, runID string) ([]Unit, error) {
 func (s *Store) History(ctx context.Context, table string, from, to time.Time) ([]Unit, error) {
 	r, err := s.e.Query(ctx, "SELECT "+unitColumns+" FROM "+s.table(RunsTable)+
 		" WHERE rollup = {rollup:String} AND unit_start >= {from:DateTime} AND unit_start < {to:DateTime}"+
-		" GROUP BY run_id, rollup, unit_start ORDER BY unit_start, max(seq)",
+		" GROUP BY "+unitKey+" ORDER BY unit_start, max(seq)",
 		engine.Params{"rollup": table, "from": from, "to": to})
 	if err != nil {
 		return nil, fmt.Errorf("read run log of %s: %w", table, err)
@@ -149,7 +158,7 @@ func (s *Store) RecentUnits(ctx context.Context, table string, n int) ([]Unit, e
 	// The limit is written into the SQL: ClickHouse 18.16 takes no expression (such as a bound
 	// parameter's CAST) in LIMIT.
 	r, err := s.e.Query(ctx, "SELECT "+unitColumns+" FROM "+s.table(RunsTable)+
-		" WHERE rollup = {rollup:String} GROUP BY run_id, rollup, unit_start ORDER BY max(seq) DESC LIMIT "+strconv.Itoa(max(n, 0)),
+		" WHERE rollup = {rollup:String} GROUP BY "+unitKey+" ORDER BY max(seq) DESC LIMIT "+strconv.Itoa(max(n, 0)),
 		engine.Params{"rollup": table})
 	if err != nil {
 		return nil, fmt.Errorf("read run log of %s: %w", table, err)
@@ -185,6 +194,34 @@ func (s *Store) Set(ctx context.Context, object, key, value string) error {
 		return fmt.Errorf("record %s of %s: %w", key, object, err)
 	}
 	return nil
+}
+
+// Latest returns the latest value of every key of an object that starts with prefix.
+func (s *Store) Latest(ctx context.Context, object, prefix string) (map[string]string, error) {
+	r, err := s.e.Query(ctx, "SELECT key, argMax(value, seq) FROM "+s.table(StateTable)+
+		" WHERE object = {object:String} AND startsWith(key, {prefix:String}) GROUP BY key", engine.Params{"object": object, "prefix": prefix})
+	if err != nil {
+		return nil, fmt.Errorf("read %s* of %s: %w", prefix, object, err)
+	}
+	out := make(map[string]string, len(r.Rows))
+	for _, row := range r.Rows {
+		out[row[0].(string)] = row[1].(string)
+	}
+	return out, nil
+}
+
+// Values returns every value ever recorded for an object's key, distinct, in no order.
+func (s *Store) Values(ctx context.Context, object, key string) ([]string, error) {
+	r, err := s.e.Query(ctx, "SELECT DISTINCT value FROM "+s.table(StateTable)+
+		" WHERE object = {object:String} AND key = {key:String}", engine.Params{"object": object, "key": key})
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", key, object, err)
+	}
+	out := make([]string, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = row[0].(string)
+	}
+	return out, nil
 }
 
 // Watermark returns the watermark of a rollup version's table: every hour before it is

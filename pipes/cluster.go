@@ -92,3 +92,10 @@ func (a *Artifacts) OnOneHost(stmt string) string {
 func (ra *RollupArtifacts) CreateStagingAt(watermark time.Time) (string, error) {
 	return ra.splitAt(ra.CreateStaging, watermark)
 }
+
+// SyncReplica returns the statement that waits until the replica it is sent to has applied
+// every change in the shared log of the rollup's Replicated table (SYSTEM SYNC REPLICA): a
+// swap another replica of the shard issued included. Call it on Local's artifacts.
+func (ra *RollupArtifacts) SyncReplica() string {
+	return "SYSTEM SYNC REPLICA " + ident.Qualified(ra.plan.p.Database, ra.Table)
+}

@@ -74,7 +74,7 @@ func (ra *RollupArtifacts) Fingerprint() (raw, rollup string, values []DiffValue
 			return "", "", nil, fmt.Errorf("rollup %q: metric %q: %v", rp.r.Name, mp.m.Name, err)
 		}
 		for _, s := range states {
-			col := ident.Quote(s.column)
+			col := rp.value(s.column)
 			name := weightedPrefix + s.column
 			v := DiffValue{Name: name, Numeric: true, Float: s.float}
 			switch {

@@ -454,6 +454,15 @@ func (rp *rollupPlan) simpleState(fn, typ, agg string) (colType, expr string, er
 	return "AggregateFunction(" + fn + ", " + typ + ")", "arrayReduce('" + fn + "State', [" + agg + "])", nil
 }
 
+// value reads, on one row, the value a column written by simpleState holds: the column
+// itself, or finalizeAggregation of its state.
+func (rp *rollupPlan) value(col string) string {
+	if rp.target.NoSimpleAggregateFunction {
+		return "finalizeAggregation(" + ident.Quote(col) + ")"
+	}
+	return ident.Quote(col)
+}
+
 // merge reads a column written by simpleState across rows: fn(col), or fnMerge(col).
 func (rp *rollupPlan) merge(fn, col string) string {
 	if rp.target.NoSimpleAggregateFunction {

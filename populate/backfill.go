@@ -32,6 +32,9 @@ type DryRun struct {
 	Units  []Unit          `json:"units"`
 	// Statements are the statements of the first unit, with its parameters.
 	Statements []string `json:"statements"`
+	// Cluster is the cluster whose every shard runs each unit, on one of its replicas and its
+	// local tables ("" on one server).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // PlanBackfill returns the units of a backfill without running anything.
@@ -45,9 +48,12 @@ func (r *Runner) PlanBackfill(ctx context.Context, rollup string, rg timerange.R
 		return nil, err
 	}
 	units := Plan(ra, rg, r.closedEnd(ra, dep, rg.End))
-	dr := &DryRun{Rollup: rollup, Range: rg, Units: units}
+	dr := &DryRun{Rollup: rollup, Range: rg, Units: units, Cluster: r.artifacts.Project.Cluster}
 	if len(units) > 0 {
 		u := units[0]
+		if ra, err = ra.Local(); err != nil { // a shard's statements on a cluster
+			return nil, err
+		}
 		stg := ra.StagingPrefix() + u.PartitionID + "_<run>"
 		id := ra.BackfillPartitionID(u.PartitionID)
 		dr.Statements = []string{
@@ -78,12 +84,17 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	if err := r.sourceHolds(ctx, ra, rg); err != nil {
 		return nil, err
 	}
-	recovered, err := r.recoverFirst(ctx, ra, dep)
+	shards, closeShards, err := r.topology(ctx, ra)
+	if err != nil {
+		return nil, err
+	}
+	defer closeShards()
+	recovered, err := r.recoverFirst(ctx, ra, dep, shards)
 	if err != nil {
 		return nil, err
 	}
 	units := Plan(ra, rg, r.closedEnd(ra, dep, rg.End))
-	skip := map[time.Time]bool{}
+	skip := map[unitKey]bool{}
 	if opts.Resume {
 		if skip, err = r.durableUnits(ctx, ra); err != nil {
 			return nil, err
@@ -93,17 +104,21 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	rep := &Report{RunID: rn.id, Rollup: rollup, Table: ra.Table, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
 	// The units being skipped are durable from the run being resumed; record them under this
 	// run first, so that resuming this run (should it be interrupted too) skips them as well.
+	// On a cluster they are the units of each shard (a partition may be durable on one shard
+	// and not on another).
 	var carried []meta.Unit
-	for _, u := range units {
-		if skip[u.Range.Start] {
-			carried = append(carried, meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: KindBackfill,
-				Start: u.Partition.Start, End: u.Range.End, Status: meta.StatusDone})
+	for k := range skip {
+		for _, u := range units {
+			if u.Partition.Start.Equal(k.start) {
+				carried = append(carried, meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: KindBackfill,
+					Start: u.Partition.Start, End: u.Range.End, Status: meta.StatusDone, Shard: k.shard})
+			}
 		}
 	}
 	if err := r.store.RecordUnits(ctx, carried...); err != nil {
 		return nil, err
 	}
-	err = r.runUnits(ctx, rn, units, skip, opts.Parallel, opts.Batch, rep)
+	err = r.runUnits(ctx, rn, shards, units, skip, opts.Parallel, opts.Batch, rep)
 	rep.Duration = time.Since(started)
 	if err != nil {
 		return rep, err
@@ -117,10 +132,10 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	return rep, nil
 }
 
-// durableUnits returns the partitions (by start) the latest backfill of the rollup version
-// left durable with the definition compiled now: done, or redone after it died.
-func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (map[time.Time]bool, error) {
-	skip := map[time.Time]bool{}
+// durableUnits returns the units (partition start and shard) the latest backfill of the
+// rollup version left durable with the definition compiled now: done, or redone after it died.
+func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (map[unitKey]bool, error) {
+	skip := map[unitKey]bool{}
 	last, err := r.store.LastRun(ctx, ra.Table, KindBackfill)
 	if err != nil || last == "" {
 		return skip, err
@@ -131,7 +146,7 @@ func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (m
 	}
 	for _, u := range units {
 		if meta.Durable(u.Status) && u.Hash == ra.Hash {
-			skip[u.Start] = true
+			skip[unitKey{shard: u.Shard, start: u.Start}] = true
 		}
 	}
 	return skip, nil
@@ -265,7 +280,12 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 func (r *Runner) populateVersion(ctx context.Context, ra *pipes.RollupArtifacts, dep meta.Deployment) (*Report, error) {
 	started := time.Now()
 	name := ra.Rollup.Name
-	recovered, err := r.recoverFirst(ctx, ra, dep)
+	shards, closeShards, err := r.topology(ctx, ra)
+	if err != nil {
+		return nil, err
+	}
+	defer closeShards()
+	recovered, err := r.recoverFirst(ctx, ra, dep, shards)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +314,7 @@ func (r *Runner) populateVersion(ctx context.Context, ra *pipes.RollupArtifacts,
 	}
 	units := PlanIncremental(ra, rg, closed)
 	rep.Units = len(units)
-	if err := r.runUnits(ctx, rn, units, nil, 1, 0, rep); err != nil {
+	if err := r.runUnits(ctx, rn, shards, units, nil, 1, 0, rep); err != nil {
 		rep.Duration = time.Since(started)
 		return rep, err
 	}

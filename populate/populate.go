@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,6 +133,10 @@ type Unit struct {
 	// Carry says the partition's hours outside Range are copied from the rollup into the new
 	// content (the hourly populate); without it they are left out (a whole recompute).
 	Carry bool `json:"carry,omitempty"`
+	// Shard is the cluster shard the unit runs on ("1", "2" …); "" on one server, and for a
+	// unit planned for every shard (runUnits runs it once per shard, each copy with its
+	// shard set).
+	Shard string `json:"shard,omitempty"`
 }
 
 // EventKind says what happened to a unit.
@@ -191,6 +196,9 @@ type Report struct {
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Recovered lists the suspect partitions (ids) redone before the run's own units.
 	Recovered []string `json:"recovered,omitempty"`
+	// Shards is what the run did on each shard of a cluster (nil on one server); Units, Done,
+	// Skipped, Failed and the rows add up the shards' (a unit is a partition on a shard).
+	Shards []ShardReport `json:"shards,omitempty"`
 	// Older are the reports of the rollup's older versions the hourly populate kept fresh
 	// with this one, because endpoints still read them (see Runner.PopulateOne).
 	Older []*Report `json:"older_versions,omitempty"`
@@ -323,12 +331,36 @@ const (
 	maxGroup  = 31
 )
 
-// runUnits runs units with up to parallel workers, in groups of at most batch partitions
-// (0: sized by the rows they stage, see groupRows). When ctx is cancelled, groups already
-// running finish (they run on a context that is not cancelled) and no new group starts. The
-// run holds a lease while it works (see meta.RunLease), so that its units in flight are never
-// taken for those of a dead run.
-func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[time.Time]bool, parallel, batch int, rep *Report) error {
+// unitKey identifies a unit of a run: a partition (by its start) on a shard ("" on one
+// server).
+type unitKey struct {
+	shard string
+	start time.Time
+}
+
+func keyOf(u Unit) unitKey { return unitKey{shard: u.Shard, start: u.Partition.Start} }
+
+// shardRun is the progress of a run's units on one shard.
+type shardRun struct {
+	sh    *shard
+	units []Unit
+	next  int
+	// rowsPerPartition is the most rollup rows one partition of this shard staged so far.
+	rowsPerPartition uint64
+	// err is the shard's first failure: no new group of the shard starts after it.
+	err error
+	rep ShardReport
+}
+
+// runUnits runs units on every one of shards (see topology; a unit whose Shard is set runs on
+// that shard only), each shard with up to parallel workers, in groups of at most batch
+// partitions (0: sized by the rows they stage, see groupRows). A failure stops its shard's
+// next groups and not the other shards'. When ctx is cancelled, groups already running finish
+// (they run on a context that is not cancelled) and no new group starts. The run holds a lease
+// while it works (see meta.RunLease), so that its units in flight are never taken for those of
+// a dead run. On one server a failure is returned as the *UnitError it is; on a cluster the
+// failed shards are listed in a *ShardError.
+func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units []Unit, skip map[unitKey]bool, parallel, batch int, rep *Report) error {
 	if parallel < 1 {
 		parallel = 1
 	}
@@ -341,88 +373,158 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[t
 	}
 	rn.lease = l
 	defer l.release(context.WithoutCancel(ctx))
+	runs := make([]*shardRun, len(shards))
+	rep.Units = 0
+	for i, sh := range shards {
+		sr := &shardRun{sh: sh, rep: ShardReport{Shard: sh.id, Host: sh.host}}
+		for _, u := range units {
+			if u.Shard != "" && u.Shard != sh.id {
+				continue
+			}
+			u.Shard = sh.id
+			sr.units = append(sr.units, u)
+		}
+		sr.rep.Units = len(sr.units)
+		rep.Units += len(sr.units)
+		runs[i] = sr
+	}
 	var mu, evMu sync.Mutex
-	var firstErr error
 	interrupted := false
-	next, rowsPerPartition := 0, uint64(0)
-	// nextGroup takes the next group of consecutive units to run, or nil when there is none or
-	// the run must stop.
-	nextGroup := func() []Unit {
+	// nextGroup takes the next group of consecutive units of a shard to run, or nil when there
+	// is none or the shard must stop.
+	nextGroup := func(sr *shardRun) []Unit {
 		mu.Lock()
 		defer mu.Unlock()
-		if ctx.Err() != nil && next < len(units) {
+		if ctx.Err() != nil && sr.next < len(sr.units) && sr.err == nil {
 			interrupted = true
 			return nil
 		}
 		var g []Unit
-		for next < len(units) && firstErr == nil {
-			u := units[next]
-			if skip[u.Range.Start] {
+		for sr.next < len(sr.units) && sr.err == nil {
+			u := sr.units[sr.next]
+			if skip[keyOf(u)] {
 				if len(g) > 0 {
 					break
 				}
-				next++
+				sr.next++
+				sr.rep.Skipped++
 				rep.Skipped++
 				r.emit(&evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
 				continue
 			}
 			size := 1
-			if rowsPerPartition > 0 {
-				size = int(min(uint64(batch), max(1, groupRows/rowsPerPartition)))
+			if sr.rowsPerPartition > 0 {
+				size = int(min(uint64(batch), max(1, groupRows/sr.rowsPerPartition)))
 			}
 			if len(g) > 0 && (len(g) >= size || u.Carry || g[0].Carry || !g[len(g)-1].Range.End.Equal(u.Range.Start)) {
 				break
 			}
 			g = append(g, u)
-			next++
+			sr.next++
 		}
 		return g
 	}
-	r.dropStaleStaging(ctx, rn.ra)
-	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: len(units)})
+	for _, sr := range runs {
+		if sr.sh.down == nil {
+			r.dropStaleStaging(ctx, rn, sr.sh)
+		}
+	}
+	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: rep.Units})
 	var wg sync.WaitGroup
-	for i := 0; i < parallel; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for g := nextGroup(); len(g) > 0; g = nextGroup() {
-				for _, u := range g {
-					r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
-				}
-				recs, err := r.runGroup(context.WithoutCancel(ctx), rn, g)
-				mu.Lock()
-				if err != nil {
-					rep.Failed += len(g)
-					if firstErr == nil {
-						firstErr = err
+	for _, sr := range runs {
+		if sr.sh.down != nil {
+			r.failShard(ctx, rn, sr, skip, rep, &evMu)
+			continue
+		}
+		for i := 0; i < parallel; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for g := nextGroup(sr); len(g) > 0; g = nextGroup(sr) {
+					for _, u := range g {
+						r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
 					}
-				} else {
-					rep.Done += len(g)
-					for _, rec := range recs {
-						rep.RowsRead += rec.RowsRead
-						rep.RowsWritten += rec.RowsWritten
-						rowsPerPartition = max(rowsPerPartition, rec.RowsWritten)
-					}
-				}
-				mu.Unlock()
-				for i, u := range g {
+					recs, err := r.runGroup(context.WithoutCancel(ctx), rn, sr.sh, g)
+					mu.Lock()
 					if err != nil {
-						r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+						sr.rep.Failed += len(g)
+						rep.Failed += len(g)
+						if sr.err == nil {
+							sr.err = err
+							sr.rep.Error = oneLine(err.Error())
+						}
 					} else {
-						r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+						sr.rep.Done += len(g)
+						rep.Done += len(g)
+						for _, rec := range recs {
+							sr.rep.RowsRead += rec.RowsRead
+							sr.rep.RowsWritten += rec.RowsWritten
+							rep.RowsRead += rec.RowsRead
+							rep.RowsWritten += rec.RowsWritten
+							sr.rowsPerPartition = max(sr.rowsPerPartition, rec.RowsWritten)
+						}
+					}
+					mu.Unlock()
+					for i, u := range g {
+						if err != nil {
+							r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+						} else {
+							r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+						}
 					}
 				}
-			}
-		}()
+			}()
+		}
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if r.artifacts.Project.Cluster != "" {
+		rep.Shards = make([]ShardReport, len(runs))
+		for i, sr := range runs {
+			rep.Shards[i] = sr.rep
+		}
 	}
-	if interrupted || ctx.Err() != nil && rep.Done+rep.Skipped < rep.Units {
+	var failed []ShardFailure
+	for _, sr := range runs {
+		if sr.err != nil {
+			failed = append(failed, ShardFailure{Shard: sr.sh.id, Host: sr.sh.host, Err: sr.err})
+		}
+	}
+	switch {
+	case len(failed) > 0 && r.artifacts.Project.Cluster == "":
+		return failed[0].Err
+	case len(failed) > 0:
+		return &ShardError{Report: rep, Errs: failed}
+	case interrupted || ctx.Err() != nil && rep.Done+rep.Skipped < rep.Units:
 		return &InterruptedError{Report: rep}
 	}
 	return nil
+}
+
+// failShard records every unit of a shard that has no replica answering as failed, with the
+// hosts named, so the run log shows what the shard lacks (and coverage never counts those
+// partitions done on the cluster).
+func (r *Runner) failShard(ctx context.Context, rn *run, sr *shardRun, skip map[unitKey]bool, rep *Report, evMu *sync.Mutex) {
+	sr.err = sr.sh.down
+	sr.rep.Error = oneLine(sr.sh.down.Error())
+	var recs []meta.Unit
+	var failed []Unit
+	for _, u := range sr.units {
+		if skip[keyOf(u)] {
+			sr.rep.Skipped++
+			rep.Skipped++
+			r.emit(evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
+			continue
+		}
+		recs = append(recs, meta.Unit{RunID: rn.id, Rollup: rn.ra.Table, Hash: rn.ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End,
+			Status: meta.StatusFailed, Error: sr.rep.Error, Shard: sr.sh.id})
+		failed = append(failed, u)
+	}
+	_ = r.store.RecordUnits(context.WithoutCancel(ctx), recs...) // best effort: the shard's units are not done either way
+	sr.rep.Failed += len(failed)
+	rep.Failed += len(failed)
+	for _, u := range failed {
+		r.emit(evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: sr.sh.down})
+	}
 }
 
 // staleAfter is how old a staging table must be before a run takes it for a leftover of a
@@ -449,18 +551,59 @@ func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
 	return time.Unix(sec, 0), true
 }
 
-// dropStaleStaging drops the rollup's staging tables that runs killed between creating and
-// dropping them left behind. It is housekeeping: a failure does not stop the run.
-func (r *Runner) dropStaleStaging(ctx context.Context, ra *pipes.RollupArtifacts) {
-	ctx = context.WithoutCancel(ctx)
-	res, err := r.e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
-	if err != nil {
-		return
+// stagingRun reads the id of the run that created a staging table back from its name.
+func stagingRun(ra *pipes.RollupArtifacts, name string) (string, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
+	if len(parts) != 4 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+		return "", false
 	}
-	for _, row := range res.Rows {
-		name := row[0].(string)
-		if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
-			_ = r.e.Exec(ctx, ra.DropTableNamed(name), nil)
+	return parts[2] + "-" + parts[3], true
+}
+
+// dropStaleStaging drops the staging tables of the rollup version that runs left behind
+// (killed between creating and dropping them, or cut off from the server that held them): the
+// tables of runs that are no longer alive (see meta.Store.DeadRuns), and any older than
+// staleAfter. It looks on every replica of the shard that answers (a run may have worked on
+// another replica than this one). It is housekeeping: a failure does not stop the run.
+func (r *Runner) dropStaleStaging(ctx context.Context, rn *run, sh *shard) {
+	ctx = context.WithoutCancel(ctx)
+	ra := sh.ra
+	engines := []engine.Engine{sh.e}
+	for _, o := range sh.others {
+		engines = append(engines, o.e)
+	}
+	type table struct {
+		e       engine.Engine
+		name    string
+		run     string
+		created time.Time
+	}
+	var found []table
+	var runs []string
+	for _, e := range engines {
+		res, err := e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
+		if err != nil {
+			continue
+		}
+		for _, row := range res.Rows {
+			t := table{e: e, name: row[0].(string)}
+			var ok bool
+			if t.created, ok = stagingCreated(ra, t.name); !ok {
+				continue
+			}
+			if t.run, ok = stagingRun(ra, t.name); ok && t.run != rn.id && !slices.Contains(runs, t.run) {
+				runs = append(runs, t.run)
+			}
+			found = append(found, t)
+		}
+	}
+	dead, err := r.store.DeadRuns(ctx, rn.ra.Table, runs)
+	if err != nil {
+		dead = map[string]bool{}
+	}
+	for _, t := range found {
+		if dead[t.run] || time.Since(t.created) > staleAfter {
+			_ = t.e.Exec(ctx, ra.DropTableNamed(t.name), nil)
 		}
 	}
 }

@@ -278,16 +278,29 @@ func TestInterruptStopsAfterCurrentUnitAlways(t *testing.T) {
 	}
 }
 
-// A staging table left by a killed run (older than a unit could ever take) is dropped by the
-// next run; a fresh one, which may belong to a concurrent run, is left alone.
+// A staging table left by a killed run is dropped by the next run: at once when the run's
+// lease says it is dead, and whatever the lease says once it is older than a unit could ever
+// take; a fresh one of a run whose lease is alive (a concurrent run) is left alone.
 func TestStaleStagingIsDropped(t *testing.T) {
 	f := newFixture(t)
 	f.InsertEvents(day(1, 0), day(2, 0), 500, 1)
 	ra := f.A.Rollup("events_overview_hourly")
 	u := populate.Unit{PartitionID: "20261101"}
-	old := populate.StagingName(ra, u, "20261101T000000-dead", time.Now().Add(-7*time.Hour))
+	old := populate.StagingName(ra, u, "20261101T000000-old", time.Now().Add(-7*time.Hour))
+	dead := populate.StagingName(ra, u, "20261101T000000-dead", time.Now().Add(-time.Minute))
 	fresh := populate.StagingName(ra, u, "20261101T000000-live", time.Now().Add(-time.Minute))
-	enginetest.MustExec(t, f.E, ra.CreateStagingNamed(old), ra.CreateStagingNamed(fresh))
+	ctx := context.Background()
+	l, err := f.Store.TakeRunLease(ctx, ra.Table, "20261101T000000-dead", time.Minute)
+	if err == nil {
+		err = f.Store.ReleaseRunLease(ctx, l)
+	}
+	if err == nil {
+		_, err = f.Store.TakeRunLease(ctx, ra.Table, "20261101T000000-live", time.Minute)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	enginetest.MustExec(t, f.E, ra.CreateStagingNamed(old), ra.CreateStagingNamed(dead), ra.CreateStagingNamed(fresh))
 	if _, err := f.runner(populate.Hooks{}).Backfill(context.Background(), "events_overview_hourly", timerange.Range{Start: day(1, 0), End: day(2, 0)}, populate.BackfillOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -69,8 +69,14 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 		return nil, err
 	}
 	var recovered []string
+	var shards []*shard
 	if repair {
-		if recovered, err = r.recoverFirst(ctx, ra, dep); err != nil {
+		var closeShards func()
+		if shards, closeShards, err = r.topology(ctx, ra); err != nil {
+			return nil, err
+		}
+		defer closeShards()
+		if recovered, err = r.recoverFirst(ctx, ra, dep, shards); err != nil {
 			return nil, err
 		}
 	}
@@ -101,7 +107,7 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 	started := time.Now()
 	rn := r.newRun(ra, KindReconcile, dep)
 	rep.Repaired = &Report{RunID: rn.id, Rollup: rollup, Kind: KindReconcile, Range: rg, Units: len(redo), Recovered: recovered}
-	err = r.runUnits(ctx, rn, redo, nil, 1, 0, rep.Repaired)
+	err = r.runUnits(ctx, rn, shards, redo, nil, 1, 0, rep.Repaired)
 	rep.Repaired.Duration = time.Since(started)
 	return rep, err
 }

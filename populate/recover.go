@@ -2,7 +2,9 @@ package populate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -65,7 +67,11 @@ func Suspects(ctx context.Context, store *meta.Store, rollup *datasources.Rollup
 // before a command writes to it: a later swap or carry must never build on a partition that
 // may be doubled. Each redone partition's dead units are recorded recovered together with the
 // recovery unit's "done". It returns the ids of the partitions redone.
-func (r *Runner) recoverFirst(ctx context.Context, ra *pipes.RollupArtifacts, dep meta.Deployment) ([]string, error) {
+//
+// On a cluster a suspect partition is redone on the shards where it is suspect. A shard where
+// that fails (it does not answer, say) is left out of the command's own units, which fail
+// with the reason, while the other shards go on.
+func (r *Runner) recoverFirst(ctx context.Context, ra *pipes.RollupArtifacts, dep meta.Deployment, shards []*shard) ([]string, error) {
 	sus, err := Suspects(ctx, r.store, ra.Rollup, ra.Table)
 	if err != nil || len(sus) == 0 {
 		return nil, err
@@ -81,20 +87,50 @@ func (r *Runner) recoverFirst(ctx context.Context, ra *pipes.RollupArtifacts, de
 		if work.Empty() {
 			work = timerange.Range{Start: s.Partition.Start, End: s.Partition.Start}
 		}
-		units = append(units, Unit{Rollup: ra.Rollup.Name, Partition: s.Partition, Range: work, PartitionID: s.PartitionID})
+		// On a cluster, only on the shards where it is suspect.
+		seen := map[string]bool{}
+		for _, d := range s.Units {
+			if !seen[d.Shard] {
+				seen[d.Shard] = true
+				units = append(units, Unit{Rollup: ra.Rollup.Name, Partition: s.Partition, Range: work, PartitionID: s.PartitionID, Shard: d.Shard})
+			}
+		}
 		byStart[s.Partition.Start] = s
 	}
 	rn := r.newRun(ra, KindRecover, dep)
 	rn.resolves = func(u Unit) []meta.Unit {
 		var rows []meta.Unit
 		for _, d := range byStart[u.Partition.Start].Units {
+			if d.Shard != u.Shard {
+				continue
+			}
 			rows = append(rows, meta.Unit{RunID: d.RunID, Rollup: ra.Table, Hash: ra.Hash, Kind: d.Kind, Start: d.Start, End: d.End,
-				Status: meta.StatusRecovered, Error: "redone by " + rn.id})
+				Status: meta.StatusRecovered, Error: "redone by " + rn.id, Shard: d.Shard})
 		}
 		return rows
 	}
 	rep := &Report{RunID: rn.id, Rollup: ra.Rollup.Name, Kind: KindRecover, Units: len(units)}
-	if err := r.runUnits(context.WithoutCancel(ctx), rn, units, nil, 1, 0, rep); err != nil {
+	err = r.runUnits(context.WithoutCancel(ctx), rn, shards, units, nil, 1, 0, rep)
+	var se *ShardError
+	if errors.As(err, &se) {
+		failed := map[string]bool{}
+		for _, f := range se.Errs {
+			failed[f.Shard] = true
+			for _, sh := range shards {
+				if sh.id == f.Shard && sh.down == nil {
+					sh.down = fmt.Errorf("redo its suspect partitions of %s first: %w", ra.Table, f.Err)
+				}
+			}
+		}
+		var redone []string
+		for _, id := range ids {
+			if !slices.ContainsFunc(units, func(u Unit) bool { return u.PartitionID == id && failed[u.Shard] }) {
+				redone = append(redone, id)
+			}
+		}
+		return redone, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("redo the suspect partitions %v of %s first: %w", ids, ra.Table, err)
 	}
 	return ids, nil

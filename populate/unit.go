@@ -23,12 +23,15 @@ import (
 // leave the partitions doubled, see the package comment), then "done" once the replaced parts
 // are purged — or "failed" (partitions untouched) / "swap_failed" (partitions in doubt) when it
 // fails.
-func (r *Runner) runGroup(ctx context.Context, rn *run, units []Unit) ([]meta.Unit, error) {
-	ra := rn.ra
+//
+// The group runs on one shard (sh): its statements are the shard's (sh.ra, on sh.e); its
+// run-log rows are keyed by the rollup version's table (rn.ra.Table) and the shard.
+func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit) ([]meta.Unit, error) {
+	ra, e := sh.ra, sh.e
 	start := time.Now()
 	recs := make([]meta.Unit, len(units))
 	for i, u := range units {
-		recs[i] = meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End}
+		recs[i] = meta.Unit{RunID: rn.id, Rollup: rn.ra.Table, Hash: rn.ra.Hash, Kind: rn.kind, Start: u.Partition.Start, End: u.Range.End, Shard: sh.id}
 	}
 	first := units[0]
 	swapIssued := false
@@ -67,21 +70,21 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, units []Unit) ([]meta.Un
 			return fail(first, "create staging", err)
 		}
 	}
-	if err := r.e.Exec(ctx, ddl, nil); err != nil {
+	if err := e.Exec(ctx, ddl, nil); err != nil {
 		return fail(first, "create staging", err)
 	}
 	dropped := false
 	drop := func() {
 		if !dropped {
 			dropped = true
-			_ = r.e.Exec(context.WithoutCancel(ctx), ra.DropTableNamed(staging), nil) // a leftover is dropped by a later run
+			_ = e.Exec(context.WithoutCancel(ctx), ra.DropTableNamed(staging), nil) // a leftover is dropped by a later run
 		}
 	}
 	defer drop()
 	if u, err := step(StepBeforeStage); err != nil {
 		return fail(u, "before stage", err)
 	}
-	if err := r.stage(ctx, ra, staging, units, recs); err != nil {
+	if err := r.stage(ctx, e, ra, staging, units, recs); err != nil {
 		return fail(first, "", err)
 	}
 	if u, err := step(StepStaged); err != nil {
@@ -100,14 +103,14 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, units []Unit) ([]meta.Un
 	for i, u := range units {
 		ids[i] = ra.BackfillPartitionID(u.PartitionID)
 		swapIssued = true
-		if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(ids[i], staging), nil); err != nil {
+		if err := e.Exec(ctx, ra.ReplacePartitionFrom(ids[i], staging), nil); err != nil {
 			return fail(u, "swap partition "+ids[i], err)
 		}
 		if err := r.hooks.at(ctx, StepSwapped, u); err != nil {
 			return fail(u, "after swap", err)
 		}
 	}
-	if err := r.waitPurged(ctx, ra, ids); err != nil {
+	if err := r.waitPurged(ctx, sh, ids); err != nil {
 		return fail(first, "swap partition "+first.PartitionID, err)
 	}
 	if u, err := step(StepPurged); err != nil {
@@ -137,20 +140,20 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, units []Unit) ([]meta.Un
 // written from the engine's own statistics: the rows written per partition are read from the
 // staging table's parts when the group has several, and the raw rows the INSERT read are
 // shared among them in proportion.
-func (r *Runner) stage(ctx context.Context, ra *pipes.RollupArtifacts, staging string, units []Unit, recs []meta.Unit) error {
+func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, staging string, units []Unit, recs []meta.Unit) error {
 	first, last := units[0], units[len(units)-1]
 	rg := timerange.Range{Start: first.Range.Start, End: last.Range.End}
 	var carried uint64
 	known := true
 	if first.Carry {
-		res, err := r.e.Query(ctx, ra.CarryInto(staging), engine.Params{pipes.StartParam: first.Range.Start, pipes.EndParam: first.Range.End,
+		res, err := e.Query(ctx, ra.CarryInto(staging), engine.Params{pipes.StartParam: first.Range.Start, pipes.EndParam: first.Range.End,
 			pipes.PartitionStartParam: first.Partition.Start, pipes.PartitionEndParam: first.Partition.End})
 		if err != nil {
 			return fmt.Errorf("carry the hours outside %s: %w", first.Range, err)
 		}
 		carried, known = res.Stats.RowsWritten, res.Stats.WritesKnown
 	}
-	res, err := r.e.Query(ctx, ra.PopulateInto(staging), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
+	res, err := e.Query(ctx, ra.PopulateInto(staging), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
 	if err != nil {
 		return fmt.Errorf("recompute: %w", err)
 	}
@@ -161,7 +164,7 @@ func (r *Runner) stage(ctx context.Context, ra *pipes.RollupArtifacts, staging s
 	}
 	// Several partitions, or a server that does not report written rows (before protocol
 	// revision 54420): read the staged rows per partition from the staging table's parts.
-	parts, err := r.e.Query(ctx, ra.StagedRows(), engine.Params{"db": r.artifacts.Project.Database, "table": staging})
+	parts, err := e.Query(ctx, ra.StagedRows(), engine.Params{"db": r.artifacts.Project.Database, "table": staging})
 	if err != nil {
 		return fmt.Errorf("count staged rows: %w", err)
 	}
@@ -191,22 +194,74 @@ const purgeWait = 60 * time.Second
 // waitPurged deletes the parts the swaps of partitions ids replaced and waits until they are
 // gone from disk: until then an engine that stops could load them again as active parts on its
 // next start and double the partitions, so no unit is durable before.
-func (r *Runner) waitPurged(ctx context.Context, ra *pipes.RollupArtifacts, ids []string) error {
+//
+// On a cluster the shard's rollup is a Replicated table, and every replica of the shard that
+// answers must have applied the swaps (they reach it through ZooKeeper) and lost the parts they
+// replaced. ClickHouse 18.16 does not load a replaced part again after a restart (it is not in
+// ZooKeeper any more: the replica renames it ignored_…), but a replica killed while replaced
+// parts hold more than half of the table's rows on its disk refuses to start the table, and
+// 18.16 then refuses to start at all (replicated_max_ratio_of_wrong_parts). A replica that does
+// not answer has the swaps in its replication queue, which it applies when it starts again.
+func (r *Runner) waitPurged(ctx context.Context, sh *shard, ids []string) error {
 	deadline := time.Now().Add(purgeWait)
-	pause := 20 * time.Millisecond
-	for {
-		if err := r.e.Exec(ctx, ra.PurgeReplaced(), nil); err != nil {
-			return fmt.Errorf("delete replaced parts: %w", err)
-		}
-		res, err := r.e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams(ids))
+	ra := sh.ra
+	outdated := func(e engine.Engine) (bool, error) {
+		res, err := e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams(ids))
 		if err != nil {
-			return fmt.Errorf("check replaced parts: %w", err)
+			return false, fmt.Errorf("check replaced parts: %w", err)
 		}
-		if res.Row()[0] == uint64(0) {
+		return res.Row()[0] != uint64(0), nil
+	}
+	// left reports whether a replaced part is still on the disk of a replica of the shard;
+	// every other replica is first made to apply the swaps.
+	synced := make([]bool, len(sh.others))
+	left := func() (bool, error) {
+		if l, err := outdated(sh.e); err != nil || l {
+			return l, err
+		}
+		for i, o := range sh.others {
+			if !synced[i] {
+				sctx, cancel := context.WithDeadline(ctx, deadline)
+				err := o.e.Exec(sctx, ra.SyncReplica(), nil)
+				cancel()
+				if err != nil {
+					return false, fmt.Errorf("wait for replica %s to apply the swap: %w", o.host, err)
+				}
+				synced[i] = true
+			}
+			if l, err := outdated(o.e); err != nil || l {
+				if err != nil {
+					err = fmt.Errorf("replica %s: %w", o.host, err)
+				}
+				return l, err
+			}
+		}
+		return false, nil
+	}
+	pause := 20 * time.Millisecond
+	var purgeErr error
+	for purged := false; ; {
+		l, err := left()
+		switch {
+		case err != nil:
+			return err
+		case !l:
 			return nil
-		}
-		if time.Now().After(deadline) {
+		case time.Now().After(deadline) && purgeErr != nil:
+			return fmt.Errorf("delete replaced parts: %w", purgeErr)
+		case time.Now().After(deadline):
 			return fmt.Errorf("parts replaced by the swap are still on disk after %s (a long query may still read them): run again", purgeWait)
+		}
+		// Dropping a partition that never exists clears the table's replaced parts at once; on a
+		// Replicated table the drop also reaches the other replicas and clears theirs. A
+		// Replicated table drops partitions through its shard's leader replica, and just after
+		// a restart there may be none for a while ("Leader was suddenly changed", until the
+		// dead server's ZooKeeper session expires): a failed drop is tried again until the
+		// deadline. (A Replicated table's swap wakes its cleanup itself, so the drop is rarely
+		// needed there.)
+		if purgeErr = sh.e.Exec(ctx, ra.PurgeReplaced(), nil); purgeErr == nil && !purged {
+			purged = true
+			continue // check again at once: the drop cleared what no query reads
 		}
 		time.Sleep(pause)
 		if pause < 500*time.Millisecond {

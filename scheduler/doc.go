@@ -42,14 +42,24 @@
 //
 // # One runner: the lease
 //
-// Work is done by the holder of a lease kept in the metadata state table (object "scheduler",
-// key "lease", value "holder|expiry"). A scheduler takes the lease when there is none, when it
-// expired, or when it is already its own, and Run renews it every third of its TTL. A
-// scheduler that cannot get it stands by, logs who holds it, keeps its metrics current from
-// the watermarks and takes over (with a catch-up) once it expires or is released. The embedded
-// engine also locks its data folder, so a second process on the same folder fails at open
-// ("in use by PID"). The lease is an optimisation, not the safety net: populate units replace
-// whole partitions, so even two schedulers running the same hour at once cannot double-count.
+// Work is done by the holder of a lease kept in the metadata state table (object "scheduler"),
+// which goes by terms: "lease:N" holds "holder|expiry" for term N, and the current lease is that
+// of the highest term. A scheduler renews the lease when it is its own (Run every third of its
+// TTL); it takes one when there is none or the current one expired, by claiming the next term
+// ("claim:N+1"), waiting until its node has every record the other nodes wrote before
+// (SYSTEM SYNC REPLICA, checked against ZooKeeper, on a cluster), and winning only if its claim
+// is the only one. The later of two claims is written after the earlier, so its claimant sees
+// both and backs off (and withdraws its claim: "withdrawn:N+1"). A claimed term with no lease
+// yet is left alone until every claim of it is withdrawn or the last is 30 s old, so nobody
+// claims the term above a rival that is about to win. Two schedulers pointed at different nodes
+// of a cluster, whose copies of the state table replicate asynchronously, never both hold the
+// lease (they may both back off: they retry once after a random pause, and otherwise settle it
+// at their next tick). A scheduler that cannot get the lease stands by, logs who holds
+// it, keeps its metrics current from the watermarks and takes over (with a catch-up) once it
+// expires or is released. The embedded engine also locks its data folder, so a second process
+// on the same folder fails at open ("in use by PID"). The lease is an optimisation, not the
+// safety net: populate units replace whole partitions, so even two schedulers running the same
+// hour at once cannot double-count.
 //
 // # Shutdown
 //

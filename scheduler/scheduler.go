@@ -237,6 +237,11 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 	}
 	s.setLeader(ok, l)
 	if !ok {
+		if !l.ActiveAt(now) {
+			// A rival claimed the lease at the same moment and has not taken it (yet): the next
+			// tick settles it.
+			return fmt.Errorf("%w: another scheduler claimed it at the same moment (term %d); the next tick settles it", ErrLeaseHeld, l.Term)
+		}
 		s.log.Info("another scheduler holds the lease; skipping this tick", "holder", l.Holder, "expiry", l.Expiry)
 		return fmt.Errorf("%w: %s until %s", ErrLeaseHeld, l.Holder, timerange.Format(l.Expiry))
 	}

@@ -162,6 +162,71 @@ func TestTwoSchedulersOneLease(t *testing.T) {
 	}
 }
 
+// A rival that claimed the next term and has not written its lease yet (it is between the two)
+// keeps the lease from being taken: claiming the term above its claim would let both hold a
+// lease, each of its own term — what two schedulers on two nodes of a cluster did when one read
+// the other's claim before its lease. Once the claim is abandoned — withdrawn, or its
+// claimant died — the next term is taken.
+func TestPendingClaimIsLeftAloneUntilAbandoned(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	start := day(5, 0)
+	f.InsertEvents(start.Add(-24*time.Hour), start, 500, 1)
+	f.backfill(timerange.Range{Start: start.Add(-24 * time.Hour), End: start}, overview)
+	p := &flaky{r: f.runner(populate.Hooks{})}
+	a := f.scheduler(p, "a", overview)
+	claimed := f.clock.Now()
+	// The rival's claim of term 1, as a scheduler writes it.
+	if err := f.Store.Set(ctx, scheduler.LeaseObject, "claim:1", "b|"+claimed.UTC().Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(claimed.Add(10 * time.Second))
+	if err := a.Tick(ctx, f.clock.Now()); !errors.Is(err, scheduler.ErrLeaseHeld) || !strings.Contains(err.Error(), "term 1") {
+		t.Fatalf("tick over the rival's fresh claim: %v", err)
+	}
+	if l, ok, err := a.CurrentLease(ctx); err != nil || ok {
+		t.Fatalf("a lease was taken over the rival's fresh claim: %+v %v %v", l, ok, err)
+	}
+	if p.count(overview) != 0 {
+		t.Fatalf("a populated while standing by")
+	}
+	// The rival saw another claim and withdrew its own: nobody can take term 1 any more, so a
+	// takes term 2 at once, and works.
+	if err := f.Store.Set(ctx, scheduler.LeaseObject, "withdrawn:1", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Tick(ctx, f.clock.Now()); err != nil {
+		t.Fatalf("tick over a withdrawn claim: %v", err)
+	}
+	if l, ok, err := a.CurrentLease(ctx); err != nil || !ok || l.Holder != "a" || l.Term != 2 {
+		t.Fatalf("lease %+v %v %v, want a's of term 2", l, ok, err)
+	}
+	if p.count(overview) != 1 {
+		t.Fatalf("a ran %d populates, want 1", p.count(overview))
+	}
+
+	// a gives the lease up; rival c claims term 3 and dies before its lease: a stands by until
+	// the claim is claimWindow (30 s) old, then takes term 4.
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	claimed = f.clock.Now()
+	if err := f.Store.Set(ctx, scheduler.LeaseObject, "claim:3", "c|"+claimed.UTC().Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(claimed.Add(29 * time.Second))
+	if err := a.Tick(ctx, f.clock.Now()); !errors.Is(err, scheduler.ErrLeaseHeld) || !strings.Contains(err.Error(), "term 3") {
+		t.Fatalf("tick over c's claim 29 s old: %v", err)
+	}
+	f.clock.Set(claimed.Add(31 * time.Second))
+	if err := a.Tick(ctx, f.clock.Now()); err != nil {
+		t.Fatalf("tick over an abandoned claim: %v", err)
+	}
+	if l, ok, err := a.CurrentLease(ctx); err != nil || !ok || l.Holder != "a" || l.Term != 4 {
+		t.Fatalf("lease %+v %v %v, want a's of term 4", l, ok, err)
+	}
+}
+
 // SIGTERM during a unit: Run lets the unit finish, starts nothing else, releases the lease and
 // returns nil; the next scheduler resumes from the watermark and ends exact.
 func TestCancelDuringUnitThenResume(t *testing.T) {

@@ -196,6 +196,9 @@ func startProcess(ctx context.Context, cmd *exec.Cmd, logPath, errLog string, re
 	return fmt.Errorf("not ready within 60s")
 }
 
+// DataDir is the server's data folder (its <path>): tables' parts are under data/DB/TABLE.
+func (s *Server) DataDir() string { return filepath.Join(s.dir, "data") }
+
 // Kill stops the server at once (SIGKILL), as a crash would.
 func (s *Server) Kill() {
 	if s.cmd != nil && s.cmd.Process != nil {

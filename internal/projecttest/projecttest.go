@@ -82,7 +82,14 @@ func New(t testing.TB, e engine.Engine) *Fixture {
 // record per rollup.
 func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
 	t.Helper()
-	a, err := pipes.Compile(def)
+	return DeployFor(t, e, def, pipes.Target{})
+}
+
+// DeployFor is Deploy with the statements compiled for target (pipes.TargetFor the server's
+// version: an old server stores counts and sums as AggregateFunction states).
+func DeployFor(t testing.TB, e engine.Engine, def *datasources.Project, target pipes.Target) *Fixture {
+	t.Helper()
+	a, err := pipes.CompileFor(def, target)
 	if err != nil {
 		t.Fatal(err)
 	}
