@@ -183,6 +183,9 @@ func (l *loader) validateRollup(r *Rollup) {
 		u.add("metric", m.Name, pos, where)
 	}
 	l.validateRollupOrderBy(r, where)
+	if len(r.Grains) > 0 && r.Mode == ModeTrigger {
+		l.errAt(l.posOf(r, "grains", r.Pos), CodeGrains, "%s has grains and mode trigger: grains are kept in step by populate, which a trigger rollup skips after its cut-over; use mode: scheduled, or remove grains", where)
+	}
 
 	// Source.
 	srcPos := l.posOf(r, "source", r.Pos)
@@ -380,7 +383,7 @@ func (l *loader) validateMetric(src *Datasource, m *Metric, rollup string) {
 		l.columnRef(src, m.Column, colPos, what, numeric)
 	case MetricMin, MetricMax:
 		l.columnRef(src, m.Column, colPos, what, comparable)
-	case MetricUniq, MetricUniqExact:
+	case MetricUniq, MetricUniqExact, MetricUniqCombined:
 		l.columnRef(src, m.Column, colPos, what, anyPlain)
 	case MetricArgMin, MetricArgMax:
 		l.columnRef(src, m.Column, colPos, what, anyPlain)
@@ -482,6 +485,7 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 			l.errAt(l.posOf(f, "dimension", f.Pos), CodeUnknownDimension, "%s filters on %q, which is not a dimension of rollup %q%s", where, f.Dimension, r.Name, hint(f.Dimension, dimNames))
 		}
 	}
+	l.validateFinals(e, r, where)
 	for i, o := range e.OrderBy {
 		pos := l.posOf(&e.OrderBy, strconv.Itoa(i), e.Pos)
 		fields := strings.Fields(o)
@@ -489,6 +493,46 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 		if !ok || !out[fields[0]] {
 			l.errAt(pos, CodeEndpointOrderBy, "%s order_by %q: write an output column (a listed metric, group_by dimension or the bucket), optionally followed by ASC or DESC%s", where, o, hint(firstField(fields), sortedKeys(out)))
 		}
+	}
+}
+
+// validateFinals checks an endpoint's finals: a time series (finished numbers are stored per
+// bucket), of a rollup populate keeps in step, each combination naming filter dimensions of
+// the endpoint once, and no combination twice.
+func (l *loader) validateFinals(e *Endpoint, r *Rollup, where string) {
+	if len(e.Finals) == 0 {
+		return
+	}
+	pos := l.posOf(&e.Finals, "", e.Pos)
+	if e.Bucket == "" {
+		l.errAt(pos, CodeFinals, "%s has finals but no bucket: finished numbers are stored per bucket of a time series; add bucket: hour or bucket: day, or remove finals", where)
+		return
+	}
+	if r.Mode == ModeTrigger {
+		l.errAt(pos, CodeFinals, "%s has finals over rollup %q, a trigger rollup: finals are kept in step by populate, which a trigger rollup skips after its cut-over; remove finals", where, r.Name)
+		return
+	}
+	var filtered []string
+	for _, f := range e.Filters {
+		filtered = append(filtered, f.Dimension)
+	}
+	seen := map[string]bool{}
+	for _, combo := range e.Finals {
+		in := map[string]bool{}
+		for _, d := range combo {
+			switch {
+			case !contains(filtered, d):
+				l.errAt(pos, CodeFinals, "%s finals: %q is not a dimension the endpoint filters by%s", where, d, suggest(d, filtered))
+			case in[d]:
+				l.errAt(pos, CodeFinals, "%s finals: a combination lists %q twice", where, d)
+			}
+			in[d] = true
+		}
+		key := strings.Join(sortedKeys(in), ",")
+		if seen[key] {
+			l.errAt(pos, CodeFinals, "%s finals lists the combination [%s] twice: keep one", where, strings.Join(combo, ", "))
+		}
+		seen[key] = true
 	}
 }
 
