@@ -183,7 +183,7 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 	v.Name = metric
 	m := mp.m
 	switch m.Kind {
-	case datasources.MetricCount, datasources.MetricCountIf, datasources.MetricUniq, datasources.MetricUniqExact:
+	case datasources.MetricCount, datasources.MetricCountIf, datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
 		v.Numeric = true
 	case datasources.MetricAvg:
 		v.Numeric, v.Float = true, true

@@ -48,6 +48,9 @@ type querySpec struct {
 	params  []*datasources.Param
 	orderBy []string
 	limit   int
+	// finished, when set, yields finished rows (a finals table's) under the aggregate's
+	// aliases, read beside the aggregate; "" for none.
+	finished func(keys, metrics []outColumn) (string, error)
 }
 
 // MetricsQuery returns a query computing the named metrics of rollup r (all of them if metrics
@@ -91,60 +94,176 @@ func (rp *rollupPlan) metric(name string) *metricPlan {
 	return nil
 }
 
+// readWindow is the time range one aggregate of a read covers, as SQL.
+type readWindow struct {
+	start, end string
+}
+
+// stateSource returns what the aggregate of a read reads for a window: the FROM item and the
+// WHERE items (time range and conditions, each after the first starting with AND). On the
+// rollup side it yields the rollup's columns — hour, dimensions, state columns — on the raw
+// side source rows. The read planner (see PlanRead) replaces the default (one table,
+// tableSource) with a UNION ALL of segments, each restricted by filterConditions.
+type stateSource func(w readWindow) (from string, where []string, err error)
+
+// outColumn is one column of a read's result: the alias it has in the aggregate, its name.
+type outColumn struct {
+	alias, name string
+	metric      *metricPlan
+}
+
+// dimExpr is a dimension on a side: its column in the rollup, its expression over source rows.
+func (rp *rollupPlan) dimExpr(d *dimPlan, side Side) string {
+	if side == SideRaw {
+		return d.src
+	}
+	return ident.Quote(d.d.Name)
+}
+
+// filterConditions returns the WHERE items a call's parameters produce on one side (one per
+// filter), dimExpr writing a dimension on that side. The time range is not among them: the
+// caller's window (or the read plan) owns it. The read planner applies them to every segment.
+func (rp *rollupPlan) filterConditions(t target, q querySpec, dimExpr func(*dimPlan) string) ([]string, error) {
+	var out []string
+	for _, f := range q.filters {
+		d := rp.dimension(f.Dimension)
+		if d == nil {
+			return nil, errAt(f.Pos, "filter: rollup %q has no dimension %q", rp.r.Name, f.Dimension)
+		}
+		if err := ident.Check(f.Param); err != nil {
+			return nil, errAt(f.Pos, "filter parameter: %v", err)
+		}
+		if f.Param == StartParam || f.Param == EndParam || strings.HasPrefix(f.Param, "__hg_") {
+			return nil, errAt(f.Pos, "filter parameter %q is reserved for the time range", f.Param)
+		}
+		typ := "String"
+		for _, p := range q.params {
+			if p.Name == f.Param && p.Type != "" {
+				typ = p.Type
+			}
+		}
+		out = append(out, t.filter(dimExpr(d), f.Param, typ))
+	}
+	return out, nil
+}
+
+// tableSource is the state source of a read of one table: the rollup (its hour column in the
+// window) or, on the raw side, the source rows (the time column in the window, the rollup's
+// filter), with the filter conditions.
+func (rp *rollupPlan) tableSource(t target, q querySpec) stateSource {
+	return func(w readWindow) (string, []string, error) {
+		conds, err := rp.filterConditions(t, q, func(d *dimPlan) string { return rp.dimExpr(d, q.side) })
+		if err != nil {
+			return "", nil, err
+		}
+		var from string
+		var where []string
+		if q.side == SideRaw {
+			from = t.table(rp.r.Source)
+			where = append(where, rp.timeCol+" >= "+w.start, "AND "+rp.timeCol+" < "+w.end)
+			if f := strings.TrimSpace(rp.r.Filter); f != "" {
+				where = append(where, "AND ("+f+")")
+			}
+		} else {
+			from = t.table(rp.r.Name)
+			h := ident.Quote(HourColumn)
+			where = append(where, h+" >= "+w.start, "AND "+h+" < "+w.end)
+		}
+		return from, append(where, conds...), nil
+	}
+}
+
+// bucketExpr is the bucket of a read on a side: the hour, or the start of its day.
+func (rp *rollupPlan) bucketExpr(bucket string, side Side) string {
+	expr := ident.Quote(HourColumn)
+	if side == SideRaw {
+		expr = rp.hour
+	}
+	if bucket == "day" {
+		return "toStartOfDay(" + expr + ")"
+	}
+	return expr
+}
+
+// aggregate writes the aggregate of a read: the bucket, the group-by dimensions and the
+// metrics (final exprs on the rollup side, raw exprs on the raw side) over what src yields
+// for window w, under reserved aliases (so no alias shadows a column a condition reads).
+func (rp *rollupPlan) aggregate(q querySpec, src stateSource, w readWindow, keys, metrics []outColumn) (string, error) {
+	from, where, err := src(w)
+	if err != nil {
+		return "", err
+	}
+	var sel, group []string
+	for _, k := range keys {
+		expr := rp.bucketExpr(q.bucket, q.side)
+		if k.alias != "__hg_b" {
+			expr = rp.dimExpr(rp.dimension(k.name), q.side)
+		}
+		sel = append(sel, expr+" AS "+ident.Quote(k.alias))
+		group = append(group, ident.Quote(k.alias))
+	}
+	for _, m := range metrics {
+		expr := m.metric.final
+		if q.side == SideRaw {
+			expr = m.metric.raw
+		}
+		sel = append(sel, expr+" AS "+ident.Quote(m.alias))
+	}
+	var b strings.Builder
+	b.WriteString("    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n")
+	b.WriteString("    FROM " + from + "\n")
+	if len(where) > 0 {
+		b.WriteString("    WHERE " + strings.Join(where, "\n        ") + "\n")
+	}
+	if len(group) > 0 {
+		b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n")
+	}
+	return b.String(), nil
+}
+
 func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
-	raw := false
+	return rp.read(t, q, rp.tableSource(t, q))
+}
+
+// read writes a whole read: the aggregate over src for the call's range wrapped in the
+// finalising select — the output columns named, ORDER BY and LIMIT. With q.finished (finals,
+// see PlanRead) the finished rows it yields are read beside the aggregate. The read planner
+// calls it with its own state source.
+func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, error) {
 	switch q.side {
-	case SideRaw:
-		raw = true
-	case SideRollup:
+	case SideRaw, SideRollup:
 	default:
 		return "", fmt.Errorf("unknown side %q: use %q or %q", q.side, SideRaw, SideRollup)
 	}
-	var outer, inner, group []string
 	outNames := map[string]bool{}
-	add := func(alias, expr, name string) error {
+	claim := func(name string) error {
 		if outNames[name] {
 			return fmt.Errorf("output column %q appears twice", name)
 		}
 		outNames[name] = true
-		a := ident.Quote(alias)
-		inner = append(inner, expr+" AS "+a)
-		outer = append(outer, a+" AS "+ident.Quote(name))
 		return nil
 	}
+	var keys, metrics []outColumn
 	var defaultOrder []string
 	switch q.bucket {
 	case "":
 	case "hour", "day":
-		expr := ident.Quote(HourColumn)
-		if raw {
-			expr = rp.hour
-		}
-		if q.bucket == "day" {
-			expr = "toStartOfDay(" + expr + ")"
-		}
-		if err := add("__hg_b", expr, q.bucket); err != nil {
+		if err := claim(q.bucket); err != nil {
 			return "", err
 		}
-		group = append(group, ident.Quote("__hg_b"))
+		keys = append(keys, outColumn{alias: "__hg_b", name: q.bucket})
 		defaultOrder = append(defaultOrder, ident.Quote(q.bucket))
 	default:
 		return "", fmt.Errorf("bucket %q: use \"\", \"hour\" or \"day\"", q.bucket)
 	}
 	for i, g := range q.groupBy {
-		d := rp.dimension(g)
-		if d == nil {
+		if rp.dimension(g) == nil {
 			return "", fmt.Errorf("rollup %q has no dimension %q", rp.r.Name, g)
 		}
-		expr := ident.Quote(d.d.Name)
-		if raw {
-			expr = d.src
-		}
-		alias := fmt.Sprintf("__hg_g%d", i)
-		if err := add(alias, expr, g); err != nil {
+		if err := claim(g); err != nil {
 			return "", err
 		}
-		group = append(group, ident.Quote(alias))
+		keys = append(keys, outColumn{alias: fmt.Sprintf("__hg_g%d", i), name: g})
 		defaultOrder = append(defaultOrder, ident.Quote(g))
 	}
 	names := q.metrics
@@ -161,50 +280,10 @@ func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
 		if m == nil {
 			return "", fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
 		}
-		expr := m.final
-		if raw {
-			expr = m.raw
-		}
-		if err := add(fmt.Sprintf("__hg_m%d", i), expr, n); err != nil {
+		if err := claim(n); err != nil {
 			return "", err
 		}
-	}
-
-	var from string
-	var where []string
-	if raw {
-		from = t.table(rp.r.Source)
-		where = append(where, rp.timeCol+" >= "+t.start, "AND "+rp.timeCol+" < "+t.end)
-		if f := strings.TrimSpace(rp.r.Filter); f != "" {
-			where = append(where, "AND ("+f+")")
-		}
-	} else {
-		from = t.table(rp.r.Name)
-		h := ident.Quote(HourColumn)
-		where = append(where, h+" >= "+t.start, "AND "+h+" < "+t.end)
-	}
-	for _, f := range q.filters {
-		d := rp.dimension(f.Dimension)
-		if d == nil {
-			return "", errAt(f.Pos, "filter: rollup %q has no dimension %q", rp.r.Name, f.Dimension)
-		}
-		if err := ident.Check(f.Param); err != nil {
-			return "", errAt(f.Pos, "filter parameter: %v", err)
-		}
-		if f.Param == StartParam || f.Param == EndParam {
-			return "", errAt(f.Pos, "filter parameter %q is reserved for the time range", f.Param)
-		}
-		typ := "String"
-		for _, p := range q.params {
-			if p.Name == f.Param && p.Type != "" {
-				typ = p.Type
-			}
-		}
-		expr := ident.Quote(d.d.Name)
-		if raw {
-			expr = d.src
-		}
-		where = append(where, t.filter(expr, f.Param, typ))
+		metrics = append(metrics, outColumn{alias: fmt.Sprintf("__hg_m%d", i), name: n, metric: m})
 	}
 
 	order := defaultOrder
@@ -230,14 +309,26 @@ func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
 		return "", fmt.Errorf("limit %d: must not be negative", q.limit)
 	}
 
+	inner, err := rp.aggregate(q, src, readWindow{start: t.start, end: t.end}, keys, metrics)
+	if err != nil {
+		return "", err
+	}
+	if q.finished != nil {
+		done, err := q.finished(keys, metrics)
+		if err != nil {
+			return "", err
+		}
+		if done != "" {
+			inner = done + "    UNION ALL\n" + inner
+		}
+	}
+	var outer []string
+	for _, c := range append(append([]outColumn{}, keys...), metrics...) {
+		outer = append(outer, ident.Quote(c.alias)+" AS "+ident.Quote(c.name))
+	}
 	var b strings.Builder
 	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
-	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
-	b.WriteString("    FROM " + from + "\n")
-	b.WriteString("    WHERE " + strings.Join(where, "\n        ") + "\n")
-	if len(group) > 0 {
-		b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n")
-	}
+	b.WriteString(inner)
 	b.WriteString(")")
 	if len(order) > 0 {
 		b.WriteString("\nORDER BY " + strings.Join(order, ", "))

@@ -402,13 +402,10 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		if err := oneSimple(fn, st, agg, "CAST("+rp.merge(fn, m.Name)+" AS "+st+")"); err != nil {
 			return nil, err
 		}
-	case datasources.MetricUniq, datasources.MetricUniqExact:
-		fn := "uniq"
-		if m.Kind == datasources.MetricUniqExact {
-			fn = "uniqExact"
-		}
+	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
+		fn := DistinctFunction(m)
 		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+")",
-			fn+"State("+col+")", fn+"("+col+")", fn+"Merge("+name+")")
+			combinator(fn, "State")+"("+col+")", fn+"("+col+")", combinator(fn, "Merge")+"("+name+")")
 	case datasources.MetricArgMin, datasources.MetricArgMax:
 		bt, err := rp.colType(m.By)
 		if err != nil {
@@ -452,6 +449,34 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		return nil, fmt.Errorf("unknown kind %q", m.Kind)
 	}
 	return mp, nil
+}
+
+// DistinctFunction is the ClickHouse aggregate function a distinct-count metric computes, on
+// the raw side and (with -State, -Merge) on every rollup side alike: uniq, uniqExact or
+// uniqCombined(precision). "" for other kinds.
+func DistinctFunction(m *datasources.Metric) string {
+	switch m.Kind {
+	case datasources.MetricUniq:
+		return "uniq"
+	case datasources.MetricUniqExact:
+		return "uniqExact"
+	case datasources.MetricUniqCombined:
+		p := m.Precision
+		if p == 0 {
+			p = datasources.DefaultPrecision
+		}
+		return fmt.Sprintf("uniqCombined(%d)", p)
+	}
+	return ""
+}
+
+// combinator adds an aggregate function combinator to fn, before its parameters:
+// combinator("uniqCombined(14)", "State") is "uniqCombinedState(14)".
+func combinator(fn, suffix string) string {
+	if i := strings.Index(fn, "("); i >= 0 {
+		return fn[:i] + suffix + fn[i:]
+	}
+	return fn + suffix
 }
 
 // columns lists the rollup's columns in table order.
@@ -523,10 +548,33 @@ func (rp *rollupPlan) createTable(name string, replicated bool) string {
 
 // createTableOn is createTable with the ON CLUSTER clause given ("" for none).
 func (rp *rollupPlan) createTableOn(name string, replicated bool, on string) string {
+	return rp.createTableLayout(name, replicated, on, rp.partitionExpr(), RollupGranularity)
+}
+
+// createTableLayout writes the DDL of a table with the rollup's columns, engine and sorting
+// key, partitioned by partitionExpr with index granules of granularity rows: the rollup's own
+// tables, and its grains (see GrainArtifacts).
+func (rp *rollupPlan) createTableLayout(name string, replicated bool, on, partitionExpr string, granularity int) string {
 	p := rp.p
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, name) + on + "\n(\n")
-	cols := rp.columns()
+	writeColumns(&b, rp.columns())
+	if p.Cluster != "" && replicated {
+		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" + replicaArgs(p, name) + ")\n")
+	} else {
+		b.WriteString("ENGINE = AggregatingMergeTree\n")
+	}
+	b.WriteString("PARTITION BY " + partitionExpr + "\n")
+	b.WriteString("ORDER BY (" + rp.sortingKey() + ")")
+	if pk := rp.primaryKey(); pk != nil {
+		b.WriteString("\nPRIMARY KEY (" + quoteList(pk) + ")")
+	}
+	b.WriteString("\n" + tableSettings(granularity, rp.nullableKey))
+	return b.String()
+}
+
+// writeColumns writes the column list of a CREATE TABLE, closing parenthesis included.
+func writeColumns(b *strings.Builder, cols []Column) {
 	for i, c := range cols {
 		b.WriteString("    " + ident.Quote(c.Name) + " " + c.Type)
 		if i < len(cols)-1 {
@@ -535,42 +583,27 @@ func (rp *rollupPlan) createTableOn(name string, replicated bool, on string) str
 		b.WriteString("\n")
 	}
 	b.WriteString(")\n")
-	if p.Cluster != "" && replicated {
-		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" + replicaArgs(p, name) + ")\n")
-	} else {
-		b.WriteString("ENGINE = AggregatingMergeTree\n")
+}
+
+// tableSettings is the SETTINGS clause of every table populate swaps partitions of.
+//
+// Replaced parts must leave the disk at once: a part REPLACE PARTITION made outdated but that
+// is still on disk when the process stops is loaded as active again by the next process,
+// doubling its partition. Populate waits for them to go before it records a unit done (see
+// OutdatedParts). Small granules let a filter on the leading sorting-key columns read, and
+// deserialise the states of, only its own rows.
+func tableSettings(granularity int, nullableKey bool) string {
+	s := fmt.Sprintf("SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = %d", granularity)
+	if nullableKey {
+		s += ", allow_nullable_key = 1"
 	}
-	b.WriteString("PARTITION BY " + rp.partitionExpr() + "\n")
-	b.WriteString("ORDER BY (" + rp.sortingKey() + ")")
-	if pk := rp.primaryKey(); pk != nil {
-		b.WriteString("\nPRIMARY KEY (" + quoteList(pk) + ")")
-	}
-	// Replaced parts must leave the disk at once: a part REPLACE PARTITION made outdated but
-	// that is still on disk when the process stops is loaded as active again by the next
-	// process, doubling its partition. Populate waits for them to go before it records a unit
-	// done (see OutdatedParts).
-	b.WriteString("\nSETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
-	if rp.nullableKey {
-		b.WriteString(", allow_nullable_key = 1")
-	}
-	return b.String()
+	return s
 }
 
 // populateSelect writes the SELECT computing the rollup's states from source rows with time
 // column in [lower, upper) (either bound may be empty for none); from is the source table
-// reference. Aggregation runs in an inner query under reserved __hg_ aliases, so no alias
-// can shadow a source column used by a condition; the outer query names the rollup columns.
+// reference.
 func (rp *rollupPlan) populateSelect(from, lower, upper string) string {
-	cols := rp.columns()
-	var outer, inner, group []string
-	for i, c := range cols {
-		alias := ident.Quote(fmt.Sprintf("__hg_c%d", i))
-		outer = append(outer, alias+" AS "+ident.Quote(c.Name))
-		inner = append(inner, c.Expr+" AS "+alias)
-		if c.Role != RoleMetric {
-			group = append(group, alias)
-		}
-	}
 	var where []string
 	if lower != "" {
 		where = append(where, rp.timeCol+" >= "+lower)
@@ -581,12 +614,33 @@ func (rp *rollupPlan) populateSelect(from, lower, upper string) string {
 	if f := strings.TrimSpace(rp.r.Filter); f != "" {
 		where = append(where, "("+f+")")
 	}
+	for i := 1; i < len(where); i++ {
+		where[i] = "AND " + where[i]
+	}
+	return stateSelect(rp.columns(), from, where)
+}
+
+// stateSelect writes the SELECT computing columns cols (their Expr over source rows, the
+// metric states grouped by the others) from the rows of from that where holds (its items
+// after the first start with AND). Aggregation runs in an inner query under reserved __hg_
+// aliases, so no alias can shadow a source column used by a condition; the outer query names
+// the columns.
+func stateSelect(cols []Column, from string, where []string) string {
+	var outer, inner, group []string
+	for i, c := range cols {
+		alias := ident.Quote(fmt.Sprintf("__hg_c%d", i))
+		outer = append(outer, alias+" AS "+ident.Quote(c.Name))
+		inner = append(inner, c.Expr+" AS "+alias)
+		if c.Role != RoleMetric {
+			group = append(group, alias)
+		}
+	}
 	var b strings.Builder
 	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
 	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
 	b.WriteString("    FROM " + from + "\n")
 	if len(where) > 0 {
-		b.WriteString("    WHERE " + strings.Join(where, "\n        AND ") + "\n")
+		b.WriteString("    WHERE " + strings.Join(where, "\n        ") + "\n")
 	}
 	b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
 	return b.String()
