@@ -42,6 +42,8 @@ type Runner struct {
 	now       func() time.Time
 	events    func(Event)
 	hooks     Hooks
+	// locks serialise the rebuilds of each grain and finals table (see keepDerived).
+	locks sync.Map
 }
 
 // Hooks let tests inject faults at the points where a crash matters most.
@@ -306,8 +308,14 @@ func stagingName(ra *pipes.RollupArtifacts, u Unit, runID string, created time.T
 
 // stagingCreated reads the creation time back from a staging table's name.
 func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
-	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
-	if len(parts) < 3 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+	return stagingCreatedWith(ra.StagingPrefix(), name)
+}
+
+// stagingCreatedWith reads the creation time back from the name of a staging table whose
+// names start with prefix.
+func stagingCreatedWith(prefix, name string) (time.Time, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, prefix), "_")
+	if len(parts) < 3 || !strings.HasPrefix(name, prefix) {
 		return time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(parts[1], 10, 64)
@@ -321,14 +329,23 @@ func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
 // dropping them left behind. It is housekeeping: a failure does not stop the run.
 func (r *Runner) dropStaleStaging(ctx context.Context, ra *pipes.RollupArtifacts) {
 	ctx = context.WithoutCancel(ctx)
-	res, err := r.e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
-	if err != nil {
-		return
+	prefixes := []string{ra.StagingPrefix()}
+	for _, g := range ra.Grains {
+		prefixes = append(prefixes, g.Table+"__stg_")
 	}
-	for _, row := range res.Rows {
-		name := row[0].(string)
-		if created, ok := stagingCreated(ra, name); ok && time.Since(created) > staleAfter {
-			_ = r.e.Exec(ctx, ra.DropTableNamed(name), nil)
+	for _, f := range ra.Finals {
+		prefixes = append(prefixes, f.Table+"__stg_")
+	}
+	for _, prefix := range prefixes {
+		res, err := r.e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": prefix})
+		if err != nil {
+			return
+		}
+		for _, row := range res.Rows {
+			name := row[0].(string)
+			if created, ok := stagingCreatedWith(prefix, name); ok && time.Since(created) > staleAfter {
+				_ = r.e.Exec(ctx, ra.DropTableNamed(name), nil)
+			}
 		}
 	}
 }
@@ -438,6 +455,9 @@ func (r *Runner) swap(ctx context.Context, ra *pipes.RollupArtifacts, runID stri
 		}
 	} else if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(partitionID, staging), nil); err != nil {
 		return 0, 0, fmt.Errorf("swap partition %s: %w", partitionID, err)
+	}
+	if err := r.keepDerived(ctx, ra, runID, u.Range); err != nil {
+		return 0, 0, err
 	}
 	return read, written, nil
 }
