@@ -72,8 +72,8 @@ func New(t testing.TB, e engine.Engine) *Fixture {
 }
 
 // Deploy compiles def and sets it up in its database (which must exist) the way deploy
-// would for scheduled rollups: raw tables, rollup tables, metadata tables, and a deployment
-// record per rollup.
+// would for scheduled rollups: raw tables, rollup tables with their grain and finals tables,
+// metadata tables, and a deployment record per rollup.
 func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
 	t.Helper()
 	a, err := pipes.Compile(def)
@@ -91,6 +91,12 @@ func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
 	}
 	for _, r := range a.Rollups {
 		enginetest.MustExec(t, e, r.CreateTable)
+		for _, g := range r.Grains {
+			enginetest.MustExec(t, e, g.CreateTable)
+		}
+		for _, f := range r.Finals {
+			enginetest.MustExec(t, e, f.CreateTable)
+		}
 		if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
 			t.Fatal(err)
 		}
