@@ -262,29 +262,61 @@ func orRaw(t string) string {
 const (
 	// SideView runs the published view, whichever version it currently reads.
 	SideView = ""
-	// SideRaw and SideRollup run the raw and rollup versions' SQL directly.
+	// SideRaw runs the raw version's SQL; SideRollup the planned read of the rollup version
+	// (see pipes.PlanRead): grains, the hourly rollup and the raw tail after its watermark.
 	SideRaw    = string(pipes.SideRaw)
 	SideRollup = string(pipes.SideRollup)
+	// SideServed runs the version the endpoint is switched to (as the metadata records it):
+	// the planned read of its rollup version, or raw when it serves raw or was never switched.
+	SideServed = "served"
 )
 
 // RunResult is one run of an endpoint.
 type RunResult struct {
 	Endpoint string `json:"endpoint"`
-	// Side is "view", "raw" or "rollup".
+	// Side is "view", "raw" or "rollup" (what a served run ran).
 	Side    string          `json:"side"`
 	Columns []engine.Column `json:"columns"`
 	Rows    [][]any         `json:"rows"`
 	// Stats are what the engine reports it read, and its own elapsed time.
 	Stats engine.Stats `json:"statistics"`
-	// Wall is the round trip as measured by hourglass.
+	// Wall is the round trip as measured by hourglass: for a rollup run, reading the
+	// watermark, planning and the query.
 	Wall time.Duration `json:"wall_ns"`
+	// Table is the rollup version's table a rollup run read.
+	Table string `json:"table,omitempty"`
+	// Plan is a rollup run's planned read; Segments, with RunOptions.Explain, what each of its
+	// segments read alone.
+	Plan     *pipes.ReadPlan `json:"plan,omitempty"`
+	Segments []SegmentStats  `json:"segments,omitempty"`
+}
+
+// RunOptions configure RunWith.
+type RunOptions struct {
+	// Side is SideView, SideRaw, SideRollup or SideServed.
+	Side string
+	// Now is the clock (time.Now when zero).
+	Now time.Time
+	// Store is hourglass's metadata: the version an endpoint serves and its watermark are read
+	// from it (nil: the metadata in the engine's project database). A rollup run reads the
+	// version the endpoint serves, or the deployed one while it serves raw.
+	Store *meta.Store
+	// Explain runs each segment of a rollup run's plan alone too (RunResult.Segments).
+	Explain bool
 }
 
 // Run runs endpoint with params (values as text; start and end are required and read like
 // --from/--to, relative ones from now; filter parameters left out take their default, ""
-// meaning no filter). side is SideView for the published view, or SideRaw/SideRollup for one
-// version's SQL (the rollup's deployed version). now is the clock (time.Now when zero).
+// meaning no filter). side is SideView for the published view, SideRaw/SideRollup for one
+// version, SideServed for the version the endpoint serves. now is the clock (time.Now when
+// zero).
 func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, side string, now time.Time) (*RunResult, error) {
+	return RunWith(ctx, e, a, endpoint, params, RunOptions{Side: side, Now: now})
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, opts RunOptions) (*RunResult, error) {
+	started := time.Now()
 	ea, err := lookup(a, endpoint)
 	if err != nil {
 		return nil, err
@@ -293,6 +325,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if err != nil {
 		return nil, err
 	}
+	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -300,15 +333,54 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, e, a, ea, ra, bound, side)
+	side := opts.Side
+	if side == SideServed || side == SideRollup {
+		st, err := servedState(ctx, e, opts.Store, a, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		if side == SideServed {
+			side = SideRaw
+			if st.Target == TargetRollup {
+				side = SideRollup
+			}
+		}
+		if side == SideRollup && st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
+			if ra, err = ra.Versioned(st.Table); err != nil {
+				return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
+			}
+		}
+	}
+	out, err := run(ctx, e, opts.Store, a, ea, ra, bound, side, opts.Explain)
+	if err != nil {
+		return nil, err
+	}
+	out.Wall = time.Since(started)
+	return out, nil
+}
+
+// servedState returns the recorded state of an endpoint (zero when never switched or without
+// metadata).
+func servedState(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, endpoint string) (meta.EndpointState, error) {
+	if store == nil {
+		store = meta.New(e, a.Project.Database, nil)
+	}
+	ok, err := store.Exists(ctx)
+	if err != nil || !ok {
+		return meta.EndpointState{}, err
+	}
+	states, err := store.Endpoints(ctx)
+	if err != nil {
+		return meta.EndpointState{}, err
+	}
+	return states[endpoint], nil
 }
 
 // run runs one side of an endpoint with bound parameters; ra is the rollup version the
-// rollup side reads.
-func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string) (*RunResult, error) {
+// rollup side reads, through its planned read.
+func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string, explainIt bool) (*RunResult, error) {
 	endpoint := ea.Endpoint.Name
 	var q string
-	var err error
 	out := &RunResult{Endpoint: endpoint, Side: side}
 	switch side {
 	case SideView, "view":
@@ -320,11 +392,13 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
-		if q, err = ra.EndpointRollupSQL(ea.Endpoint); err != nil {
+		plan, params, err := planCall(ctx, e, store, a, ra, ea.Endpoint, bound)
+		if err != nil {
 			return nil, err
 		}
+		q, bound, out.Plan, out.Table = plan.SQL, params, plan, ra.Table
 	default:
-		return nil, fmt.Errorf("side %q: use raw, rollup or the view", side)
+		return nil, fmt.Errorf("side %q: use raw, rollup, served or the view", side)
 	}
 	started := time.Now()
 	r, err := e.Query(ctx, q, bound)
@@ -338,6 +412,11 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	out.Columns, out.Rows, out.Stats = r.Columns, r.Rows, r.Stats
 	if out.Rows == nil {
 		out.Rows = [][]any{}
+	}
+	if explainIt && out.Plan != nil {
+		if out.Segments, err = explain(ctx, e, out.Plan, bound); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -438,10 +517,12 @@ type CompareOptions struct {
 	// Now is the clock (time.Now when zero): it reads relative times and decides which hours
 	// are closed.
 	Now time.Time
+	// Explain runs each segment of the rollup side's plan alone too.
+	Explain bool
 }
 
-// Compare runs endpoint's raw version and the rollup version it serves with the same params,
-// over closed hours only (an end in an hour not closed yet is clipped to the last closed
+// Compare runs endpoint's raw version and the rollup version it serves — its planned read,
+// the way it is served (see pipes.PlanRead) — with the same params, over closed hours only (an end in an hour not closed yet is clipped to the last closed
 // hour: the rollup cannot hold it yet), and compares their rows, floats within
 // validate.DefaultTolerance relative.
 func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, opts CompareOptions) (*Comparison, error) {
@@ -501,10 +582,10 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.Params[k] = v
 	}
 	c.Params[pipes.StartParam], c.Params[pipes.EndParam] = timerange.Format(start), timerange.Format(end)
-	if c.Raw, err = run(ctx, e, a, ea, ra, bound, SideRaw); err != nil {
+	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRaw, false); err != nil {
 		return nil, err
 	}
-	if c.Rollup, err = run(ctx, e, a, ea, ra, bound, SideRollup); err != nil {
+	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRollup, opts.Explain); err != nil {
 		return nil, err
 	}
 	c.Difference = RowsDiff(c.Raw.Rows, c.Rollup.Rows, c.Tolerance)

@@ -44,15 +44,9 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 	if _, err := endpoints.Bind(ea.Endpoint, params, t, delay); err != nil {
 		return nil, &ParamError{Err: err}
 	}
-	side := endpoints.SideRaw
-	states, err := p.Store.Endpoints(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if states[name].Target == endpoints.TargetRollup {
-		side = endpoints.SideRollup
-	}
-	r, err := endpoints.Run(ctx, p.E, p.Artifacts, name, params, side, t)
+	// The served version: the planned read of the rollup version it is switched to (grains,
+	// the hourly rollup, and the hours after its watermark from raw), or raw.
+	r, err := endpoints.RunWith(ctx, p.E, p.Artifacts, name, params, endpoints.RunOptions{Side: endpoints.SideServed, Now: t, Store: p.Store})
 	if err != nil {
 		return nil, err
 	}
