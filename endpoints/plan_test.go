@@ -2,18 +2,22 @@ package endpoints_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
 )
 
 // readsYAML has a rollup with day and week grains and distinct counts of every kind, a totals
@@ -123,6 +127,7 @@ func TestPlannedReads(t *testing.T) {
 	}{
 		{"EqualRaw", plannedReadsEqualRaw},
 		{"FollowLateRowsAndRepopulates", servedReadsFollowLateRowsAndRepopulates},
+		{"GateProvesGrainsAndFinals", gateProvesGrainsAndFinals},
 		{"OpenHourWithoutPopulate", openHourServedWithoutPopulate},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -274,5 +279,53 @@ func servedReadsFollowLateRowsAndRepopulates(t *testing.T, f *projecttest.Fixtur
 	left := enginetest.MustQuery(t, f.E, "SELECT count() FROM system.tables WHERE database = {db:String} AND name LIKE '%\\_\\_stg\\_%'", engine.Params{"db": f.DB})
 	if n := left.Row()[0].(uint64); n != 0 {
 		t.Errorf("%d staging tables left behind", n)
+	}
+}
+
+// gateProvesGrainsAndFinals validates the grain and finals tables against raw, then breaks the
+// week grain (a week's row counted twice) and a finals row, and checks that validate says so
+// and the switch gate refuses the endpoints whose plans read them; a backfill over those days
+// repairs both.
+func gateProvesGrainsAndFinals(t *testing.T, f *projecttest.Fixture) {
+	ctx := context.Background()
+	rg := timerange.Range{Start: readsStart, End: readsEnd}
+	check := func(want bool) {
+		t.Helper()
+		for _, g := range []datasources.Grain{datasources.GrainDay, datasources.GrainWeek} {
+			rep, err := validate.Run(ctx, f.E, f.A, "hits_hourly", validate.Options{Range: rg, Now: f.Clock, Grain: g, Dimensions: []string{"site"}, Store: f.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exact := want || g == datasources.GrainDay // only the week is broken
+			if rep.Exact != exact || rep.Buckets == 0 || rep.Range.Start.Before(rg.Start) {
+				t.Fatalf("validate --grain %s: %s, want exact %v", g, rep.Summary(), exact)
+			}
+		}
+		rep, err := validate.Finals(ctx, f.E, f.A.Rollup("hits_hourly"), "hourly", validate.Options{Range: rg, Now: f.Clock, Store: f.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Exact != want || rep.Rows == 0 {
+			t.Fatalf("finals of hourly: %s, want exact %v", rep.Summary(), want)
+		}
+	}
+	check(true)
+	week := time.Date(2026, 10, 12, 0, 0, 0, 0, time.UTC) // a Monday
+	enginetest.MustExec(t, f.E,
+		fmt.Sprintf("INSERT INTO %s.hits_hourly_week SELECT * FROM %s.hits_hourly_week WHERE hour = %d AND site = 's1' LIMIT 1", f.DB, f.DB, week.Unix()),
+		fmt.Sprintf("INSERT INTO %s.hourly_final_hits_hourly SELECT hour, __hg_set, site, hits + 1, users FROM %s.hourly_final_hits_hourly WHERE hour = %d AND __hg_set = 1 AND site = 's2'", f.DB, f.DB, week.Add(5*time.Hour).Unix()),
+		fmt.Sprintf("ALTER TABLE %s.hourly_final_hits_hourly DELETE WHERE hour = %d AND __hg_set = 1 AND site = 's2' AND hits = (SELECT min(hits) FROM %s.hourly_final_hits_hourly WHERE hour = %d AND __hg_set = 1 AND site = 's2') SETTINGS mutations_sync = 2",
+			f.DB, week.Add(5*time.Hour).Unix(), f.DB, week.Add(5*time.Hour).Unix()))
+	check(false)
+	for endpoint, table := range map[string]string{"totals": "hits_hourly_week", "hourly": "hourly_final_hits_hourly"} {
+		res, err := endpoints.Switch(ctx, f.E, f.Store, f.A, endpoint, endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"})
+		if !errors.Is(err, endpoints.ErrRefused) || res == nil || !strings.Contains(res.Validation, table) {
+			t.Fatalf("switch %s with a broken %s: %v (%+v)", endpoint, table, err, res)
+		}
+	}
+	f.Backfill("hits_hourly", timerange.Range{Start: week, End: week.AddDate(0, 0, 1)})
+	check(true)
+	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "hourly", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"}); err != nil {
+		t.Fatalf("switch hourly after the repair: %v", err)
 	}
 }

@@ -362,3 +362,83 @@ func (ra *RollupArtifacts) FinalsOf(endpoint string) *FinalsArtifacts {
 	}
 	return nil
 }
+
+// CompareQueries returns the queries validate compares one combination of the finals with
+// raw by, over the buckets in [{start:DateTime}, {end:DateTime}) (whole buckets: the caller
+// aligns the range): the endpoint's metrics per bucket, group-by dimension and dimension of
+// the combination, from raw rows with the raw faces, and as the finals table holds them. keys
+// are the columns rows are matched on.
+func (fa *FinalsArtifacts) CompareQueries(mask uint8) (raw, finals string, keys []string, err error) {
+	rp := fa.rp
+	t := clickhouseTarget(rp.p.Database)
+	keys = []string{fa.Bucket}
+	var dims []*dimPlan
+	for _, d := range fa.dims {
+		i := slices.Index(fa.FilterDims, d.d.Name)
+		if i >= 0 && mask&(1<<i) == 0 {
+			continue
+		}
+		dims = append(dims, d)
+		keys = append(keys, d.d.Name)
+	}
+	h := ident.Quote(HourColumn)
+	build := func(side Side) string {
+		bucket := h
+		if side == SideRaw {
+			bucket = strings.Replace(fa.bucketStart(), h, rp.hour, 1)
+		}
+		sel := []string{bucket + " AS `__hg_b`"}
+		outer := []string{"`__hg_b` AS " + ident.Quote(fa.Bucket)}
+		group := []string{"`__hg_b`"}
+		for i, d := range dims {
+			alias := ident.Quote(fmt.Sprintf("__hg_g%d", i))
+			sel = append(sel, rp.dimExpr(d, side)+" AS "+alias)
+			outer = append(outer, alias+" AS "+ident.Quote(d.d.Name))
+			group = append(group, alias)
+		}
+		for i, m := range fa.metrics {
+			expr := "any(" + ident.Quote(m.m.Name) + ")" // one row per key in the finals
+			if side == SideRaw {
+				expr = m.raw
+			}
+			alias := ident.Quote(fmt.Sprintf("__hg_m%d", i))
+			sel = append(sel, expr+" AS "+alias)
+			outer = append(outer, alias+" AS "+ident.Quote(m.m.Name))
+		}
+		from := t.table(fa.Table)
+		where := []string{ident.Quote(SetColumn) + " = " + fmt.Sprint(mask), h + " >= " + t.start, h + " < " + t.end}
+		if side == SideRaw {
+			from = t.table(rp.r.Source)
+			where = []string{rp.timeCol + " >= " + t.start, rp.timeCol + " < " + t.end}
+			if f := strings.TrimSpace(rp.r.Filter); f != "" {
+				where = append(where, "("+f+")")
+			}
+		}
+		var b strings.Builder
+		b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
+		b.WriteString("    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n")
+		b.WriteString("    FROM " + from + "\n")
+		b.WriteString("    WHERE " + strings.Join(where, "\n        AND ") + "\n")
+		b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
+		return b.String()
+	}
+	return build(SideRaw), build(SideRollup), keys, nil
+}
+
+// Metrics are the metrics the finals hold, in order.
+func (fa *FinalsArtifacts) Metrics() []string {
+	var out []string
+	for _, m := range fa.metrics {
+		out = append(out, m.m.Name)
+	}
+	return out
+}
+
+// WholeBuckets returns the whole buckets of the finals inside rg.
+func (fa *FinalsArtifacts) WholeBuckets(rg timerange.Range) timerange.Range {
+	s, e := ceilBucket(fa.Bucket, rg.Start), floorBucket(fa.Bucket, rg.End)
+	if e.Before(s) {
+		e = s
+	}
+	return timerange.Range{Start: s, End: e}
+}

@@ -330,3 +330,84 @@ func (ra *RollupArtifacts) Grain(g datasources.Grain) *GrainArtifacts {
 	}
 	return nil
 }
+
+// MetricsQuery returns the query validate compares the grain with raw by: the named metrics
+// (all when nil) per period of the grain — a column named after it ("day", "week") holding
+// the period's start — and per groupBy dimension, over the periods in
+// [{start:DateTime}, {end:DateTime}) (whole periods: the caller aligns the range). SideRaw
+// computes them from raw rows with the raw faces; SideRollup finalises the grain table's rows.
+func (ga *GrainArtifacts) MetricsQuery(side Side, groupBy, metrics []string) (string, error) {
+	rp := ga.plan
+	t := clickhouseTarget(rp.p.Database)
+	bucket := ident.Quote(HourColumn)
+	from := t.table(ga.Table)
+	where := []string{bucket + " >= " + t.start, bucket + " < " + t.end}
+	if side == SideRaw {
+		bucket = strings.Replace(ga.periodExpr(), ident.Quote(HourColumn), rp.hour, 1)
+		from = t.table(rp.r.Source)
+		where = []string{rp.timeCol + " >= " + t.start, rp.timeCol + " < " + t.end}
+		if f := strings.TrimSpace(rp.r.Filter); f != "" {
+			where = append(where, "("+f+")")
+		}
+	}
+	name := string(ga.Grain)
+	sel := []string{bucket + " AS `__hg_b`"}
+	outer := []string{"`__hg_b` AS " + ident.Quote(name)}
+	group := []string{"`__hg_b`"}
+	for i, g := range groupBy {
+		d := rp.dimension(g)
+		if d == nil {
+			return "", fmt.Errorf("rollup %q has no dimension %q", rp.r.Name, g)
+		}
+		alias := ident.Quote(fmt.Sprintf("__hg_g%d", i))
+		sel = append(sel, rp.dimExpr(d, side)+" AS "+alias)
+		outer = append(outer, alias+" AS "+ident.Quote(g))
+		group = append(group, alias)
+	}
+	if metrics == nil {
+		for _, m := range rp.metrics {
+			metrics = append(metrics, m.m.Name)
+		}
+	}
+	for i, n := range metrics {
+		m := rp.metric(n)
+		if m == nil {
+			return "", fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
+		}
+		expr := m.final
+		if side == SideRaw {
+			expr = m.raw
+		}
+		alias := ident.Quote(fmt.Sprintf("__hg_m%d", i))
+		sel = append(sel, expr+" AS "+alias)
+		outer = append(outer, alias+" AS "+ident.Quote(n))
+	}
+	var b strings.Builder
+	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
+	b.WriteString("    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n")
+	b.WriteString("    FROM " + from + "\n")
+	b.WriteString("    WHERE " + strings.Join(where, "\n        AND ") + "\n")
+	b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)\nORDER BY " + strings.Join(append([]string{ident.Quote(name)}, quoteAll(groupBy)...), ", "))
+	return b.String(), nil
+}
+
+// WholePeriods returns the whole periods of the grain inside rg.
+func (ga *GrainArtifacts) WholePeriods(rg timerange.Range) timerange.Range {
+	s := periodStart(ga.Grain, rg.Start)
+	if s.Before(rg.Start) {
+		s = periodEnd(ga.Grain, s)
+	}
+	e := periodStart(ga.Grain, rg.End)
+	if e.Before(s) {
+		e = s
+	}
+	return timerange.Range{Start: s, End: e}
+}
+
+func quoteAll(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, ident.Quote(n))
+	}
+	return out
+}

@@ -126,7 +126,7 @@ func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*Re
 	}
 	grains := []datasources.Grain{}
 	for _, g := range []datasources.Grain{datasources.GrainWeek, datasources.GrainDay} {
-		if ra.Grain(g) != nil && grainFits(g, e.Bucket) {
+		if ra.Grain(g) != nil && GrainServes(g, e.Bucket) {
 			grains = append(grains, g)
 		}
 	}
@@ -285,9 +285,9 @@ func cover(rg timerange.Range, grains []datasources.Grain) []planned {
 	return append(out, cover(timerange.Range{Start: last, End: rg.End}, grains[1:])...)
 }
 
-// grainFits reports whether a grain may serve an endpoint with bucket: never a grain coarser
+// GrainServes reports whether a grain may serve an endpoint with bucket: never a grain coarser
 // than the bucket.
-func grainFits(g datasources.Grain, bucket string) bool {
+func GrainServes(g datasources.Grain, bucket string) bool {
 	switch bucket {
 	case "":
 		return true
