@@ -101,7 +101,7 @@ func mergeExpr(c Column) (string, error) {
 	case "SimpleAggregateFunction":
 		return fn + "(" + ident.Quote(c.Name) + ")", nil
 	case "AggregateFunction":
-		return combinator(fn, "MergeState") + "(" + ident.Quote(c.Name) + ")", nil
+		return Combinator(fn, "MergeState") + "(" + ident.Quote(c.Name) + ")", nil
 	}
 	return "", fmt.Errorf("column %s of type %s is not an aggregate state", c.Name, c.Type)
 }

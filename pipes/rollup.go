@@ -405,7 +405,7 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
 		fn := DistinctFunction(m)
 		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+")",
-			combinator(fn, "State")+"("+col+")", fn+"("+col+")", combinator(fn, "Merge")+"("+name+")")
+			Combinator(fn, "State")+"("+col+")", fn+"("+col+")", Combinator(fn, "Merge")+"("+name+")")
 	case datasources.MetricArgMin, datasources.MetricArgMax:
 		bt, err := rp.colType(m.By)
 		if err != nil {
@@ -470,9 +470,9 @@ func DistinctFunction(m *datasources.Metric) string {
 	return ""
 }
 
-// combinator adds an aggregate function combinator to fn, before its parameters:
-// combinator("uniqCombined(14)", "State") is "uniqCombinedState(14)".
-func combinator(fn, suffix string) string {
+// Combinator adds an aggregate function combinator to fn, before its parameters:
+// Combinator("uniqCombined(14)", "State") is "uniqCombinedState(14)".
+func Combinator(fn, suffix string) string {
 	if i := strings.Index(fn, "("); i >= 0 {
 		return fn[:i] + suffix + fn[i:]
 	}
