@@ -114,8 +114,13 @@
 // (adaptive sampling, about 0.8 % error), uniq_exact uniqExact, uniq_combined
 // uniqCombined(precision), a sketch of 2^precision cells whose merges cost the same whatever
 // the count: precision 14 errs about as much as uniq and merges several times faster, which is
-// what makes long ranges fast (measure your data with hourglass estimate ROLLUP). Validation
-// compares rollup and raw with the same function, so it stays exact.
+// what makes long ranges fast (measure your data with hourglass estimate ROLLUP --reads).
+// Validation compares rollup and raw with the same function, so it stays exact, with one
+// exception measured and stated: uniqCombined keeps the values themselves until it holds
+// 2^(precision−5) of them (2^(precision−4) for 32-bit arguments) and becomes a HyperLogLog at
+// the next value, even a repeated one, so a group of exactly that many distinct values counts
+// either exactly or as the HyperLogLog's estimate depending on the order rows and states
+// arrive — in raw SQL too. There, and only there, validate accepts both (pipes.Sketch).
 //
 // grains: [day] or [day, week] stores, beside the hourly table T, the tables T_day and T_week
 // with the same columns, one row per day (ISO week, Monday 00:00 UTC) and dimension values,

@@ -421,6 +421,20 @@ func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artif
 	return out, nil
 }
 
+// Sketches returns, by column index, the sketch rule of the uniq_combined columns of a result
+// of an endpoint over rollup ra (see pipes.Sketch).
+func Sketches(ra *pipes.RollupArtifacts, cols []engine.Column) map[int]*pipes.Sketch {
+	out := map[int]*pipes.Sketch{}
+	for i, c := range cols {
+		if m := ra.Rollup.Metric(c.Name); m != nil {
+			if sk := pipes.SketchOf(m); sk != nil {
+				out[i] = sk
+			}
+		}
+	}
+	return out
+}
+
 // viewQuery selects from the parameterised view, passing every parameter through as a bound
 // query parameter.
 func viewQuery(db string, ep *datasources.Endpoint) string {
@@ -588,9 +602,10 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRollup, opts.Explain); err != nil {
 		return nil, err
 	}
-	c.Difference = RowsDiff(c.Raw.Rows, c.Rollup.Rows, c.Tolerance)
+	sketches := Sketches(ra, c.Rollup.Columns)
+	c.Difference = RowsDiff(c.Raw.Rows, c.Rollup.Rows, c.Tolerance, sketches)
 	c.Equal = c.Difference == ""
-	if !c.Equal && sameRowsAnyOrder(c.Raw.Rows, c.Rollup.Rows, c.Tolerance) {
+	if !c.Equal && sameRowsAnyOrder(c.Raw.Rows, c.Rollup.Rows, c.Tolerance, sketches) {
 		c.Equal, c.OrderDiffers, c.Difference = true, true, ""
 	}
 	if c.Rollup.Stats.RowsRead > 0 {

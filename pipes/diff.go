@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,9 @@ type DiffValue struct {
 	Tolerance float64
 	// Numeric says a relative error can be computed (numbers); Float that NaN equals NaN.
 	Numeric, Float bool
+	// Sketch, for a uniq_combined count, is where two exact computations may still differ
+	// (see Sketch); nil for every other value.
+	Sketch *Sketch
 }
 
 // Diff describes a comparison of two queries.
@@ -126,6 +130,15 @@ func DiffQuery(d Diff) (string, error) {
 				equal = fmt.Sprintf("(%s OR ifNull(abs(%s - %s) <= %s * least(abs(%s), abs(%s)), 0))",
 					same, fc, fr, strconv.FormatFloat(v.Tolerance, 'g', -1, 64), fr, fc)
 			}
+			if v.Sketch != nil {
+				var sizes []string
+				for _, n := range v.Sketch.Sizes {
+					sizes = append(sizes, strconv.FormatUint(n, 10))
+				}
+				in := "(" + strings.Join(sizes, ", ") + ")"
+				equal = fmt.Sprintf("(%s OR ifNull((%s IN %s OR %s IN %s) AND abs(%s - %s) <= %s * least(%s, %s), 0))",
+					equal, r, in, c, in, fc, fr, strconv.FormatFloat(v.Sketch.Tolerance, 'g', -1, 64), fr, fc)
+			}
 			x := fmt.Sprintf("abs(%s - %s) / greatest(abs(%s), abs(%s))", fc, fr, fr, fc)
 			rel = fmt.Sprintf("ifNull(if(isFinite(%s), %s, 1), 1)", x, x)
 		}
@@ -185,6 +198,7 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 	switch m.Kind {
 	case datasources.MetricCount, datasources.MetricCountIf, datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
 		v.Numeric = true
+		v.Sketch = SketchOf(m)
 	case datasources.MetricAvg:
 		v.Numeric, v.Float = true, true
 	case datasources.MetricSum, datasources.MetricSumIf:
@@ -200,6 +214,48 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 		}
 	}
 	return v, true
+}
+
+// Sketch is the one place where two computations of uniqCombined(p) over the same rows may
+// differ. ClickHouse's sketch holds the values themselves (a hash set, counted exactly) until
+// the set is full — 2^(p−5) values for String and 64-bit arguments, 2^(p−4) for 32-bit ones —
+// and turns into a HyperLogLog when one more value arrives, even a value it holds already. A
+// group of exactly that many distinct values therefore ends as the exact count or as the
+// HyperLogLog's estimate of the same values, depending on the order its rows or states came
+// in — one query's threads, the grains a plan merges. Every other count is a function of the
+// values alone, so it is compared exactly. Equal says whether two counts agree under this rule.
+type Sketch struct {
+	// Sizes are the set sizes at which the two results may differ.
+	Sizes []uint64
+	// Tolerance is how far the estimate may be from the exact count there: five standard
+	// errors of a HyperLogLog of 2^p cells (1.04 / √2^p each).
+	Tolerance float64
+}
+
+// SketchOf returns the sketch rule of a distinct-count metric, or nil when its counts compare
+// exactly (uniq, uniq_exact, and every other kind).
+func SketchOf(m *datasources.Metric) *Sketch {
+	if m.Kind != datasources.MetricUniqCombined {
+		return nil
+	}
+	p := m.Precision
+	if p == 0 {
+		p = datasources.DefaultPrecision
+	}
+	return &Sketch{Sizes: []uint64{1 << (p - 5), 1 << (p - 4)}, Tolerance: 5 * 1.04 / math.Sqrt(float64(uint64(1)<<p))}
+}
+
+// Equal reports whether two counts agree: the same, or one of them a set size of the sketch
+// and the other within its tolerance.
+func (s *Sketch) Equal(a, b uint64) bool {
+	if a == b {
+		return true
+	}
+	if s == nil || !slices.Contains(s.Sizes, a) && !slices.Contains(s.Sizes, b) {
+		return false
+	}
+	d := math.Abs(float64(a) - float64(b))
+	return d <= s.Tolerance*math.Min(float64(a), float64(b))
 }
 
 // SourceFirstHour returns a query for the first hour of the rollup's source rows (with the
