@@ -303,6 +303,9 @@ type RunOptions struct {
 	Store *meta.Store
 	// Explain runs each segment of a rollup run's plan alone too (RunResult.Segments).
 	Explain bool
+	// Served is what the metadata says about the endpoint, when the caller read it already
+	// (see Resolve); nil reads it.
+	Served *Served
 }
 
 // Run runs endpoint with params (values as text; start and end are required and read like
@@ -334,29 +337,71 @@ func RunWith(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		return nil, err
 	}
 	side := opts.Side
+	var w *time.Time
 	if side == SideServed || side == SideRollup {
-		st, err := servedState(ctx, e, opts.Store, a, endpoint)
-		if err != nil {
-			return nil, err
+		sv := opts.Served
+		if sv == nil {
+			if sv, err = Resolve(ctx, e, opts.Store, a, endpoint); err != nil {
+				return nil, err
+			}
 		}
 		if side == SideServed {
 			side = SideRaw
-			if st.Target == TargetRollup {
+			if sv.Target == TargetRollup {
 				side = SideRollup
 			}
 		}
-		if side == SideRollup && st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
-			if ra, err = ra.Versioned(st.Table); err != nil {
-				return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
+		if side == SideRollup && sv.Table != ra.Table {
+			if ra, err = ra.Versioned(sv.Table); err != nil {
+				return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, sv.Table, err)
 			}
 		}
+		w = &sv.Watermark
 	}
-	out, err := run(ctx, e, opts.Store, a, ea, ra, bound, side, opts.Explain)
+	out, err := run(ctx, e, opts.Store, a, ea, ra, bound, side, opts.Explain, w)
 	if err != nil {
 		return nil, err
 	}
 	out.Wall = time.Since(started)
 	return out, nil
+}
+
+// Served is what a served read of an endpoint needs from hourglass's metadata: the version it
+// is switched to, the rollup version its rollup side reads, and that version's watermark.
+// Resolve reads it with two queries; a server may keep it a moment (ServedCache): a watermark
+// read earlier is never wrong, only older — more hours are read from raw rows.
+type Served struct {
+	// Target is what the endpoint serves: TargetRaw, TargetRollup, or "" when never switched.
+	Target string `json:"target"`
+	// Table is the rollup version's table: the one the endpoint was switched to, else the
+	// deployed one; Watermark its watermark (zero: none, every hour is read from raw rows).
+	Table     string    `json:"table"`
+	Watermark time.Time `json:"watermark,omitzero"`
+}
+
+// Resolve reads what a served read of endpoint needs from store (nil: the metadata in the
+// engine's project database; none at all: an endpoint never switched, without watermark).
+func Resolve(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, endpoint string) (*Served, error) {
+	ea, err := lookup(a, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	ra, err := lookupRollup(a, ea)
+	if err != nil {
+		return nil, err
+	}
+	st, err := servedState(ctx, e, store, a, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	sv := &Served{Target: st.Target, Table: ra.Table}
+	if st.Target == TargetRollup && st.Table != "" {
+		sv.Table = st.Table
+	}
+	if sv.Watermark, err = watermark(ctx, e, store, a.Project.Database, sv.Table); err != nil {
+		return nil, err
+	}
+	return sv, nil
 }
 
 // servedState returns the recorded state of an endpoint (zero when never switched or without
@@ -378,7 +423,9 @@ func servedState(ctx context.Context, e engine.Engine, store *meta.Store, a *pip
 
 // run runs one side of an endpoint with bound parameters; ra is the rollup version the
 // rollup side reads, through its planned read.
-func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string, explainIt bool) (*RunResult, error) {
+//
+// w is the version's watermark when the caller knows it (nil: read from store).
+func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string, explainIt bool, w *time.Time) (*RunResult, error) {
 	endpoint := ea.Endpoint.Name
 	var q string
 	out := &RunResult{Endpoint: endpoint, Side: side}
@@ -392,7 +439,14 @@ func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artif
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
-		plan, params, err := planCall(ctx, e, store, a, ra, ea.Endpoint, bound)
+		var plan *pipes.ReadPlan
+		var params engine.Params
+		var err error
+		if w != nil {
+			plan, params, err = planWith(ra, ea.Endpoint, bound, *w)
+		} else {
+			plan, params, err = planCall(ctx, e, store, a, ra, ea.Endpoint, bound)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -596,10 +650,10 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.Params[k] = v
 	}
 	c.Params[pipes.StartParam], c.Params[pipes.EndParam] = timerange.Format(start), timerange.Format(end)
-	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRaw, false); err != nil {
+	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRaw, false, nil); err != nil {
 		return nil, err
 	}
-	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRollup, opts.Explain); err != nil {
+	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRollup, opts.Explain, nil); err != nil {
 		return nil, err
 	}
 	sketches := Sketches(ra, c.Rollup.Columns)

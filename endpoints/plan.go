@@ -57,12 +57,17 @@ func given(ep *datasources.Endpoint, bound engine.Params) []string {
 // ra's table from store (read from the engine's metadata when store is nil), the call's range
 // from start and end. It returns the plan and the parameters its statement binds.
 func planCall(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, ep *datasources.Endpoint, bound engine.Params) (*pipes.ReadPlan, engine.Params, error) {
-	start, _ := bound[pipes.StartParam].(time.Time)
-	end, _ := bound[pipes.EndParam].(time.Time)
 	w, err := watermark(ctx, e, store, a.Project.Database, ra.Table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("plan %s: %w", ep.Name, err)
 	}
+	return planWith(ra, ep, bound, w)
+}
+
+// planWith plans a call of ep on rollup version ra whose watermark is w.
+func planWith(ra *pipes.RollupArtifacts, ep *datasources.Endpoint, bound engine.Params, w time.Time) (*pipes.ReadPlan, engine.Params, error) {
+	start, _ := bound[pipes.StartParam].(time.Time)
+	end, _ := bound[pipes.EndParam].(time.Time)
 	plan, err := ra.PlanRead(ep, pipes.ReadCall{Range: timerange.Range{Start: start, End: end}, Watermark: w, Given: given(ep, bound)})
 	if err != nil {
 		return nil, nil, err

@@ -25,8 +25,11 @@ import (
 const (
 	// RollupGranularity is the index_granularity of hourly rollup tables.
 	RollupGranularity = 256
-	// GrainGranularity is the index_granularity of grain and finals tables.
-	GrainGranularity = 64
+	// GrainGranularity is the index_granularity of grain and finals tables: a grain table
+	// holds a few rows per tenant and period, so granules of 8 let a time range prune inside
+	// each tenant's run of rows (measured: a day of the day grain, 180 → 56 rows read, 8.0 →
+	// 4.2 ms).
+	GrainGranularity = 8
 )
 
 // GrainArtifacts is one grain of a compiled rollup version.

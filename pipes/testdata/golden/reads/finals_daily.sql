@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`daily_final_events_hourly__hg_fill`
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`__hg_set`, `campaign_id`, `hour`, `event_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 64;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
 INSERT INTO `analytics`.`daily_final_events_hourly__hg_fill` (`hour`, `__hg_set`, `campaign_id`, `event_type`, `events`, `users`)
 SELECT `__hg_c0` AS `hour`, `__hg_c1` AS `__hg_set`, `__hg_c2` AS `campaign_id`, `__hg_c3` AS `event_type`, `__hg_c4` AS `events`, `__hg_c5` AS `users`
 FROM

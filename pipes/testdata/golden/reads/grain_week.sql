@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week__hg_fill`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYear(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 64;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
 INSERT INTO `analytics`.`events_hourly_week__hg_fill` (`hour`, `campaign_id`, `event_type`, `events`, `users`, `users_default`, `users_uniq`, `users_exact`, `value`)
 SELECT `__hg_c0` AS `hour`, `__hg_c1` AS `campaign_id`, `__hg_c2` AS `event_type`, `__hg_c3` AS `events`, `__hg_c4` AS `users`, `__hg_c5` AS `users_default`, `__hg_c6` AS `users_uniq`, `__hg_c7` AS `users_exact`, `__hg_c8` AS `value`
 FROM
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week__stg_1`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYear(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 64;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
 INSERT INTO `analytics`.`events_hourly_week__stg_1` (`hour`, `campaign_id`, `event_type`, `events`, `users`, `users_default`, `users_uniq`, `users_exact`, `value`)
 SELECT `hour`, `campaign_id`, `event_type`, `events`, `users`, `users_default`, `users_uniq`, `users_exact`, `value`
 FROM `analytics`.`events_hourly_week`

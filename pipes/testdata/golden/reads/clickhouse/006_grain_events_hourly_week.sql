@@ -13,4 +13,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYear(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 64;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;

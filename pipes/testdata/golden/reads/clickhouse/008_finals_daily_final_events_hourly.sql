@@ -10,4 +10,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`daily_final_events_hourly`
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`__hg_set`, `campaign_id`, `hour`, `event_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 64;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
