@@ -22,25 +22,25 @@ import (
 func TestCompareReadsTheServedVersionOverClosedHours(t *testing.T) {
 	f := newFixture(t)
 	f.InsertEvents(dataEnd.AddDate(0, 0, -2), dataEnd, 800, 1)
-	f.Backfill("events_overview_hourly", timerange.Range{Start: dataEnd.AddDate(0, 0, -2), End: dataEnd})
+	f.Backfill("events_totals_hourly", timerange.Range{Start: dataEnd.AddDate(0, 0, -2), End: dataEnd})
 	ctx := context.Background()
 	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	// A second version is deployed beside it, empty: the endpoint still serves the first.
-	v1 := f.A.Rollup("events_overview_hourly")
-	v2, err := v1.Versioned("events_overview_hourly_v2")
+	v1 := f.A.Rollup("events_totals_hourly")
+	v2, err := v1.Versioned("events_totals_hourly_v2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	enginetest.MustExec(t, f.E, v2.CreateTable)
-	if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: "events_overview_hourly", Kind: "rollup", Version: 2, Table: v2.Table, Hash: v1.Hash}); err != nil {
+	if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: "events_totals_hourly", Kind: "rollup", Version: 2, Table: v2.Table, Hash: v1.Hash}); err != nil {
 		t.Fatal(err)
 	}
 	live := *f.A
 	live.Rollups = append(live.Rollups[:0:0], f.A.Rollups...)
 	for i, ra := range live.Rollups {
-		if ra.Rollup.Name == "events_overview_hourly" {
+		if ra.Rollup.Name == "events_totals_hourly" {
 			live.Rollups[i] = v2
 		}
 	}
@@ -49,7 +49,7 @@ func TestCompareReadsTheServedVersionOverClosedHours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Equal || c.Table != "events_overview_hourly" || c.Serving != "rollup" || len(c.Raw.Rows) == 0 {
+	if !c.Equal || c.Table != "events_totals_hourly" || c.Serving != "rollup" || len(c.Raw.Rows) == 0 {
 		t.Fatalf("compare on the served v1 = equal %v table %s serving %s:\n%s", c.Equal, c.Table, c.Serving, c.Difference)
 	}
 	// Without the store it compares the deployed v2, never populated: without a watermark its
