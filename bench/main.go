@@ -20,13 +20,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,6 +62,7 @@ type results struct {
 	Generate figure            `json:"generate"`
 	Figures  []figure          `json:"figures"`
 	Table    []demo.Line       `json:"endpoints"`
+	Demo     *demo.Result      `json:"demo"`
 	Targets  []string          `json:"targets"`
 }
 
@@ -179,12 +180,11 @@ func main() {
 	valAll := repeat(fmt.Sprintf("validate events_hourly, whole history (%d d)", days), runs, ev365, nil, "validate", "events_hourly")
 	res.Figures = []figure{hw, bf90, bf30, bf365, pop7, pop90, val, valAll}
 
-	// 5. endpoints, after backfilling every rollup over the whole range.
-	for _, r := range []string{"audience_hourly", "sessions_hourly"} {
-		child("backfill", r, "--from", ago(days), "--to", f(end))
-	}
-	res.Table = endpointsTable(end, days, runs+2)
-
+	// 5. endpoints: hourglass demo on the issue's data set (BENCH_EVENTS over 90 days), which
+	// measures every default endpoint unfiltered and for its busiest tenant at 7 d, 30 d and all
+	// time, raw vs the served planned read, interleaved.
+	res.Demo = demoTable(events, runs+4, dir)
+	res.Table = res.Demo.Table
 	// Targets.
 	t := func(ok bool, format string, args ...any) string {
 		v := "met"
@@ -199,16 +199,14 @@ func main() {
 		t(bf365.RSSMB <= 1.2*bf30.RSSMB, "backfill peak RSS flat from 30 d to %d d: %.0f MB vs %.0f MB", days, bf30.RSSMB, bf365.RSSMB),
 		t(pop90.Seconds <= 1.2*pop7.Seconds && pop7.Seconds <= 1.2*pop90.Seconds, "hourly populate flat within 20 %%: %.2f s (7 d) vs %.2f s (%d d)", pop7.Seconds, pop90.Seconds, days),
 	)
-	for _, l := range res.Table {
-		if l.Period == "7d" {
-			continue
-		}
-		res.Targets = append(res.Targets,
-			t(l.Reduction >= 99, "%s %s: %.2f %% fewer rows read (≥ 99 %%)", l.Endpoint, l.Period, l.Reduction),
-			t(l.Speedup >= 10, "%s %s: %.1f× lower latency (≥ 10×)", l.Endpoint, l.Period, l.Speedup))
-		if l.Period == "365d" || l.Period == "all" {
-			res.Targets = append(res.Targets, t(l.Rollup.Latency < 100*time.Millisecond, "%s all time: rollup %.1f ms (< 100 ms)", l.Endpoint, float64(l.Rollup.Latency)/1e6))
-		}
+	names := make([]string, 0, len(res.Demo.Targets))
+	for k := range res.Demo.Targets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := res.Demo.Targets[k]
+		res.Targets = append(res.Targets, t(v.Met, "endpoints %s%s", k, strings.TrimSuffix(": "+v.Detail, ": ")))
 	}
 	write(res)
 }
@@ -227,28 +225,39 @@ func handWritten(from, to string) string {
 	return "INSERT INTO analytics.events_hourly_handwritten " + q
 }
 
-func endpointsTable(end time.Time, days, runs int) []demo.Line {
-	ctx := context.Background()
-	def, err := datasources.Load(os.DirFS(proj))
-	must(err)
-	a, err := pipes.Compile(def)
-	must(err)
-	e, err := engine.Open(ctx, "chdb://"+filepath.Join(proj, ".hourglass", "data"))
-	must(err)
-	defer e.Close()
-	var out []demo.Line
-	for _, ea := range a.Endpoints {
-		for _, d := range []int{7, 30, days} {
-			rg := timerange.Range{Start: end.Add(-time.Duration(d) * 24 * time.Hour), End: end}
-			l, err := demo.Measure(ctx, e, a, ea.Endpoint.Name, rg, runs)
-			must(err)
-			l.Period = fmt.Sprintf("%dd", d)
-			fmt.Fprintf(os.Stderr, "bench: %s %s: rows %d → %d (%.2f %%), %.1f ms → %.1f ms\n", l.Endpoint, l.Period,
-				l.Raw.RowsRead, l.Rollup.RowsRead, l.Reduction, float64(l.Raw.Latency)/1e6, float64(l.Rollup.Latency)/1e6)
-			out = append(out, *l)
-		}
+// demoTable runs hourglass demo (a child process, on a fresh project of its own: events over
+// 90 days) with runs timed runs per side and returns its result, with the machine's load
+// average read before and after it.
+func demoTable(events int64, runs int, dir string) *demo.Result {
+	before := loadAvg()
+	out := filepath.Join(dir, "demo")
+	cmd := exec.Command(bin, "demo", "--dir", out, "--events", fmt.Sprint(events), "--days", "90", "--runs", fmt.Sprint(runs))
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stderr, &errb
+	fmt.Fprintf(os.Stderr, "bench: hourglass demo --events %d --days 90 --runs %d\n", events, runs)
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: hourglass demo: %v\n%s", err, errb.String())
+		os.Exit(2)
 	}
-	return out
+	b, err := os.ReadFile(filepath.Join(out, demo.ResultsFile))
+	must(err)
+	var r demo.Result
+	must(json.Unmarshal(b, &r))
+	r.Load = before + " → " + loadAvg()
+	return &r
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func machine() map[string]string {
@@ -288,10 +297,11 @@ func write(res *results) {
 		}
 		fmt.Fprintf(&md, "| %s | %.2f s | %s | %.0f MB |\n", f.Name, f.Seconds, eps, f.RSSMB)
 	}
-	md.WriteString("\n| endpoint | period | raw rows read | rollup rows read | reduction | raw latency | rollup latency | speed-up |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, l := range res.Table {
-		fmt.Fprintf(&md, "| %s | %s | %d | %d | %.2f %% | %.1f ms | %.1f ms | %.1f× |\n", l.Endpoint, l.Period, l.Raw.RowsRead, l.Rollup.RowsRead,
-			l.Reduction, float64(l.Raw.Latency)/1e6, float64(l.Rollup.Latency)/1e6, l.Speedup)
+	if res.Demo != nil {
+		d := res.Demo
+		fmt.Fprintf(&md, "\nEndpoints: `hourglass demo`, %d events and %d sessions over %s, median of %d interleaved runs per side; load average (1, 5, 15 min) %s. Served = the planned read (grains, hours, raw tail); dc error = largest relative error of the served distinct counts against uniqExact.\n\n",
+			d.Data.Events, d.Data.Sessions, d.Range, d.Runs, d.Load)
+		md.WriteString(demo.MarkdownTable(res.Table))
 	}
 	md.WriteString("\nTargets:\n\n")
 	for _, t := range res.Targets {
