@@ -45,8 +45,9 @@ func newBackfillCmd(g *globals) *cobra.Command {
 		Long: `backfill recomputes every partition (a day by default) that [--from, --to) touches from the raw
 table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
 rollup. Hours that are not closed yet are left to the hourly populate. Several rollups are
-backfilled one after the other. Ctrl-C stops after the units in progress; run the same command
-with --resume to skip what was finished.
+backfilled one after the other. First it redoes any partition a crashed run may have left
+counted twice. Ctrl-C stops after the units in progress; run the same command with --resume to
+skip what was finished.
 
 --from -30d is 30 days ago floored to the hour, --to now the end of the rollup's last closed
 hour, whatever the minute; absolute times must be on the hour.`,
@@ -162,8 +163,12 @@ func writeReport(g *globals, rep *populate.Report) error {
 	if !rep.Watermark.IsZero() {
 		w = timerange.Format(rep.Watermark)
 	}
-	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows → %d rollup rows in %s; watermark %s\n",
-		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w)
+	recovered := ""
+	if len(rep.Recovered) > 0 {
+		recovered = fmt.Sprintf("; first redid %d suspect partition(s) a crash may have doubled: %s", len(rep.Recovered), strings.Join(rep.Recovered, ", "))
+	}
+	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
+		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
 	return err
 }
 
@@ -173,9 +178,12 @@ func newPopulateCmd(g *globals) *cobra.Command {
 		Use:   "populate [ROLLUP…]",
 		Short: "Run the hourly populate: recompute from watermark − lookback to the last closed hour",
 		Long: `populate is what the :05 cron (or hourglass schedule) runs. For each scheduled rollup (all of them
-when none is named) it recomputes the partitions from the watermark minus the lookback up to
-the last closed hour (an hour closes its delay after it ends), catching up every hour missed
-while the job was down, then advances the watermark. Run it as often as you like.`,
+when none is named) it recomputes the hours from the watermark minus the lookback up to the
+last closed hour (an hour closes its delay after it ends) from the raw table, keeps the other
+hours of their partitions as the rollup holds them, and swaps each partition in whole, catching
+up every hour missed while the job was down; then it advances the watermark. First it redoes
+any partition a crashed run may have left counted twice (see hourglass status). Run it as
+often as you like.`,
 		Example: `  hourglass populate
   hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -115,11 +115,13 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 	e := s.engine
 	store := meta.New(e, s.store.Database(), clock.Now).OnCluster(s.store.Cluster())
 	var rollups []*datasources.Rollup
+	tables := map[string]string{}
 	for _, ra := range s.artifacts.Rollups {
 		rollups = append(rollups, ra.Rollup)
+		tables[ra.Rollup.Name] = ra.Table
 	}
 	runner := populate.New(e, store, s.artifacts, populate.Options{Now: clock.Now})
-	sch, err := scheduler.New(scheduler.Options{Runner: runner, Store: store, Rollups: rollups, Clock: clock, Logger: log, Holder: f.holder})
+	sch, err := scheduler.New(scheduler.Options{Runner: runner, Store: store, Rollups: rollups, Tables: tables, Clock: clock, Logger: log, Holder: f.holder})
 	if err != nil {
 		return err
 	}

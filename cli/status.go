@@ -3,13 +3,16 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
 )
 
@@ -28,6 +31,10 @@ type rollupStatus struct {
 	RawRows    uint64  `json:"raw_rows"`
 	RollupRows uint64  `json:"rollup_rows"`
 	Reduction  float64 `json:"reduction"`
+	// Suspect lists the partitions of the table that may be counted twice after a crash;
+	// Fix is the command that redoes them.
+	Suspect []populate.Suspect `json:"suspect_partitions"`
+	Fix     string             `json:"fix,omitempty"`
 }
 
 type statusReport struct {
@@ -41,6 +48,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show each rollup's watermark, lag, last run, failures and reduction, and each endpoint's state",
+		Long: `status shows, per rollup (the table of its deployed version), the watermark, the lag behind the
+last closed hour, the last run, the failed units and the reduction, and per endpoint what it
+reads. A partition that a crash may have left counted twice (a run died during its swap) is
+listed as suspect with the command that redoes it, and status exits 1 until it is redone.`,
 		Example: `  hourglass status
   hourglass status --output json`,
 		Args: cobra.NoArgs,
@@ -60,9 +71,14 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.output == "json" {
-				return writeJSON(g.io.Out, rep)
+				err = writeJSON(g.io.Out, rep)
+			} else {
+				err = writeStatus(g, rep)
 			}
-			return writeStatus(g, rep)
+			if err != nil {
+				return err
+			}
+			return suspectError(rep)
 		},
 	}
 	now.add(c)
@@ -89,6 +105,7 @@ func collectStatus(ctx context.Context, s *session, now time.Time) (*statusRepor
 			rep.Rollups = append(rep.Rollups, st)
 			continue
 		}
+		st.Suspect = []populate.Suspect{}
 		st.Table = d.Table
 		if err := rollupHealth(ctx, s, ra, now, &st); err != nil {
 			return nil, fmt.Errorf("status of %s: %w", ra.Rollup.Name, err)
@@ -112,7 +129,15 @@ func collectStatus(ctx context.Context, s *session, now time.Time) (*statusRepor
 }
 
 func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, now time.Time, st *rollupStatus) error {
-	w, ok, err := s.store.Watermark(ctx, ra.Rollup.Name)
+	sus, err := populate.Suspects(ctx, s.store, ra.Rollup, ra.Table)
+	if err != nil {
+		return err
+	}
+	st.Suspect = sus
+	if len(sus) > 0 {
+		st.Fix = fixCommand(ra, sus)
+	}
+	w, ok, err := s.store.Watermark(ctx, ra.Table)
 	if err != nil {
 		return err
 	}
@@ -121,7 +146,7 @@ func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, no
 		st.Watermark = w
 		st.LagSeconds = closed.Sub(w).Seconds()
 	}
-	units, err := s.store.RecentUnits(ctx, ra.Rollup.Name, 200)
+	units, err := s.store.RecentUnits(ctx, ra.Table, 200)
 	if err != nil {
 		return err
 	}
@@ -131,8 +156,9 @@ func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, no
 	latest := map[time.Time]bool{}
 	for _, u := range units { // newest first: the first record of a unit is its latest state
 		if _, seen := latest[u.Start]; !seen {
-			latest[u.Start] = u.Status == meta.StatusFailed
-			if u.Status == meta.StatusFailed {
+			failed := u.Status == meta.StatusFailed || u.Status == meta.StatusSwapFailed
+			latest[u.Start] = failed
+			if failed {
 				st.FailedUnits++
 			}
 		}
@@ -164,11 +190,37 @@ func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, no
 	return nil
 }
 
+// fixCommand is the command that redoes a rollup's suspect partitions: every command that
+// writes to the rollup version does it first; for a scheduled rollup that is the next populate.
+func fixCommand(ra *pipes.RollupArtifacts, sus []populate.Suspect) string {
+	if ra.Rollup.Mode == datasources.ModeScheduled {
+		return "hourglass populate " + ra.Rollup.Name
+	}
+	return fmt.Sprintf("hourglass backfill %s --from %q --to %q", ra.Rollup.Name,
+		timerange.Format(sus[0].Partition.Start), timerange.Format(sus[len(sus)-1].Partition.End))
+}
+
+// suspectError is status's failure when partitions may be counted twice: one line naming each
+// rollup, its partitions and the command to run.
+func suspectError(rep *statusReport) error {
+	var parts []string
+	for _, r := range rep.Rollups {
+		if len(r.Suspect) > 0 {
+			parts = append(parts, fmt.Sprintf("%s partitions %s may be counted twice after a crash: run %s", r.Table,
+				strings.Join(populate.SuspectIDs(r.Suspect), ", "), r.Fix))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrCheckFailed, strings.Join(parts, "; "))
+}
+
 func writeStatus(g *globals, rep *statusReport) error {
 	rows := [][]string{}
 	for _, r := range rep.Rollups {
 		if !r.Deployed {
-			rows = append(rows, []string{r.Rollup, r.Mode, "not deployed", "", "", "", "", ""})
+			rows = append(rows, []string{r.Rollup, r.Mode, "not deployed", "", "", "", "", "", ""})
 			continue
 		}
 		w, lag := "never populated", ""
@@ -184,10 +236,24 @@ func writeStatus(g *globals, rep *statusReport) error {
 		if r.Reduction > 0 {
 			red = fmt.Sprintf("%.1f× (%d → %d)", r.Reduction, r.RawRows, r.RollupRows)
 		}
-		rows = append(rows, []string{r.Rollup, r.Mode, r.Table, w, lag, last, fmt.Sprint(r.FailedUnits), red})
+		suspect := "0"
+		if len(r.Suspect) > 0 {
+			suspect = fmt.Sprintf("%d SUSPECT", len(r.Suspect))
+		}
+		rows = append(rows, []string{r.Rollup, r.Mode, r.Table, w, lag, last, fmt.Sprint(r.FailedUnits), suspect, red})
 	}
-	if err := writeTable(g.io.Out, []string{"rollup", "mode", "table", "watermark", "lag", "last run", "failed", "reduction"}, rows); err != nil {
+	if err := writeTable(g.io.Out, []string{"rollup", "mode", "table", "watermark", "lag", "last run", "failed", "suspect", "reduction"}, rows); err != nil {
 		return err
+	}
+	for _, r := range rep.Rollups {
+		if len(r.Suspect) == 0 {
+			continue
+		}
+		fmt.Fprintf(g.io.Out, "\nSUSPECT %s (table %s): %d partition(s) may be counted twice after a crash until redone:\n", r.Rollup, r.Table, len(r.Suspect))
+		for _, s := range r.Suspect {
+			fmt.Fprintf(g.io.Out, "  %s %s: %s\n", s.PartitionID, s.Partition, s.Units[0].Reason)
+		}
+		fmt.Fprintf(g.io.Out, "redo them with: %s\n", r.Fix)
 	}
 	if len(rep.Endpoints) == 0 {
 		return nil

@@ -55,10 +55,14 @@ type chdbAPI struct {
 	connect          func(argc int32, argv **byte) unsafe.Pointer
 	closeConn        func(conn unsafe.Pointer)
 	query            func(conn unsafe.Pointer, query string, format string) unsafe.Pointer
-	queryWithParams  func(conn unsafe.Pointer, query string, format string, names **byte, values **byte, n uintptr) unsafe.Pointer
 	resultBuffer     func(res unsafe.Pointer) unsafe.Pointer
 	resultLength     func(res unsafe.Pointer) uintptr
 	resultError      func(res unsafe.Pointer) unsafe.Pointer
+	storageRowsRead  func(res unsafe.Pointer) uint64
+	storageBytesRead func(res unsafe.Pointer) uint64
+	rowsWritten      func(res unsafe.Pointer) uint64
+	bytesWritten     func(res unsafe.Pointer) uint64
+	elapsed          func(res unsafe.Pointer) float64
 	destroyResult    func(res unsafe.Pointer)
 	setSignalHandler func(enabled bool)
 }
@@ -83,10 +87,14 @@ func loadChdb(path string) (*chdbAPI, error) {
 		{&api.connect, "chdb_connect"},
 		{&api.closeConn, "chdb_close_conn"},
 		{&api.query, "chdb_query"},
-		{&api.queryWithParams, "chdb_query_with_params"},
 		{&api.resultBuffer, "chdb_result_buffer"},
 		{&api.resultLength, "chdb_result_length"},
 		{&api.resultError, "chdb_result_error"},
+		{&api.storageRowsRead, "chdb_result_storage_rows_read"},
+		{&api.storageBytesRead, "chdb_result_storage_bytes_read"},
+		{&api.rowsWritten, "chdb_result_rows_written"},
+		{&api.bytesWritten, "chdb_result_bytes_written"},
+		{&api.elapsed, "chdb_result_elapsed"},
 		{&api.destroyResult, "chdb_destroy_query_result"},
 		{&api.setSignalHandler, "chdb_set_signal_handlers_enabled"},
 	} {
@@ -107,9 +115,11 @@ type embedded struct {
 	dir     string
 	library string
 	lock    *os.File
-	// mu serialises calls: chDB binds query parameters on the connection, so two
-	// parameterised queries running at once would see each other's values (or none).
-	mu       sync.Mutex
+	// mu guards closed: calls hold it shared, so they run concurrently, and Close takes it
+	// exclusively, so the connection is never closed under a running call. Calls never mutate
+	// session state (parameters are bound into the SQL text, see run), which is what makes
+	// concurrent calls safe; chDB itself runs one statement of a connection at a time.
+	mu       sync.RWMutex
 	closed   bool
 	database string
 }
@@ -157,6 +167,11 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 	if !memory {
 		args = append(args, "--path="+dir)
 	}
+	// A dropped table's files go at once instead of 480 s later: populate drops one staging
+	// table per unit, and every table waiting in metadata_dropped slows the next engine open.
+	// (DROP TABLE … SYNC would do it per statement, but chDB never finishes it for a table of
+	// a database created by the same process: it waits forever.)
+	args = append(args, "--", "--database_atomic_delay_before_drop_table_sec=0")
 	cargs := make([]*byte, len(args))
 	for i, a := range args {
 		cargs[i] = cString(a)
@@ -173,7 +188,7 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 		"SET output_format_json_quote_denormals = 1",
 		"SET output_format_json_escape_forward_slashes = 0",
 	} {
-		if _, err := e.run(s, nil); err != nil {
+		if _, _, err := e.run(s, nil); err != nil {
 			e.api.closeConn(e.connPtr)
 			e.unlock()
 			return nil, fmt.Errorf("configure embedded engine: %w", err)
@@ -213,68 +228,74 @@ func (e *embedded) unlock() {
 }
 
 func (e *embedded) Exec(ctx context.Context, query string, params Params) error {
-	_, err := e.do(ctx, query, params)
+	_, _, err := e.do(ctx, query, params)
 	return err
 }
 
 func (e *embedded) Query(ctx context.Context, query string, params Params) (*Result, error) {
-	out, err := e.do(ctx, query, params)
+	out, st, err := e.do(ctx, query, params)
 	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return &Result{}, nil
+		return &Result{Stats: st}, nil
 	}
-	return decodeJSONCompact(out)
-}
-
-func (e *embedded) do(ctx context.Context, query string, params Params) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	res, err := decodeJSONCompact(out)
+	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	res.Stats.RowsWritten, res.Stats.BytesWritten, res.Stats.WritesKnown = st.RowsWritten, st.BytesWritten, true
+	return res, nil
+}
+
+func (e *embedded) do(ctx context.Context, query string, params Params) ([]byte, Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, Stats{}, err
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	if e.closed {
-		return nil, errors.New("embedded engine is closed")
+		return nil, Stats{}, errors.New("embedded engine is closed")
 	}
 	return e.run(query, params)
 }
 
-// run executes one statement; the caller holds mu (or is opening the engine).
-func (e *embedded) run(query string, params Params) ([]byte, error) {
-	var res unsafe.Pointer
-	if len(params) == 0 {
-		res = e.api.query(e.conn, query, "JSONCompact")
-	} else {
-		names, values, err := paramStrings(params)
+// run executes one statement; the caller holds mu shared (or is opening the engine).
+// Parameters are bound into the SQL text as typed literals (bindLiterals), never set on the
+// connection: chDB's query parameters are session state, so two calls binding them at once
+// would see each other's values. The statistics are the engine's own: rows and bytes read
+// from storage, rows and bytes written (an INSERT's), elapsed time.
+func (e *embedded) run(query string, params Params) ([]byte, Stats, error) {
+	if len(params) > 0 {
+		q, err := bindLiterals(query, params)
 		if err != nil {
-			return nil, err
+			return nil, Stats{}, err
 		}
-		cn := make([]*byte, len(names))
-		cv := make([]*byte, len(values))
-		for i := range names {
-			cn[i] = cString(names[i])
-			cv[i] = cString(values[i])
-		}
-		res = e.api.queryWithParams(e.conn, query, "JSONCompact", &cn[0], &cv[0], uintptr(len(names)))
+		query = q
 	}
+	res := e.api.query(e.conn, query, "JSONCompact")
 	if res == nil {
-		return nil, errors.New("embedded engine returned no result (out of memory?)")
+		return nil, Stats{}, errors.New("embedded engine returned no result (out of memory?)")
 	}
 	defer e.api.destroyResult(res)
 	if p := e.api.resultError(res); p != nil {
 		if msg := goString(p); msg != "" {
-			return nil, parseErrorText(msg)
+			return nil, Stats{}, parseErrorText(msg)
 		}
+	}
+	st := Stats{
+		RowsRead: e.api.storageRowsRead(res), BytesRead: e.api.storageBytesRead(res),
+		RowsWritten: e.api.rowsWritten(res), BytesWritten: e.api.bytesWritten(res), WritesKnown: true,
+		Elapsed: time.Duration(e.api.elapsed(res) * float64(time.Second)),
 	}
 	n := e.api.resultLength(res)
 	if n == 0 {
-		return nil, nil
+		return nil, st, nil
 	}
 	buf := e.api.resultBuffer(res)
 	out := make([]byte, n)
 	copy(out, unsafe.Slice((*byte)(buf), n))
-	return out, nil
+	return out, st, nil
 }
 
 func (e *embedded) Info(ctx context.Context) (Info, error) {

@@ -24,7 +24,8 @@ import (
 type Engine interface {
 	// Exec runs a statement that returns no rows (DDL, INSERT … SELECT, ALTER, SET).
 	Exec(ctx context.Context, query string, params Params) error
-	// Query runs a query and returns its rows as typed Go values.
+	// Query runs a query and returns its rows as typed Go values. Run with Query, a statement
+	// that returns no rows (INSERT … SELECT) gives its statistics: what it read and wrote.
 	Query(ctx context.Context, query string, params Params) (*Result, error)
 	// QueryFormat runs a statement that names its own output format (… FORMAT JSON,
 	// FORMAT Vertical, FORMAT CSVWithNames; see FormatClause) and copies the engine's output to
@@ -71,6 +72,12 @@ type Stats struct {
 	// RowsRead and BytesRead are the rows and bytes the engine scanned.
 	RowsRead  uint64 `json:"rows_read"`
 	BytesRead uint64 `json:"bytes_read"`
+	// RowsWritten and BytesWritten are what a statement wrote (an INSERT … SELECT run with
+	// Query), when WritesKnown: servers older than protocol revision 54420 (Debian's 18.16)
+	// do not report them.
+	RowsWritten  uint64 `json:"rows_written,omitempty"`
+	BytesWritten uint64 `json:"bytes_written,omitempty"`
+	WritesKnown  bool   `json:"-"`
 	// Elapsed is the engine's own measure of the query time.
 	Elapsed time.Duration `json:"elapsed_ns"`
 }

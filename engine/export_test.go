@@ -7,5 +7,6 @@ var DecodeJSONCompact = decodeJSONCompact
 
 // RawOutput runs a query on the embedded engine and returns its JSONCompact output undecoded.
 func RawOutput(ctx context.Context, e Engine, query string) ([]byte, error) {
-	return e.(*embedded).do(ctx, query, nil)
+	out, _, err := e.(*embedded).do(ctx, query, nil)
+	return out, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"time"
 )
 
 // FormatClause returns the output format a statement names in its own FORMAT clause
@@ -136,12 +135,10 @@ func isIdentByte(c byte) bool {
 // QueryFormat runs a statement on the embedded engine and copies its output, in the format the
 // statement's FORMAT clause names, to w unchanged.
 func (e *embedded) QueryFormat(ctx context.Context, query string, params Params, w io.Writer) (Stats, error) {
-	start := time.Now()
-	out, err := e.do(ctx, query, params)
+	out, stats, err := e.do(ctx, query, params)
 	if err != nil {
 		return Stats{}, err
 	}
-	stats := Stats{Elapsed: time.Since(start)}
 	if _, err := w.Write(out); err != nil {
 		return stats, err
 	}

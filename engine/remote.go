@@ -21,6 +21,10 @@ import (
 // literals produced by one escaping function.
 const revisionWithParameters = 54459
 
+// revisionWithWriteInfo is the first native-protocol revision whose progress packets carry the
+// rows and bytes a statement wrote.
+const revisionWithWriteInfo = 54420
+
 // remote is a ClickHouse server over the native protocol.
 type remote struct {
 	conn         driver.Conn
@@ -30,6 +34,7 @@ type remote struct {
 	version      string
 	serverParams bool
 	http         *httpInterface // for QueryFormat and InsertFormat (http.go)
+	writeInfo    bool
 	mu           sync.Mutex
 	closed       bool
 }
@@ -84,6 +89,7 @@ func openRemote(ctx context.Context, dsn string) (Engine, error) {
 		version:      fmt.Sprintf("%d.%d.%d", sv.Version.Major, sv.Version.Minor, sv.Version.Patch),
 		serverParams: sv.Revision >= revisionWithParameters,
 		http:         newHTTPInterface(u.Hostname(), httpPort, opts),
+		writeInfo:    sv.Revision >= revisionWithWriteInfo,
 	}, nil
 }
 
@@ -92,7 +98,10 @@ func (r *remote) prepare(ctx context.Context, query string, params Params, stats
 	opts := []clickhouse.QueryOption{clickhouse.WithProgress(func(p *clickhouse.Progress) {
 		stats.RowsRead += p.Rows
 		stats.BytesRead += p.Bytes
+		stats.RowsWritten += p.WroteRows
+		stats.BytesWritten += p.WroteBytes
 	})}
+	stats.WritesKnown = r.writeInfo
 	if len(params) > 0 {
 		if r.serverParams {
 			names, values, err := paramStrings(params)

@@ -1,11 +1,14 @@
 // Package meta keeps hourglass's own records in metadata tables beside the project's tables:
 // what was deployed (with the definition hash), the run log of populate units, rollup
-// watermarks, endpoint state and its history, and the scheduler lease. It is the memory behind
-// deploy's idempotence, --resume, status, the watermark and the scheduler.
+// watermarks, run leases and suspect partitions, endpoint state and its history, and the
+// scheduler lease. It is the memory behind deploy's idempotence, --resume, status, crash
+// recovery, the watermark and the scheduler. Runtime records are keyed by the table of the
+// rollup version they are about ("<rollup>" for version 1, "<rollup>_vN" after).
 //
 // Every table is an append-only MergeTree: a record is never updated in place, and the latest
 // value of anything is read with argMax over a nanosecond sequence, so concurrent writers never
-// lose each other's rows. The tables use only types Debian's ClickHouse 18.16 knows.
+// lose each other's rows. The one exception is LiveRunsTable, a Memory table whose rows are
+// meant to die with the engine. The tables use only types Debian's ClickHouse 18.16 knows.
 package meta
 
 import (

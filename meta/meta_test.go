@@ -22,6 +22,65 @@ func TestMain(m *testing.M) {
 func TestEmbedded(t *testing.T) { exercise(t, shared.NeedEmbedded(t)) }
 func TestRemote(t *testing.T)   { exercise(t, shared.NeedRemote(t)) }
 
+// suspects checks which units in doubt make their partition suspect: those of dead runs (no
+// lease, a released lease, a failure after the swap), never those of a live run, and none once
+// recorded recovered; and that another table's records stay apart.
+func suspects(t *testing.T, s *meta.Store, day time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	at := func(d int) time.Time { return day.AddDate(0, 0, d) }
+	unit := func(run string, d int, status string) meta.Unit {
+		return meta.Unit{RunID: run, Rollup: "events_hourly", Hash: "h2", Kind: "backfill", Start: at(d), End: at(d + 1), Status: status, Error: "e-" + run}
+	}
+	live, err := s.TakeRunLease(ctx, "events_hourly", "live", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TakeRunLease(ctx, "events_hourly", "failed", time.Minute); err != nil { // alive, but its unit failed after the swap
+		t.Fatal(err)
+	}
+	if err := s.RenewRunLease(ctx, live, time.Minute); err != nil {
+		t.Fatalf("renew a live lease: %v", err)
+	}
+	if err := s.RecordUnits(ctx, unit("nolease", 2, meta.StatusSwapping), unit("live", 3, meta.StatusSwapping), unit("failed", 4, meta.StatusSwapFailed),
+		unit("done", 5, meta.StatusSwapping), unit("done", 5, meta.StatusDone)); err != nil {
+		t.Fatal(err)
+	}
+	got := func() []string {
+		t.Helper()
+		sus, err := s.Suspect(ctx, "events_hourly")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, sp := range sus {
+			if sp.Reason == "" || sp.Table != "events_hourly" {
+				t.Errorf("suspect %+v lacks a reason or its table", sp)
+			}
+			out = append(out, sp.Start.Format("01-02")+":"+sp.RunID)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"11-03:nolease", "11-05:failed"}, got()); diff != "" {
+		t.Errorf("suspect while the run is alive (-want +got):\n%s", diff)
+	}
+	if err := s.ReleaseRunLease(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"11-03:nolease", "11-04:live", "11-05:failed"}, got()); diff != "" {
+		t.Errorf("suspect once the run ended (-want +got):\n%s", diff)
+	}
+	if sus, err := s.Suspect(ctx, "events_overview_hourly"); err != nil || len(sus) != 0 {
+		t.Errorf("another table's suspects = %v, %v", sus, err)
+	}
+	if err := s.RecordUnits(ctx, unit("nolease", 2, meta.StatusRecovered), unit("live", 3, meta.StatusRecovered), unit("failed", 4, meta.StatusRecovered)); err != nil {
+		t.Fatal(err)
+	}
+	if g := got(); len(g) != 0 {
+		t.Errorf("suspect after recovery = %v", g)
+	}
+}
+
 func exercise(t *testing.T, e engine.Engine) {
 	ctx := context.Background()
 	db := enginetest.TempDatabase(t, e)
@@ -91,6 +150,14 @@ func exercise(t *testing.T, e engine.Engine) {
 	if id, err := s.LastRun(ctx, "events_hourly", "populate"); err != nil || id != "" {
 		t.Errorf("LastRun(populate) = %q, %v", id, err)
 	}
+
+	// The latest units, newest first (the limit is written into the SQL: 18.16 rejects a CAST
+	// in LIMIT).
+	if recent, err := s.RecentUnits(ctx, "events_hourly", 1); err != nil || len(recent) != 1 || recent[0].Status != meta.StatusFailed {
+		t.Errorf("RecentUnits = %+v, %v", recent, err)
+	}
+
+	suspects(t, s, day)
 
 	// Watermark.
 	if _, ok, err := s.Watermark(ctx, "events_hourly"); err != nil || ok {

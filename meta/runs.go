@@ -3,25 +3,51 @@ package meta
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/engine"
 )
 
-// Unit statuses, in the order a unit goes through them.
+// Unit statuses. A unit writes StatusSwapping just before its REPLACE PARTITION and
+// StatusDone once the swap is durable (the parts it replaced are gone from disk); a unit that
+// fails before its swap writes StatusFailed (its partition is untouched), one that fails after
+// issuing it StatusSwapFailed. A unit whose latest status is InDoubt and whose run is no longer
+// alive leaves its partition suspect (see Suspect) until a later run redoes the partition and
+// records StatusRecovered for it.
 const (
-	StatusStarted = "started"
-	StatusDone    = "done"
-	StatusFailed  = "failed"
+	// StatusStarted is what hourglass wrote before a unit staged, until runs recorded
+	// StatusSwapping instead; a unit left in it by a dead run is in doubt.
+	StatusStarted    = "started"
+	StatusSwapping   = "swapping"
+	StatusDone       = "done"
+	StatusFailed     = "failed"
+	StatusSwapFailed = "swap_failed"
+	StatusRecovered  = "recovered"
 )
 
-// Unit is one row of the run log: one populate unit (a rollup partition's range) in one run.
+// InDoubt reports whether a unit whose latest status is status may have left its partition
+// doubled: its swap was (or may have been) issued and was never confirmed durable.
+func InDoubt(status string) bool {
+	return status == StatusStarted || status == StatusSwapping || status == StatusSwapFailed
+}
+
+// Durable reports whether a unit whose latest status is status left its partition replaced
+// for good: done, or redone by a later run after its own run died.
+func Durable(status string) bool { return status == StatusDone || status == StatusRecovered }
+
+// Unit is one row of the run log: one populate unit (a rollup partition) in one run.
 type Unit struct {
-	RunID  string `json:"run_id"`
+	RunID string `json:"run_id"`
+	// Rollup is the table of the rollup version the unit wrote ("<rollup>" for version 1,
+	// "<rollup>_vN" after): every runtime record is keyed by the table the data lives in.
 	Rollup string `json:"rollup"`
 	Hash   string `json:"hash"`
-	// Kind is "backfill", "populate" or "reconcile".
-	Kind        string        `json:"kind"`
+	// Kind is "backfill", "populate", "reconcile" or "recover".
+	Kind string `json:"kind"`
+	// Start is the start of the unit's partition (for runs before swap records, the start of
+	// its recomputed range); End is the end of the hours its swap wrote.
 	Start       time.Time     `json:"start"`
 	End         time.Time     `json:"end"`
 	Status      string        `json:"status"`
@@ -34,18 +60,32 @@ type Unit struct {
 }
 
 // RecordUnit appends a run-log row.
-func (s *Store) RecordUnit(ctx context.Context, u Unit) error {
-	if u.At.IsZero() {
-		u.At = s.now()
+func (s *Store) RecordUnit(ctx context.Context, u Unit) error { return s.RecordUnits(ctx, u) }
+
+// RecordUnits appends run-log rows in one INSERT.
+func (s *Store) RecordUnits(ctx context.Context, units ...Unit) error {
+	if len(units) == 0 {
+		return nil
 	}
-	err := s.e.Exec(ctx, "INSERT INTO "+s.table(RunsTable)+
-		" SELECT {run:String}, {rollup:String}, {hash:String}, {kind:String}, {start:DateTime}, {end:DateTime}, {status:String},"+
-		" {read:UInt64}, {written:UInt64}, {ms:UInt64}, {err:String}, {attempt:UInt32}, {at:DateTime}, {seq:UInt64}",
-		engine.Params{"run": u.RunID, "rollup": u.Rollup, "hash": u.Hash, "kind": u.Kind, "start": u.Start, "end": u.End,
-			"status": u.Status, "read": u.RowsRead, "written": u.RowsWritten, "ms": uint64(u.Duration.Milliseconds()),
-			"err": u.Error, "attempt": uint32(u.Attempt), "at": u.At.UTC().Truncate(time.Second), "seq": s.seq()})
-	if err != nil {
-		return fmt.Errorf("record run of %s %s: %w", u.Rollup, u.Start.UTC().Format(time.DateTime), err)
+	selects := make([]string, len(units))
+	params := engine.Params{}
+	for i, u := range units {
+		if u.At.IsZero() {
+			u.At = s.now()
+		}
+		p := func(name string, v any, typ string) string {
+			key := fmt.Sprintf("%s%d", name, i)
+			params[key] = v
+			return "{" + key + ":" + typ + "}"
+		}
+		selects[i] = "SELECT " + strings.Join([]string{p("run", u.RunID, "String"), p("rollup", u.Rollup, "String"), p("hash", u.Hash, "String"),
+			p("kind", u.Kind, "String"), p("start", u.Start, "DateTime"), p("end", u.End, "DateTime"), p("status", u.Status, "String"),
+			p("read", u.RowsRead, "UInt64"), p("written", u.RowsWritten, "UInt64"), p("ms", uint64(u.Duration.Milliseconds()), "UInt64"),
+			p("err", u.Error, "String"), p("attempt", uint32(u.Attempt), "UInt32"), p("at", u.At.UTC().Truncate(time.Second), "DateTime"),
+			p("seq", s.seq(), "UInt64")}, ", ")
+	}
+	if err := s.e.Exec(ctx, "INSERT INTO "+s.table(RunsTable)+" "+strings.Join(selects, " UNION ALL "), params); err != nil {
+		return fmt.Errorf("record run of %s %s: %w", units[0].Rollup, units[0].Start.UTC().Format(time.DateTime), err)
 	}
 	return nil
 }
@@ -75,25 +115,26 @@ func (s *Store) RunUnits(ctx context.Context, runID string) ([]Unit, error) {
 	return unitsFrom(r), nil
 }
 
-// History returns every run-log row of a rollup (latest state per run and unit) whose unit
-// starts in [from, to), in time order then run order.
-func (s *Store) History(ctx context.Context, rollup string, from, to time.Time) ([]Unit, error) {
+// History returns every run-log row of a rollup version's table (latest state per run and
+// unit) whose unit starts in [from, to), in time order then run order.
+func (s *Store) History(ctx context.Context, table string, from, to time.Time) ([]Unit, error) {
 	r, err := s.e.Query(ctx, "SELECT "+unitColumns+" FROM "+s.table(RunsTable)+
 		" WHERE rollup = {rollup:String} AND unit_start >= {from:DateTime} AND unit_start < {to:DateTime}"+
 		" GROUP BY run_id, rollup, unit_start ORDER BY unit_start, max(seq)",
-		engine.Params{"rollup": rollup, "from": from, "to": to})
+		engine.Params{"rollup": table, "from": from, "to": to})
 	if err != nil {
-		return nil, fmt.Errorf("read run log of %s: %w", rollup, err)
+		return nil, fmt.Errorf("read run log of %s: %w", table, err)
 	}
 	return unitsFrom(r), nil
 }
 
-// LastRun returns the id of the latest run of a rollup of the given kind, or "" when none.
-func (s *Store) LastRun(ctx context.Context, rollup, kind string) (string, error) {
+// LastRun returns the id of the latest run of the given kind on a rollup version's table, or
+// "" when none.
+func (s *Store) LastRun(ctx context.Context, table, kind string) (string, error) {
 	r, err := s.e.Query(ctx, "SELECT argMax(run_id, seq) FROM "+s.table(RunsTable)+
-		" WHERE rollup = {rollup:String} AND kind = {kind:String}", engine.Params{"rollup": rollup, "kind": kind})
+		" WHERE rollup = {rollup:String} AND kind = {kind:String}", engine.Params{"rollup": table, "kind": kind})
 	if err != nil {
-		return "", fmt.Errorf("find last %s run of %s: %w", kind, rollup, err)
+		return "", fmt.Errorf("find last %s run of %s: %w", kind, table, err)
 	}
 	if len(r.Rows) == 0 {
 		return "", nil
@@ -102,20 +143,24 @@ func (s *Store) LastRun(ctx context.Context, rollup, kind string) (string, error
 	return id, nil
 }
 
-// RecentUnits returns the latest n run-log rows of a rollup (latest state per unit), newest first.
-func (s *Store) RecentUnits(ctx context.Context, rollup string, n int) ([]Unit, error) {
+// RecentUnits returns the latest n run-log rows of a rollup version's table (latest state per
+// unit), newest first.
+func (s *Store) RecentUnits(ctx context.Context, table string, n int) ([]Unit, error) {
+	// The limit is written into the SQL: ClickHouse 18.16 takes no expression (such as a bound
+	// parameter's CAST) in LIMIT.
 	r, err := s.e.Query(ctx, "SELECT "+unitColumns+" FROM "+s.table(RunsTable)+
-		" WHERE rollup = {rollup:String} GROUP BY run_id, rollup, unit_start ORDER BY max(seq) DESC LIMIT {n:UInt64}",
-		engine.Params{"rollup": rollup, "n": uint64(n)})
+		" WHERE rollup = {rollup:String} GROUP BY run_id, rollup, unit_start ORDER BY max(seq) DESC LIMIT "+strconv.Itoa(max(n, 0)),
+		engine.Params{"rollup": table})
 	if err != nil {
-		return nil, fmt.Errorf("read run log of %s: %w", rollup, err)
+		return nil, fmt.Errorf("read run log of %s: %w", table, err)
 	}
 	return unitsFrom(r), nil
 }
 
 // State keys.
 const (
-	// KeyWatermark is the end (exclusive) of the last hour a rollup holds completely.
+	// KeyWatermark is the end (exclusive) of the last hour a rollup version's table holds
+	// completely.
 	KeyWatermark = "watermark"
 )
 
@@ -142,21 +187,21 @@ func (s *Store) Set(ctx context.Context, object, key, value string) error {
 	return nil
 }
 
-// Watermark returns the rollup's watermark: every hour before it is populated. ok is false
-// when the rollup was never populated.
-func (s *Store) Watermark(ctx context.Context, rollup string) (t time.Time, ok bool, err error) {
-	v, ok, err := s.Get(ctx, rollup, KeyWatermark)
+// Watermark returns the watermark of a rollup version's table: every hour before it is
+// populated. ok is false when the table was never populated.
+func (s *Store) Watermark(ctx context.Context, table string) (t time.Time, ok bool, err error) {
+	v, ok, err := s.Get(ctx, table, KeyWatermark)
 	if err != nil || !ok {
 		return time.Time{}, ok, err
 	}
 	t, err = time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("watermark of %s is %q: %w", rollup, v, err)
+		return time.Time{}, false, fmt.Errorf("watermark of %s is %q: %w", table, v, err)
 	}
 	return t.UTC(), true, nil
 }
 
-// SetWatermark records the rollup's watermark.
-func (s *Store) SetWatermark(ctx context.Context, rollup string, t time.Time) error {
-	return s.Set(ctx, rollup, KeyWatermark, t.UTC().Format(time.RFC3339))
+// SetWatermark records the watermark of a rollup version's table.
+func (s *Store) SetWatermark(ctx context.Context, table string, t time.Time) error {
+	return s.Set(ctx, table, KeyWatermark, t.UTC().Format(time.RFC3339))
 }

@@ -183,12 +183,8 @@ func (ga *GrainArtifacts) Units(changed timerange.Range) []GrainUnit {
 	return out
 }
 
-// Parameters of the grain and finals rebuild statements: the partition being rebuilt, beside
-// {start:DateTime} and {end:DateTime}, the periods merged again.
-const (
-	PartitionStartParam = "partition_start"
-	PartitionEndParam   = "partition_end"
-)
+// The grain and finals rebuild statements bind PartitionStartParam and PartitionEndParam (the
+// partition being rebuilt) beside {start:DateTime} and {end:DateTime}, the periods merged again.
 
 // RebuildParams returns the parameters of Rebuild for a unit.
 func (u GrainUnit) RebuildParams() map[string]any {

@@ -9,10 +9,12 @@ import (
 	"github.com/hourglass-dev/hourglass/ident"
 )
 
-// The statements of one populate unit. A unit recomputes one rollup partition from raw rows
-// into a staging table of its own (so concurrent units, even of the same partition, never
-// share one) and swaps it into the rollup with REPLACE PARTITION: a partition is replaced
-// whole or not at all, and never appended to.
+// The statements of one populate unit. A unit fills a staging table of its own (so concurrent
+// units, even of the same partition, never share one) with a partition's new content — the
+// hours it recomputes from raw rows, and for the hourly populate the partition's other hours
+// copied from the rollup itself (CarryInto) — and swaps it into the rollup with
+// REPLACE PARTITION: a partition is replaced whole or not at all, and never appended to. An
+// empty staging partition replaces the rollup's partition with nothing (drops it).
 
 // CreateStagingNamed returns the DDL of a staging table with the given name: the rollup's
 // columns, partitioning and sorting key, never replicated.
@@ -24,6 +26,25 @@ func (ra *RollupArtifacts) CreateStagingNamed(name string) string {
 // default staging table. It binds {start:DateTime} and {end:DateTime}.
 func (ra *RollupArtifacts) PopulateInto(table string) string {
 	return "INSERT INTO " + ident.Qualified(ra.plan.p.Database, table) + " (" + ra.plan.columnList() + ")\n" + ra.PopulateSelect
+}
+
+// Parameters of CarryInto: the partition whose hours outside [{start}, {end}) are carried.
+const (
+	PartitionStartParam = "partition_start"
+	PartitionEndParam   = "partition_end"
+)
+
+// CarryInto returns the statement copying into the staging table the rollup's rows of the
+// partition [{partition_start:DateTime}, {partition_end:DateTime}) whose hour lies outside
+// [{start:DateTime}, {end:DateTime}): the hours the hourly populate does not recompute. It
+// copies stored states (rollup rows, not raw rows), so the swap keeps them unchanged.
+func (ra *RollupArtifacts) CarryInto(staging string) string {
+	h := ident.Quote(HourColumn)
+	cols := ra.plan.columnList()
+	db := ra.plan.p.Database
+	return "INSERT INTO " + ident.Qualified(db, staging) + " (" + cols + ")\nSELECT " + cols + " FROM " + ident.Qualified(db, ra.Table) +
+		"\nWHERE " + h + " >= " + param(PartitionStartParam, TimeParamType) + " AND " + h + " < " + param(PartitionEndParam, TimeParamType) +
+		"\n    AND (" + h + " < " + param(StartParam, TimeParamType) + " OR " + h + " >= " + param(EndParam, TimeParamType) + ")"
 }
 
 // ReplacePartitionFrom returns the statement that replaces the rollup's partition partitionID
@@ -173,6 +194,12 @@ func (ra *RollupArtifacts) EndpointRollupSQL(e *datasources.Endpoint) (string, e
 		return "", fmt.Errorf("endpoint %q: %v", e.Name, err)
 	}
 	return sql, nil
+}
+
+// StagedRows returns a query giving the rows of each partition of a staging table (a batch of
+// partitions recomputed by one INSERT); it binds {db:String} and {table:String}.
+func (ra *RollupArtifacts) StagedRows() string {
+	return "SELECT partition_id, sum(rows) FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active GROUP BY partition_id"
 }
 
 // StagingTables returns a query listing the rollup's staging tables; it binds {db:String} and

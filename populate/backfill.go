@@ -17,6 +17,9 @@ type BackfillOptions struct {
 	Parallel int
 	// Resume skips the units the latest backfill of the rollup completed.
 	Resume bool
+	// Batch is the most partitions one INSERT recomputes (0: as many as keep it to about
+	// groupRows rollup rows, up to maxGroup; 1: one partition per INSERT).
+	Batch int
 }
 
 // DryRun is what a backfill would do.
@@ -34,115 +37,98 @@ func (r *Runner) PlanBackfill(ctx context.Context, rollup string, rg timerange.R
 	if err != nil {
 		return nil, err
 	}
-	end, err := r.backfillEnd(ctx, ra, rg)
+	dep, err := r.deployment(ctx, ra)
 	if err != nil {
 		return nil, err
 	}
-	units := Plan(ra, rg, end)
+	units := Plan(ra, rg, r.closedEnd(ra, dep, rg.End))
 	dr := &DryRun{Rollup: rollup, Range: rg, Units: units}
 	if len(units) > 0 {
 		u := units[0]
 		stg := ra.StagingPrefix() + u.PartitionID + "_<run>"
+		id := ra.BackfillPartitionID(u.PartitionID)
 		dr.Statements = []string{
 			ra.CreateStagingNamed(stg),
 			ra.PopulateInto(stg) + fmt.Sprintf("\n-- start = %s, end = %s", timerange.Format(u.Range.Start), timerange.Format(u.Range.End)),
-			ra.ReplacePartitionFrom(ra.BackfillPartitionID(u.PartitionID), stg),
+			ra.ReplacePartitionFrom(id, stg),
+			ra.PurgeReplaced(),
 			ra.DropTableNamed(stg),
 		}
 	}
 	return dr, nil
 }
 
-// backfillEnd is where a backfill of rg stops: the end of the range, the last closed hour, and
-// for trigger rollups the cut-over watermark (the view owns every row after it).
-func (r *Runner) backfillEnd(ctx context.Context, ra *pipes.RollupArtifacts, rg timerange.Range) (time.Time, error) {
-	end := rg.End
-	if c := timerange.ClosedEnd(r.now(), ra.Rollup.Delay); c.Before(end) {
-		end = c
-	}
-	if ra.Rollup.Mode == datasources.ModeTrigger {
-		w, err := r.triggerWatermark(ctx, ra)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if w.Before(end) {
-			end = w
-		}
-	}
-	return end, nil
-}
-
-func (r *Runner) triggerWatermark(ctx context.Context, ra *pipes.RollupArtifacts) (time.Time, error) {
-	deps, err := r.store.Deployments(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	w := deps[ra.Rollup.Name].Watermark
-	if w.IsZero() {
-		return time.Time{}, fmt.Errorf("trigger rollup %s has no cut-over watermark recorded: run hourglass deploy", ra.Rollup.Name)
-	}
-	return w, nil
-}
-
 // Backfill recomputes every partition [rg.Start, rg.End) touches, up to the last closed hour,
-// and advances the watermark when the backfill reaches it. Interrupted (ctx cancelled), it
-// finishes the units in progress and returns *InterruptedError; run it again with Resume.
+// and advances the watermark when the backfill reaches it. It first redoes the rollup
+// version's suspect partitions. Interrupted (ctx cancelled), it finishes the units in progress
+// and returns *InterruptedError; run it again with Resume.
 func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range, opts BackfillOptions) (*Report, error) {
 	started := time.Now()
 	ra, err := r.rollup(rollup)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.CheckDeployed(ctx, ra); err != nil {
-		return nil, err
-	}
-	end, err := r.backfillEnd(ctx, ra, rg)
+	dep, err := r.deployment(ctx, ra)
 	if err != nil {
 		return nil, err
 	}
-	units := Plan(ra, rg, end)
+	recovered, err := r.recoverFirst(ctx, ra, dep)
+	if err != nil {
+		return nil, err
+	}
+	units := Plan(ra, rg, r.closedEnd(ra, dep, rg.End))
 	skip := map[time.Time]bool{}
 	if opts.Resume {
-		last, err := r.store.LastRun(ctx, ra.Rollup.Name, KindBackfill)
-		if err != nil {
+		if skip, err = r.durableUnits(ctx, ra); err != nil {
 			return nil, err
 		}
-		if last != "" {
-			done, err := r.store.RunUnits(ctx, last)
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range done {
-				if u.Status == meta.StatusDone && u.Hash == ra.Hash {
-					skip[u.Start] = true
-				}
-			}
-		}
 	}
-	runID := newRunID(r.now())
-	rep := &Report{RunID: runID, Rollup: rollup, Kind: KindBackfill, Range: rg, Units: len(units)}
-	// The units being skipped were done by the run being resumed; record them under this run
-	// first, so that resuming this run (should it be interrupted too) skips them as well.
+	rn := r.newRun(ra, KindBackfill, dep)
+	rep := &Report{RunID: rn.id, Rollup: rollup, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
+	// The units being skipped are durable from the run being resumed; record them under this
+	// run first, so that resuming this run (should it be interrupted too) skips them as well.
+	var carried []meta.Unit
 	for _, u := range units {
 		if skip[u.Range.Start] {
-			if err := r.store.RecordUnit(ctx, meta.Unit{RunID: runID, Rollup: rollup, Hash: ra.Hash, Kind: KindBackfill,
-				Start: u.Range.Start, End: u.Range.End, Status: meta.StatusDone}); err != nil {
-				return nil, err
-			}
+			carried = append(carried, meta.Unit{RunID: rn.id, Rollup: ra.Table, Hash: ra.Hash, Kind: KindBackfill,
+				Start: u.Partition.Start, End: u.Range.End, Status: meta.StatusDone})
 		}
 	}
-	err = r.runUnits(ctx, ra, KindBackfill, runID, units, skip, opts.Parallel, rep)
+	if err := r.store.RecordUnits(ctx, carried...); err != nil {
+		return nil, err
+	}
+	err = r.runUnits(ctx, rn, units, skip, opts.Parallel, opts.Batch, rep)
 	rep.Duration = time.Since(started)
 	if err != nil {
 		return rep, err
 	}
 	if len(units) > 0 && ra.Rollup.Mode != datasources.ModeTrigger {
 		covered := timerange.Range{Start: units[0].Range.Start, End: units[len(units)-1].Range.End}
-		if rep.Watermark, err = r.advanceWatermark(ctx, rollup, covered); err != nil {
+		if rep.Watermark, err = r.advanceWatermark(ctx, ra.Table, covered); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// durableUnits returns the partitions (by start) the latest backfill of the rollup version
+// left durable with the definition compiled now: done, or redone after it died.
+func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (map[time.Time]bool, error) {
+	skip := map[time.Time]bool{}
+	last, err := r.store.LastRun(ctx, ra.Table, KindBackfill)
+	if err != nil || last == "" {
+		return skip, err
+	}
+	units, err := r.store.RunUnits(ctx, last)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		if meta.Durable(u.Status) && u.Hash == ra.Hash {
+			skip[u.Start] = true
+		}
+	}
+	return skip, nil
 }
 
 // Populate is what the :05 cron runs: for each scheduled rollup (all when names is empty) it
@@ -173,7 +159,10 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 	return reports, nil
 }
 
-// PopulateOne runs the hourly populate of one rollup.
+// PopulateOne runs the hourly populate of one rollup: it redoes the rollup version's suspect
+// partitions, then recomputes the hours in [watermark − lookback, last closed hour) from raw
+// rows, carrying each partition's other hours from the rollup, so its cost follows the
+// lookback and the hours missed, not the hour of the day or the partition size.
 func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) {
 	started := time.Now()
 	ra, err := r.rollup(name)
@@ -183,10 +172,15 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	if ra.Rollup.Mode != datasources.ModeScheduled {
 		return nil, fmt.Errorf("rollup %s is a %s rollup: its view keeps it fresh; use hourglass reconcile to repair it", name, ra.Rollup.Mode)
 	}
-	if err := r.CheckDeployed(ctx, ra); err != nil {
+	dep, err := r.deployment(ctx, ra)
+	if err != nil {
 		return nil, err
 	}
-	w, ok, err := r.store.Watermark(ctx, name)
+	recovered, err := r.recoverFirst(ctx, ra, dep)
+	if err != nil {
+		return nil, err
+	}
+	w, ok, err := r.store.Watermark(ctx, ra.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -196,18 +190,19 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		return nil, fmt.Errorf("rollup %s was never backfilled: run hourglass backfill %s --from <first day> --to %q", name, name, timerange.Format(closed))
 	}
 	rg := timerange.Range{Start: w.Add(-ra.Rollup.Lookback).Truncate(time.Hour), End: closed}
-	rep := &Report{RunID: newRunID(now), Rollup: name, Kind: KindPopulate, Range: rg, Watermark: w}
+	rn := r.newRun(ra, KindPopulate, dep)
+	rep := &Report{RunID: rn.id, Rollup: name, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
 	if rg.Empty() {
 		rep.Duration = time.Since(started)
 		return rep, nil
 	}
-	units := Plan(ra, rg, closed)
+	units := PlanIncremental(ra, rg, closed)
 	rep.Units = len(units)
-	if err := r.runUnits(ctx, ra, KindPopulate, rep.RunID, units, nil, 1, rep); err != nil {
+	if err := r.runUnits(ctx, rn, units, nil, 1, 0, rep); err != nil {
 		rep.Duration = time.Since(started)
 		return rep, err
 	}
-	if rep.Watermark, err = r.advanceWatermark(ctx, name, timerange.Range{Start: units[0].Range.Start, End: closed}); err != nil {
+	if rep.Watermark, err = r.advanceWatermark(ctx, ra.Table, rg); err != nil {
 		return rep, err
 	}
 	rep.Duration = time.Since(started)

@@ -1,13 +1,21 @@
 // Package populate fills rollups from raw data, exactly once: ranged backfills, the hourly
 // populate the :05 cron runs, and reconcile.
 //
-// The unit of work is one rollup partition (a day by default). A unit recomputes the
-// partition's closed hours from raw rows into a staging table of its own, then swaps it into
-// the rollup with ALTER TABLE … REPLACE PARTITION (or drops the partition when the recomputed
-// result is empty). A partition is therefore never half-written and never appended to twice:
-// running a unit again, after a crash or concurrently with another run, leaves the same rollup.
-// Every unit is recorded in the run log (package meta), which is what --resume, status, the
-// watermark and the scheduler read.
+// The unit of work is one rollup partition (a day by default). A unit fills a staging table of
+// its own with the partition's new content — backfill, reconcile and recovery recompute all
+// its closed hours from raw rows; the hourly populate recomputes only the hours from the
+// watermark minus the lookback and copies the partition's other hours from the rollup itself
+// — then swaps it into the rollup with ALTER TABLE … REPLACE PARTITION. A partition is never
+// half-written and never appended to: running a unit again, after a crash or concurrently with
+// another run, leaves the same rollup.
+//
+// The swap is atomic for readers, but not for a crash: the parts it replaced stay on disk until
+// they are purged, and an engine that stops in between loads them again as active parts,
+// doubling the partition. So each unit records "swapping" in the run log (package meta) before
+// its swap, purges the replaced parts right after it, and records "done" once they are gone:
+// only then is the unit durable. A unit left swapping by a run that died makes its partition
+// suspect (meta.Store.Suspect); every command that writes to the rollup version redoes its
+// suspect partitions first. Every state is keyed by the rollup version's table.
 package populate
 
 import (
@@ -32,6 +40,8 @@ const (
 	KindBackfill  = "backfill"
 	KindPopulate  = "populate"
 	KindReconcile = "reconcile"
+	// KindRecover is the run that redoes suspect partitions before a command's own work.
+	KindRecover = "recover"
 )
 
 // Runner runs populate units for the rollups of one compiled project.
@@ -46,11 +56,51 @@ type Runner struct {
 	locks sync.Map
 }
 
-// Hooks let tests inject faults at the points where a crash matters most.
+// Step is a point in a unit's life where a crash leaves something different behind.
+type Step string
+
+// The steps of a unit, in order.
+const (
+	// StepBeforeStage: the staging table exists, empty.
+	StepBeforeStage Step = "before-stage"
+	// StepStaged: the staging table holds the partition's new content; nothing recorded.
+	StepStaged Step = "staged"
+	// StepSwapRecorded: the run log says "swapping"; the swap is not issued yet.
+	StepSwapRecorded Step = "swap-recorded"
+	// StepSwapped: the swap is done; the parts it replaced are still on disk.
+	StepSwapped Step = "swapped"
+	// StepPurged: the replaced parts are gone (the swap is durable); "done" is not recorded.
+	StepPurged Step = "purged"
+	// StepRecorded: the unit is recorded done.
+	StepRecorded Step = "recorded"
+)
+
+// Steps returns every step of a unit, in order.
+func Steps() []Step {
+	return []Step{StepBeforeStage, StepStaged, StepSwapRecorded, StepSwapped, StepPurged, StepRecorded}
+}
+
+// Hooks let tests inject faults at the points where a crash matters.
 type Hooks struct {
-	// AfterStage runs after a unit's staging table is filled and before the swap; an error
-	// fails the unit there.
+	// Step runs at every step of every unit. An error fails the unit there: before the swap
+	// is issued its partition is untouched (recorded failed); after, it is in doubt (recorded
+	// swap_failed) and suspect until redone. A hook may also kill the process.
+	Step func(ctx context.Context, s Step, u Unit) error
+	// AfterStage, when set, runs at StepStaged (after Step): between the staging and the swap.
 	AfterStage func(ctx context.Context, u Unit) error
+}
+
+// at runs the hooks of step s.
+func (h Hooks) at(ctx context.Context, s Step, u Unit) error {
+	if h.Step != nil {
+		if err := h.Step(ctx, s, u); err != nil {
+			return err
+		}
+	}
+	if s == StepStaged && h.AfterStage != nil {
+		return h.AfterStage(ctx, u)
+	}
+	return nil
 }
 
 // Options configure a Runner.
@@ -76,11 +126,14 @@ func New(e engine.Engine, store *meta.Store, a *pipes.Artifacts, opts Options) *
 // Unit is one partition's worth of work.
 type Unit struct {
 	Rollup string `json:"rollup"`
-	// Partition is the partition's full range; Range is the part of it recomputed (its closed
-	// hours).
+	// Partition is the partition's full range; Range is the part of it recomputed from raw
+	// rows.
 	Partition   timerange.Range `json:"partition"`
 	Range       timerange.Range `json:"range"`
 	PartitionID string          `json:"partition_id"`
+	// Carry says the partition's hours outside Range are copied from the rollup into the new
+	// content (the hourly populate); without it they are left out (a whole recompute).
+	Carry bool `json:"carry,omitempty"`
 }
 
 // EventKind says what happened to a unit.
@@ -119,19 +172,23 @@ func (r *Runner) emit(mu *sync.Mutex, ev Event) {
 
 // Report is what a run did.
 type Report struct {
-	RunID       string          `json:"run_id"`
-	Rollup      string          `json:"rollup"`
-	Kind        string          `json:"kind"`
-	Range       timerange.Range `json:"range"`
-	Units       int             `json:"units"`
-	Done        int             `json:"done"`
-	Skipped     int             `json:"skipped"`
-	Failed      int             `json:"failed"`
-	RowsRead    uint64          `json:"rows_read"`
-	RowsWritten uint64          `json:"rows_written"`
-	Duration    time.Duration   `json:"duration_ns"`
+	RunID   string          `json:"run_id"`
+	Rollup  string          `json:"rollup"`
+	Kind    string          `json:"kind"`
+	Range   timerange.Range `json:"range"`
+	Units   int             `json:"units"`
+	Done    int             `json:"done"`
+	Skipped int             `json:"skipped"`
+	Failed  int             `json:"failed"`
+	// RowsRead counts the raw rows the engine read to recompute (its own statistics of the
+	// INSERTs); RowsWritten the rows the swaps put in the rollup (carried hours included).
+	RowsRead    uint64        `json:"rows_read"`
+	RowsWritten uint64        `json:"rows_written"`
+	Duration    time.Duration `json:"duration_ns"`
 	// Watermark is the rollup's watermark after the run.
 	Watermark time.Time `json:"watermark,omitzero"`
+	// Recovered lists the suspect partitions (ids) redone before the run's own units.
+	Recovered []string `json:"recovered,omitempty"`
 }
 
 // InterruptedError says a run stopped early (Ctrl-C, SIGTERM) after finishing the units in
@@ -169,31 +226,34 @@ func (r *Runner) rollup(name string) (*pipes.RollupArtifacts, error) {
 	return ra, nil
 }
 
-// CheckDeployed verifies that the rollup is deployed with the definition compiled now.
-func (r *Runner) CheckDeployed(ctx context.Context, ra *pipes.RollupArtifacts) error {
+// deployment checks that the rollup is deployed with the definition compiled now and returns
+// what deploy recorded: the one read of the deployment records a run makes.
+func (r *Runner) deployment(ctx context.Context, ra *pipes.RollupArtifacts) (meta.Deployment, error) {
 	ok, err := r.store.Exists(ctx)
 	if err != nil {
-		return err
+		return meta.Deployment{}, err
 	}
 	if !ok {
-		return fmt.Errorf("rollup %s is not deployed: run hourglass deploy", ra.Rollup.Name)
+		return meta.Deployment{}, fmt.Errorf("rollup %s is not deployed: run hourglass deploy", ra.Rollup.Name)
 	}
 	deps, err := r.store.Deployments(ctx)
 	if err != nil {
-		return err
+		return meta.Deployment{}, err
 	}
 	d, ok := deps[ra.Rollup.Name]
 	switch {
 	case !ok:
-		return fmt.Errorf("rollup %s is not deployed: run hourglass deploy", ra.Rollup.Name)
+		return d, fmt.Errorf("rollup %s is not deployed: run hourglass deploy", ra.Rollup.Name)
 	case d.Hash != ra.Hash:
-		return fmt.Errorf("rollup %s changed since it was deployed (definition hash %.12s, deployed %.12s): run hourglass deploy", ra.Rollup.Name, ra.Hash, d.Hash)
+		return d, fmt.Errorf("rollup %s changed since it was deployed (definition hash %.12s, deployed %.12s): run hourglass deploy", ra.Rollup.Name, ra.Hash, d.Hash)
+	case ra.Rollup.Mode == datasources.ModeTrigger && d.Watermark.IsZero():
+		return d, fmt.Errorf("trigger rollup %s has no cut-over watermark recorded: run hourglass deploy", ra.Rollup.Name)
 	}
-	return nil
+	return d, nil
 }
 
 // Plan splits [from, to) into the units that recompute it: every partition the range
-// touches, each recomputed over its hours before closedEnd.
+// touches, each recomputed whole over its hours before closedEnd.
 func Plan(ra *pipes.RollupArtifacts, rg timerange.Range, closedEnd time.Time) []Unit {
 	p := timerange.Partition(ra.Rollup.Partition)
 	var units []Unit
@@ -207,85 +267,148 @@ func Plan(ra *pipes.RollupArtifacts, rg timerange.Range, closedEnd time.Time) []
 	return units
 }
 
+// PlanIncremental splits rg (hours up to closedEnd) into the hourly populate's units: every
+// partition rg touches recomputes only its hours inside rg and carries its other hours from
+// the rollup, so the work follows the length of rg, not the size of the partition.
+func PlanIncremental(ra *pipes.RollupArtifacts, rg timerange.Range, closedEnd time.Time) []Unit {
+	units := Plan(ra, rg, closedEnd)
+	for i := range units {
+		u := &units[i]
+		u.Range = u.Range.Intersect(rg)
+		u.Carry = u.Range.Start.After(u.Partition.Start)
+	}
+	return units
+}
+
 func newRunID(now time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
 }
 
-// runUnits runs units with up to parallel workers. When ctx is cancelled, units already
-// running finish (they run on a context that is not cancelled) and no new unit starts.
-//
-// A unit is recorded done only once the parts its swap replaced have left the disk (see
-// waitPurged): the run waits for that once, after its last unit, rather than after each.
-func (r *Runner) runUnits(ctx context.Context, ra *pipes.RollupArtifacts, kind, runID string, units []Unit, skip map[time.Time]bool, parallel int, rep *Report) error {
+// run is one run of units on one rollup version.
+type run struct {
+	ra   *pipes.RollupArtifacts
+	kind string
+	id   string
+	// trigger is the cut-over watermark of a trigger rollup (zero otherwise), read once.
+	trigger time.Time
+	// resolves returns the run-log rows to write together with unit u's "done" row: a
+	// recovery run marks there the dead runs' units it redid.
+	resolves func(u Unit) []meta.Unit
+	lease    *lease
+}
+
+func (r *Runner) newRun(ra *pipes.RollupArtifacts, kind string, dep meta.Deployment) *run {
+	return &run{ra: ra, kind: kind, id: newRunID(r.now()), trigger: dep.Watermark}
+}
+
+// Groups: consecutive whole-partition units are recomputed by one INSERT (see runGroup). A
+// group stages at most about groupRows rollup rows, judged from the largest partition seen so
+// far in the run (the first group is a single partition), so the engine's memory for the
+// aggregation stays bounded whatever the range (about 80 MB of states for the wide
+// events_hourly, ~5 days); and at most maxGroup partitions (a month of the narrow
+// events_overview_hourly). Larger groups read the raw table once more completely: a raw table
+// not sorted by time first reads whole granules around each INSERT's edges, ~5 times a day's
+// rows for a single day of the default project.
+const (
+	groupRows = 100000
+	maxGroup  = 31
+)
+
+// runUnits runs units with up to parallel workers, in groups of at most batch partitions
+// (0: sized by the rows they stage, see groupRows). When ctx is cancelled, groups already
+// running finish (they run on a context that is not cancelled) and no new group starts. The
+// run holds a lease while it works (see meta.RunLease), so that its units in flight are never
+// taken for those of a dead run.
+func (r *Runner) runUnits(ctx context.Context, rn *run, units []Unit, skip map[time.Time]bool, parallel, batch int, rep *Report) error {
 	if parallel < 1 {
 		parallel = 1
 	}
+	if batch < 1 || batch > maxGroup {
+		batch = maxGroup
+	}
+	l, err := r.takeLease(ctx, rn)
+	if err != nil {
+		return err
+	}
+	rn.lease = l
+	defer l.release(context.WithoutCancel(ctx))
 	var mu, evMu sync.Mutex
 	var firstErr error
-	var swapped []swappedUnit
-	r.dropStaleStaging(ctx, ra)
-	r.emit(&evMu, Event{Kind: EventPlanned, RunID: runID, Total: len(units)})
-	work := make(chan Unit)
+	interrupted := false
+	next, rowsPerPartition := 0, uint64(0)
+	// nextGroup takes the next group of consecutive units to run, or nil when there is none or
+	// the run must stop.
+	nextGroup := func() []Unit {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() != nil && next < len(units) {
+			interrupted = true
+			return nil
+		}
+		var g []Unit
+		for next < len(units) && firstErr == nil {
+			u := units[next]
+			if skip[u.Range.Start] {
+				if len(g) > 0 {
+					break
+				}
+				next++
+				rep.Skipped++
+				r.emit(&evMu, Event{Kind: EventSkipped, RunID: rn.id, Unit: u})
+				continue
+			}
+			size := 1
+			if rowsPerPartition > 0 {
+				size = int(min(uint64(batch), max(1, groupRows/rowsPerPartition)))
+			}
+			if len(g) > 0 && (len(g) >= size || u.Carry || g[0].Carry || !g[len(g)-1].Range.End.Equal(u.Range.Start)) {
+				break
+			}
+			g = append(g, u)
+			next++
+		}
+		return g
+	}
+	r.dropStaleStaging(ctx, rn.ra)
+	r.emit(&evMu, Event{Kind: EventPlanned, RunID: rn.id, Total: len(units)})
 	var wg sync.WaitGroup
 	for i := 0; i < parallel; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u := range work {
-				mu.Lock()
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop || ctx.Err() != nil {
-					continue // a unit failed or the run was interrupted: start nothing new
+			for g := nextGroup(); len(g) > 0; g = nextGroup() {
+				for _, u := range g {
+					r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
 				}
-				r.emit(&evMu, Event{Kind: EventStarted, RunID: runID, Unit: u})
-				su, err := r.runUnit(context.WithoutCancel(ctx), ra, kind, runID, u)
+				recs, err := r.runGroup(context.WithoutCancel(ctx), rn, g)
 				mu.Lock()
 				if err != nil {
-					rep.Failed++
+					rep.Failed += len(g)
 					if firstErr == nil {
 						firstErr = err
 					}
 				} else {
-					swapped = append(swapped, su)
+					rep.Done += len(g)
+					for _, rec := range recs {
+						rep.RowsRead += rec.RowsRead
+						rep.RowsWritten += rec.RowsWritten
+						rowsPerPartition = max(rowsPerPartition, rec.RowsWritten)
+					}
 				}
 				mu.Unlock()
-				if err != nil {
-					r.emit(&evMu, Event{Kind: EventFailed, RunID: runID, Unit: u, Err: err, Duration: su.rec.Duration})
-				} else {
-					r.emit(&evMu, Event{Kind: EventDone, RunID: runID, Unit: u, RowsRead: su.rec.RowsRead, RowsWritten: su.rec.RowsWritten, Duration: su.rec.Duration})
+				for i, u := range g {
+					if err != nil {
+						r.emit(&evMu, Event{Kind: EventFailed, RunID: rn.id, Unit: u, Err: err, Duration: recs[i].Duration})
+					} else {
+						r.emit(&evMu, Event{Kind: EventDone, RunID: rn.id, Unit: u, RowsRead: recs[i].RowsRead, RowsWritten: recs[i].RowsWritten, Duration: recs[i].Duration})
+					}
 				}
 			}
 		}()
 	}
-	interrupted := false
-dispatch:
-	for _, u := range units {
-		if skip[u.Range.Start] {
-			rep.Skipped++
-			r.emit(&evMu, Event{Kind: EventSkipped, RunID: runID, Unit: u})
-			continue
-		}
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			interrupted = true
-			break dispatch
-		case work <- u:
-		}
-	}
-	close(work)
 	wg.Wait()
-	if err := r.finish(context.WithoutCancel(ctx), ra, swapped, rep); err != nil && firstErr == nil {
-		firstErr = err
-	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -350,162 +473,18 @@ func (r *Runner) dropStaleStaging(ctx context.Context, ra *pipes.RollupArtifacts
 	}
 }
 
-// swappedUnit is a unit whose partition was swapped in, waiting to be recorded done.
-type swappedUnit struct {
-	unit        Unit
-	partitionID string
-	rec         meta.Unit
-}
-
-// finish waits until the parts the swaps replaced are purged, then records the units done.
-func (r *Runner) finish(ctx context.Context, ra *pipes.RollupArtifacts, swapped []swappedUnit, rep *Report) error {
-	if len(swapped) == 0 {
-		return nil
-	}
-	ids := make([]string, len(swapped))
-	for i, su := range swapped {
-		ids[i] = su.partitionID
-	}
-	purgeErr := r.waitPurged(ctx, ra, ids)
-	for _, su := range swapped {
-		rec := su.rec
-		if purgeErr != nil {
-			rec.Status, rec.Error = meta.StatusFailed, oneLine(purgeErr.Error())
-			rep.Failed++
-		} else {
-			rec.Status = meta.StatusDone
-			rep.Done++
-			rep.RowsRead += rec.RowsRead
-			rep.RowsWritten += rec.RowsWritten
-		}
-		if err := r.store.RecordUnit(ctx, rec); err != nil {
-			return &UnitError{Unit: su.unit, Err: err}
-		}
-	}
-	return purgeErr
-}
-
-// runUnit recomputes one partition and swaps it in, recording the start (and a failure) in
-// the run log.
-func (r *Runner) runUnit(ctx context.Context, ra *pipes.RollupArtifacts, kind, runID string, u Unit) (swappedUnit, error) {
-	start := time.Now()
-	rec := meta.Unit{RunID: runID, Rollup: ra.Rollup.Name, Hash: ra.Hash, Kind: kind, Start: u.Range.Start, End: u.Range.End, Status: meta.StatusStarted}
-	su := swappedUnit{unit: u, partitionID: ra.BackfillPartitionID(u.PartitionID)}
-	if err := r.store.RecordUnit(ctx, rec); err != nil {
-		return su, &UnitError{Unit: u, Err: err}
-	}
-	read, written, err := r.swap(ctx, ra, runID, u)
-	rec.Duration, rec.RowsRead, rec.RowsWritten = time.Since(start), read, written
-	su.rec = rec
-	if err != nil {
-		rec.Status, rec.Error = meta.StatusFailed, oneLine(err.Error())
-		_ = r.store.RecordUnit(ctx, rec)
-		return su, &UnitError{Unit: u, Err: err}
-	}
-	return su, nil
-}
-
-// swap is the exactly-once core: recompute into a private staging table, then replace.
-func (r *Runner) swap(ctx context.Context, ra *pipes.RollupArtifacts, runID string, u Unit) (read, written uint64, err error) {
-	staging := stagingName(ra, u, runID, time.Now())
-	params := engine.Params{pipes.StartParam: u.Range.Start, pipes.EndParam: u.Range.End}
-	if err := r.e.Exec(ctx, ra.DropTableNamed(staging), nil); err != nil {
-		return 0, 0, fmt.Errorf("clear staging: %w", err)
-	}
-	ddl := ra.CreateStagingNamed(staging)
-	partitionID := ra.BackfillPartitionID(u.PartitionID)
-	if ra.Rollup.Mode == datasources.ModeTrigger {
-		w, err := r.triggerWatermark(ctx, ra)
-		if err != nil {
-			return 0, 0, err
-		}
-		if ddl, err = ra.CreateStagingNamedAt(staging, w); err != nil {
-			return 0, 0, err
-		}
-	}
-	if err := r.e.Exec(ctx, ddl, nil); err != nil {
-		return 0, 0, fmt.Errorf("create staging: %w", err)
-	}
-	defer func() {
-		if derr := r.e.Exec(context.WithoutCancel(ctx), ra.DropTableNamed(staging), nil); derr != nil && err == nil {
-			err = fmt.Errorf("drop staging: %w", derr)
-		}
-	}()
-	res, err := r.e.Query(ctx, ra.CountSource(), params)
-	if err != nil {
-		return 0, 0, fmt.Errorf("count source rows: %w", err)
-	}
-	read = res.Row()[0].(uint64)
-	if err := r.e.Exec(ctx, ra.PopulateInto(staging), params); err != nil {
-		return 0, 0, fmt.Errorf("recompute: %w", err)
-	}
-	res, err = r.e.Query(ctx, ra.CountRows(staging), params)
-	if err != nil {
-		return 0, 0, fmt.Errorf("count staged rows: %w", err)
-	}
-	written = res.Row()[0].(uint64)
-	if r.hooks.AfterStage != nil {
-		if err := r.hooks.AfterStage(ctx, u); err != nil {
-			return 0, 0, err
-		}
-	}
-	if written == 0 {
-		if err := r.e.Exec(ctx, ra.DropPartition(partitionID), nil); err != nil {
-			return 0, 0, fmt.Errorf("drop empty partition %s: %w", partitionID, err)
-		}
-	} else if err := r.e.Exec(ctx, ra.ReplacePartitionFrom(partitionID, staging), nil); err != nil {
-		return 0, 0, fmt.Errorf("swap partition %s: %w", partitionID, err)
-	}
-	if err := r.keepDerived(ctx, ra, runID, u.Range); err != nil {
-		return 0, 0, err
-	}
-	return read, written, nil
-}
-
-// purgeWait bounds how long a run waits for the parts its swaps replaced to leave the disk
-// (a part still read by a running query stays until that query ends).
-const purgeWait = 60 * time.Second
-
-// waitPurged deletes the parts the swaps of partitions ids replaced and waits until they are
-// gone from disk. Until then a process that stops could load them again as active parts on
-// its next start and double those partitions, so no unit is done before they are. A unit
-// interrupted before stays "started" in the run log, and running it again replaces every part
-// of its partition, reloaded ones included.
-func (r *Runner) waitPurged(ctx context.Context, ra *pipes.RollupArtifacts, ids []string) error {
-	deadline := time.Now().Add(purgeWait)
-	pause := 20 * time.Millisecond
-	for {
-		if err := r.e.Exec(ctx, ra.PurgeReplaced(), nil); err != nil {
-			return fmt.Errorf("delete replaced parts: %w", err)
-		}
-		res, err := r.e.Query(ctx, ra.OutdatedParts(), ra.OutdatedPartsParams(ids))
-		if err != nil {
-			return fmt.Errorf("check replaced parts: %w", err)
-		}
-		if res.Row()[0] == uint64(0) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("parts replaced by the swap are still on disk after %s (a long query may still read them): run again", purgeWait)
-		}
-		time.Sleep(pause)
-		if pause < 500*time.Millisecond {
-			pause *= 2
-		}
-	}
-}
-
-// advanceWatermark moves the watermark to end when the run covered everything from the
-// current watermark (or there is none yet), so no hour is ever skipped.
-func (r *Runner) advanceWatermark(ctx context.Context, rollup string, covered timerange.Range) (time.Time, error) {
-	w, ok, err := r.store.Watermark(ctx, rollup)
+// advanceWatermark moves the watermark of the rollup version's table to end when the run
+// covered everything from the current watermark (or there is none yet), so no hour is ever
+// skipped.
+func (r *Runner) advanceWatermark(ctx context.Context, table string, covered timerange.Range) (time.Time, error) {
+	w, ok, err := r.store.Watermark(ctx, table)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if ok && (covered.Start.After(w) || !covered.End.After(w)) {
 		return w, nil
 	}
-	if err := r.store.SetWatermark(ctx, rollup, covered.End); err != nil {
+	if err := r.store.SetWatermark(ctx, table, covered.End); err != nil {
 		return time.Time{}, err
 	}
 	return covered.End, nil

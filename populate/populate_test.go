@@ -88,6 +88,8 @@ func TestBackfillThreeTimesIsIdenticalAndExact(t *testing.T) {
 	}
 }
 
+// One partition per INSERT (Batch 1), so that the failure and the interruption fall between
+// single units.
 func TestInterruptedBackfillResumesExactly(t *testing.T) {
 	f := newFixture(t)
 	f.InsertEvents(day(1, 0), day(5, 0), 20000, 2)
@@ -101,7 +103,7 @@ func TestInterruptedBackfillResumesExactly(t *testing.T) {
 			return boom
 		}
 		return nil
-	}}).Backfill(ctx, "events_hourly", rg, populate.BackfillOptions{})
+	}}).Backfill(ctx, "events_hourly", rg, populate.BackfillOptions{Batch: 1})
 	if !errors.Is(err, boom) {
 		t.Fatalf("backfill error = %v, want the injected failure", err)
 	}
@@ -120,7 +122,7 @@ func TestInterruptedBackfillResumesExactly(t *testing.T) {
 			cancel()
 		}
 	}})
-	_, err = runner.Backfill(cctx, "events_hourly", rg, populate.BackfillOptions{Resume: true})
+	_, err = runner.Backfill(cctx, "events_hourly", rg, populate.BackfillOptions{Resume: true, Batch: 1})
 	var ie *populate.InterruptedError
 	if !errors.As(err, &ie) || ie.Report.Done != 1 || ie.Report.Skipped != 2 {
 		t.Fatalf("interrupted backfill = %v (%+v)", err, ie)

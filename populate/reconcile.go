@@ -37,6 +37,8 @@ type ReconcileReport struct {
 	Partitions int     `json:"partitions_checked"`
 	Drifted    []Drift `json:"drifted"`
 	Repaired   *Report `json:"repaired,omitempty"`
+	// Recovered lists the suspect partitions (ids) a repair redid first.
+	Recovered []string `json:"recovered,omitempty"`
 }
 
 // countMetric returns the rollup's plain count metric (no condition): the number of source
@@ -55,21 +57,26 @@ func countMetric(r *datasources.Rollup) string {
 // and sums, their sum weighted by a hash of each row's hour and dimensions (pipes.Fingerprint),
 // compared inside the engine — and lists the partitions that drifted (raw data that arrived
 // later than the lookback, back-filled or deleted raw data, a rollup changed in place). With
-// repair it recomputes exactly those partitions.
+// repair it first redoes the rollup version's suspect partitions, then recomputes exactly the
+// drifted ones.
 func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Range, repair bool) (*ReconcileReport, error) {
 	ra, err := r.rollup(rollup)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.CheckDeployed(ctx, ra); err != nil {
-		return nil, err
-	}
-	end, err := r.backfillEnd(ctx, ra, rg)
+	dep, err := r.deployment(ctx, ra)
 	if err != nil {
 		return nil, err
 	}
+	var recovered []string
+	if repair {
+		if recovered, err = r.recoverFirst(ctx, ra, dep); err != nil {
+			return nil, err
+		}
+	}
+	end := r.closedEnd(ra, dep, rg.End)
 	rg = timerange.Range{Start: rg.Start, End: end}
-	rep := &ReconcileReport{Rollup: rollup, Range: rg, Metric: countMetric(ra.Rollup), Drifted: []Drift{}}
+	rep := &ReconcileReport{Rollup: rollup, Range: rg, Metric: countMetric(ra.Rollup), Drifted: []Drift{}, Recovered: recovered}
 	if rg.Empty() {
 		return rep, nil
 	}
@@ -92,9 +99,9 @@ func (r *Runner) Reconcile(ctx context.Context, rollup string, rg timerange.Rang
 		return rep, nil
 	}
 	started := time.Now()
-	runID := newRunID(r.now())
-	rep.Repaired = &Report{RunID: runID, Rollup: rollup, Kind: KindReconcile, Range: rg, Units: len(redo)}
-	err = r.runUnits(ctx, ra, KindReconcile, runID, redo, nil, 1, rep.Repaired)
+	rn := r.newRun(ra, KindReconcile, dep)
+	rep.Repaired = &Report{RunID: rn.id, Rollup: rollup, Kind: KindReconcile, Range: rg, Units: len(redo), Recovered: recovered}
+	err = r.runUnits(ctx, rn, redo, nil, 1, 0, rep.Repaired)
 	rep.Repaired.Duration = time.Since(started)
 	return rep, err
 }

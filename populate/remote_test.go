@@ -32,7 +32,9 @@ func TestRemoteBackfillIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("backfill #%d: %v", i+1, err)
 		}
-		if rep.Done != 7 || rep.RowsRead != 20000 {
+		// RowsRead is what the server scanned: every raw row at least once (hits is not sorted
+		// by time, so each day's unit scans the whole table).
+		if rep.Done != 7 || rep.RowsRead < 20000 || rep.RowsWritten == 0 {
 			t.Fatalf("backfill #%d report %+v", i+1, rep)
 		}
 		snap := fmt.Sprint(enginetest.MustQuery(t, e, fmt.Sprintf("SELECT count(), uniqMerge(users) FROM %s.hits_hourly", db), nil).Rows)

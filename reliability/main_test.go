@@ -25,6 +25,9 @@ import (
 var shared enginetest.Shared
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(runChild(spec)) // a fault child: see child_test.go
+	}
 	code := enginetest.Main(m, &shared, enginetest.Options{Server: true})
 	if binDir != "" {
 		os.RemoveAll(binDir)

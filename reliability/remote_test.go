@@ -2,11 +2,17 @@ package reliability_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
@@ -82,195 +88,200 @@ func (f *remoteFixture) restart() {
 	f.store = meta.New(e, f.db, f.now)
 }
 
-// statusOf returns the run log's status of each unit of run, by day.
-func statusOf(units []meta.Unit, run string) map[string]string {
-	out := map[string]string{}
-	for _, u := range units {
-		if u.RunID == run {
-			out[u.Start.Format(time.DateOnly)] = u.Status
-		}
+// project writes the fixture's project to a folder, for the hourglass binary to run against
+// the server (--dsn), and returns the flags that name both.
+func (f *remoteFixture) project() []string {
+	f.t.Helper()
+	dir := f.t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hourglass.yaml"), []byte(projecttest.LegacyYAML+"database: "+f.db+"\n"), 0o644); err != nil {
+		f.t.Fatal(err)
 	}
-	return out
+	return []string{"--project", dir, "--dsn", shared.Server.DSN}
 }
 
-// The server dies (SIGKILL) between a unit's staging and its swap, and once between two units:
-// the run fails with one line, the partition being swapped keeps its old content, no unit of
-// the killed run is recorded done, and after a restart --resume leaves the rollup exact.
-func TestRemoteServerKilledMidBackfill(t *testing.T) {
+// keyRows compares hits_hourly with raw SQL written here over rg, per hour and site: distinct
+// users (exact), the last page, and the rollup's rows per hour and site, which must be one (the
+// rollup's metrics merge duplicates away, its rows do not). It returns the differences and the
+// days holding a key twice.
+func (f *remoteFixture) keyRows(rg timerange.Range) (diff string, doubled []string) {
+	f.t.Helper()
+	p := engine.Params{"start": rg.Start, "end": rg.End}
+	raw := enginetest.MustQuery(f.t, f.e, "SELECT toStartOfHour(ts) AS h, site, uniqExact(user_id), argMax(page, ts), toUInt64(1) FROM "+f.db+
+		".hits WHERE ts >= {start:DateTime} AND ts < {end:DateTime} GROUP BY h, site ORDER BY h, site", p).Rows
+	rolled := enginetest.MustQuery(f.t, f.e, "SELECT hour, site, uniqExactMerge(exact_users), argMaxMerge(last_page), count() FROM "+f.db+
+		".hits_hourly WHERE hour >= {start:DateTime} AND hour < {end:DateTime} GROUP BY hour, site ORDER BY hour, site", p).Rows
+	if len(raw) == 0 {
+		f.t.Fatalf("no raw rows in %s", rg)
+	}
+	for _, r := range rolled {
+		if d := r[0].(time.Time).Format("20060102"); r[4].(uint64) > 1 && !slices.Contains(doubled, d) {
+			doubled = append(doubled, d)
+		}
+	}
+	return cmp.Diff(raw, rolled), doubled
+}
+
+// status runs hourglass status (JSON) against the server and returns its exit code and the
+// suspect partitions it names.
+func (f *remoteFixture) status(flags []string) (int, []string) {
+	f.t.Helper()
+	code, out, errOut := hg(f.t, append(flags, "-o", "json", "status", "--now", f.clock().Format(time.RFC3339))...)
+	var rep struct {
+		Rollups []struct {
+			Suspect []struct {
+				PartitionID string `json:"partition_id"`
+			} `json:"suspect_partitions"`
+		} `json:"rollups"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Rollups) != 1 {
+		f.t.Fatalf("status: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	var ids []string
+	for _, s := range rep.Rollups[0].Suspect {
+		ids = append(ids, s.PartitionID)
+	}
+	if (code != 0) != (len(ids) > 0) {
+		f.t.Fatalf("status exited %d with suspect partitions %v: want exit 1 exactly when some are suspect\n%s", code, ids, errOut)
+	}
+	return code, ids
+}
+
+// The server (ClickHouse 18.16) is SIGKILLed at every step of a backfill's unit and of the
+// hourly populate's unit, over partitions that already hold data, and restarted. The server
+// reloads the parts a swap replaced when it dies before they are purged — the same root cause
+// as on the embedded engine — so status (the binary, against the server) names the partition
+// exactly when the unit was left in doubt, and the next populate leaves the rollup equal to raw
+// SQL with one row per hour and site.
+func TestRemoteServerKilledAtEveryStep(t *testing.T) {
 	f := newRemote(t)
 	ctx := context.Background()
 	rg := timerange.Range{Start: day(1, 0), End: day(6, 0)}
+	f.clock = func() time.Time { return rg.End.Add(5 * time.Minute) }
 	f.insert(rg.Start, rg.End, 40*time.Second, 1)
 	if _, err := f.runner(populate.Hooks{}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	old := f.perDay(rg)
-	f.insert(rg.Start, rg.End, 50*time.Second, 2) // the raw table moves on: a recompute changes every day
-
-	t.Run("between stage and swap", func(t *testing.T) {
-		f.t = t
-		calls := 0
-		rep, err := f.runner(populate.Hooks{AfterStage: func(ctx context.Context, u populate.Unit) error {
-			if calls++; calls == 3 {
+	flags := f.project()
+	killAt := func(step populate.Step, unit int) populate.Hooks {
+		seq := map[string]int{} // unit number (in start order) by partition
+		return populate.Hooks{Step: func(_ context.Context, s populate.Step, u populate.Unit) error {
+			if s == populate.StepBeforeStage {
+				seq[u.PartitionID] = len(seq) + 1
+			}
+			if seq[u.PartitionID] == unit && s == step {
 				shared.Server.Kill()
 			}
 			return nil
-		}}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{})
-		requireOneLine(t, err, "hits_hourly 2026-11-03", "swap partition")
-		t.Logf("killed run: %v", err)
-		f.restart()
-		now := f.perDay(rg)
-		for _, d := range []string{"2026-11-03", "2026-11-04", "2026-11-05"} {
-			if now[d] != old[d] {
-				t.Fatalf("day %s changed although its swap never ran:\nnow %s\nold %s", d, now[d], old[d])
-			}
+		}}
+	}
+	for _, command := range []string{"backfill", "populate"} {
+		for i, step := range populate.Steps() {
+			t.Run(command+"/"+string(step), func(t *testing.T) {
+				f.t = t
+				var err error
+				if command == "backfill" {
+					_, err = f.runner(killAt(step, 3), nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{})
+				} else {
+					f.insert(rg.End.Add(-time.Hour), rg.End, 60*time.Second, 10+i) // late rows inside the lookback
+					_, err = f.runner(killAt(step, 1), nil).PopulateOne(ctx, rollupName)
+				}
+				requireOneLine(t, err, "hits_hourly", "connection refused")
+				f.restart()
+				_, suspect := f.status(flags)
+				diff, doubled := f.keyRows(rg)
+				for _, d := range doubled {
+					if !slices.Contains(suspect, d) {
+						t.Fatalf("day %s holds keys twice after the restart but status names only %v", d, suspect)
+					}
+				}
+				if inDoubt(step) != (len(suspect) > 0) {
+					t.Fatalf("killed at %s: status named %v as suspect", step, suspect)
+				}
+				if step == populate.StepSwapped && len(doubled) == 0 {
+					t.Fatalf("killed right after the swap, the restarted server holds no key twice: the crash did not double anything")
+				}
+				mustHG(t, append(flags, "populate", "--now", f.clock().Format(time.RFC3339))...)
+				if after, _ := f.keyRows(rg); after != "" {
+					t.Fatalf("after the next populate the rollup differs from raw (-raw +rollup):\n%s", after)
+				}
+				if code, ids := f.status(flags); code != 0 {
+					t.Fatalf("status after the populate: exit %d, suspect %v", code, ids)
+				}
+				t.Logf("%s killed at %s: %v; suspect %v, doubled by the restart %v (%d lines of difference); exact after the next populate",
+					command, step, err, suspect, doubled, strings.Count(diff, "\n"))
+			})
 		}
-		for d, st := range statusOf(history(t, f.store, rollupName, rg), rep.RunID) {
-			if st == meta.StatusDone {
-				t.Fatalf("unit %s of the killed run is recorded done: its replaced parts were never purged", d)
-			}
-		}
-		res, err := f.runner(populate.Hooks{}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{Resume: true})
-		if err != nil {
-			t.Fatalf("resume: %v", err)
-		}
-		if res.Done != 5 {
-			t.Fatalf("resume report %+v: want every unit of the killed run redone", res)
-		}
-		f.exact(rg)
-		for d, st := range statusOf(history(t, f.store, rollupName, rg), res.RunID) {
-			if st != meta.StatusDone {
-				t.Fatalf("resumed unit %s is %s", d, st)
-			}
-		}
-	})
-
-	t.Run("between units", func(t *testing.T) {
-		f.t = t
-		old = f.perDay(rg)
-		f.insert(rg.Start, rg.End, 90*time.Second, 3)
-		events := func(ev populate.Event) {
-			if ev.Kind == populate.EventDone && ev.Unit.PartitionID == "20261102" {
-				shared.Server.Kill()
-			}
-		}
-		rep, err := f.runner(populate.Hooks{}, events).Backfill(ctx, rollupName, rg, populate.BackfillOptions{})
-		requireOneLine(t, err, "hits_hourly")
-		t.Logf("killed run: %v", err)
-		f.restart()
-		now := f.perDay(rg)
-		for _, d := range []string{"2026-11-03", "2026-11-04", "2026-11-05"} {
-			if now[d] != old[d] {
-				t.Fatalf("day %s changed although no unit of it started", d)
-			}
-		}
-		for d, st := range statusOf(history(t, f.store, rollupName, rg), rep.RunID) {
-			if st == meta.StatusDone {
-				t.Fatalf("unit %s of the killed run is recorded done", d)
-			}
-		}
-		res, err := f.runner(populate.Hooks{}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{Resume: true})
-		if err != nil {
-			t.Fatalf("resume: %v", err)
-		}
-		f.exact(rg)
-		t.Logf("resume: %d done, %d skipped", res.Done, res.Skipped)
-	})
+	}
 }
 
-// The server dies in the middle of the hourly populate: the tick fails with one line, the next
-// tick after the restart catches up every hour, exact. Then the same through the scheduler:
-// the server dies during a tick and comes back; the scheduler's retry finishes the tick.
-func TestRemoteServerKilledMidPopulate(t *testing.T) {
+// The server dies during a scheduler tick and comes back: the tick's retry (inside the hour)
+// finishes it, the rollup is exact and nothing is left suspect.
+func TestRemoteServerDiesDuringSchedulerTick(t *testing.T) {
 	f := newRemote(t)
 	ctx := context.Background()
 	f.insert(day(1, 0), day(8, 0), 40*time.Second, 4)
-	f.clock = func() time.Time { return day(3, 0).Add(5 * time.Minute) }
-	if _, err := f.runner(populate.Hooks{}, nil).Backfill(ctx, rollupName, timerange.Range{Start: day(1, 0), End: day(3, 0)}, populate.BackfillOptions{}); err != nil {
+	f.clock = func() time.Time { return day(5, 0).Add(5 * time.Minute) }
+	if _, err := f.runner(populate.Hooks{}, nil).Backfill(ctx, rollupName, timerange.Range{Start: day(1, 0), End: day(5, 0)}, populate.BackfillOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	f.clock = func() time.Time { return day(5, 0).Add(5 * time.Minute) }
-	calls := 0
-	reps, err := f.runner(populate.Hooks{AfterStage: func(ctx context.Context, u populate.Unit) error {
-		if calls++; calls == 2 {
+	clock := scheduler.OffsetClock(day(7, 0).Add(5 * time.Minute))
+	f.clock = clock.Now
+	restarted := make(chan error, 1)
+	kills := 0
+	runner := f.runner(populate.Hooks{Step: func(ctx context.Context, s populate.Step, u populate.Unit) error {
+		if s != populate.StepSwapped {
+			return nil
+		}
+		if kills++; kills == 1 {
 			shared.Server.Kill()
+			go func() {
+				rctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				defer cancel()
+				restarted <- shared.Server.Restart(rctx)
+			}()
 		}
 		return nil
-	}}, nil).Populate(ctx, []string{rollupName})
-	requireOneLine(t, err, "hits_hourly 2026-11-03", "swap partition")
-	killedRun := reps[0].RunID
-	f.restart()
-	if w, _, _ := f.store.Watermark(ctx, rollupName); !w.Equal(day(3, 0)) {
-		t.Fatalf("watermark moved to %v by a failed tick", w)
+	}}, nil)
+	var rollups []*datasources.Rollup
+	for _, ra := range f.a.Rollups {
+		rollups = append(rollups, ra.Rollup)
 	}
-	reps, err = f.runner(populate.Hooks{}, nil).Populate(ctx, []string{rollupName})
+	s, err := scheduler.New(scheduler.Options{Runner: runner, Store: f.store, Rollups: rollups, Clock: clock, Holder: "reliability",
+		Retry: scheduler.RetryPolicy{Initial: 500 * time.Millisecond, Max: 4 * time.Second, Jitter: -1, Window: 50 * time.Minute}})
 	if err != nil {
-		t.Fatalf("next tick: %v", err)
+		t.Fatal(err)
 	}
-	if !reps[0].Watermark.Equal(day(5, 0)) {
-		t.Fatalf("watermark after the next tick = %v", reps[0].Watermark)
+	if err := s.Tick(ctx, day(7, 0).Add(5*time.Minute)); err != nil {
+		t.Fatalf("tick with a server crash and restart inside it: %v", err)
 	}
-	f.exact(timerange.Range{Start: day(1, 0), End: day(5, 0)})
-	all := timerange.Range{Start: day(1, 0), End: day(8, 0)}
-	if st := statusOf(history(t, f.store, rollupName, all), killedRun); st["2026-11-03"] == meta.StatusDone || st["2026-11-04"] == meta.StatusDone {
-		t.Fatalf("killed tick's units = %v, want none done", st)
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
 	}
-	if st := statusOf(history(t, f.store, rollupName, all), reps[0].RunID); st["2026-11-03"] != meta.StatusDone || st["2026-11-04"] != meta.StatusDone {
-		t.Fatalf("catch-up tick's units = %v, want done", st)
+	if kills < 2 {
+		t.Fatalf("no unit swapped after the crash (%d swaps)", kills)
 	}
-
-	t.Run("scheduler retries", func(t *testing.T) {
-		f.t = t
-		clock := scheduler.OffsetClock(day(7, 0).Add(5 * time.Minute))
-		f.clock = clock.Now
-		restarted := make(chan error, 1)
-		kills := 0
-		runner := f.runner(populate.Hooks{AfterStage: func(ctx context.Context, u populate.Unit) error {
-			if kills++; kills == 1 {
-				shared.Server.Kill()
-				go func() {
-					rctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-					defer cancel()
-					restarted <- shared.Server.Restart(rctx)
-				}()
-			}
-			return nil
-		}}, nil)
-		var rollups []*datasources.Rollup
-		for _, ra := range f.a.Rollups {
-			rollups = append(rollups, ra.Rollup)
+	e, err := engine.Open(ctx, shared.Server.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	f.e, f.store = e, meta.New(e, f.db, f.now)
+	all := timerange.Range{Start: day(1, 0), End: day(7, 0)}
+	if diff, doubled := f.keyRows(all); diff != "" {
+		t.Fatalf("after the tick (doubled %v):\n%s", doubled, diff)
+	}
+	if sus, err := f.store.Suspect(ctx, rollupName); err != nil || len(sus) != 0 {
+		t.Fatalf("suspect after the tick's retry: %v, %v", sus, err)
+	}
+	var done int
+	for _, u := range history(t, f.store, rollupName, all) {
+		if meta.Durable(u.Status) && strings.HasPrefix(u.RunID, "20261107") {
+			done++
 		}
-		s, err := scheduler.New(scheduler.Options{Runner: runner, Store: f.store, Rollups: rollups, Clock: clock, Holder: "reliability",
-			Retry: scheduler.RetryPolicy{Initial: 500 * time.Millisecond, Max: 4 * time.Second, Jitter: -1, Window: 50 * time.Minute}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Tick(ctx, day(7, 0).Add(5*time.Minute)); err != nil {
-			t.Fatalf("tick with a server crash and restart inside it: %v", err)
-		}
-		if err := <-restarted; err != nil {
-			t.Fatal(err)
-		}
-		if kills < 2 {
-			t.Fatalf("no unit ran after the crash (%d stage calls)", kills)
-		}
-		f.exact(timerange.Range{Start: day(1, 0), End: day(7, 0)})
-		var failed, done int
-		for _, u := range history(t, f.store, rollupName, all) {
-			if u.Kind != populate.KindPopulate || !strings.HasPrefix(u.RunID, "20261107") {
-				continue
-			}
-			switch u.Status {
-			case meta.StatusDone:
-				done++
-			default:
-				failed++
-			}
-		}
-		if failed == 0 || done == 0 {
-			t.Fatalf("run log since day 5: %d units not done, %d done; want the crashed attempt and its retry", failed, done)
-		}
-	})
+	}
+	if done == 0 {
+		t.Fatalf("no unit of the tick is durable")
+	}
 }
 
 // Errors during a unit that leave the server up: a query killed with KILL QUERY, a memory
@@ -390,7 +401,7 @@ func TestRemoteUnitErrorsFailCleanly(t *testing.T) {
 			return nil
 		}}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{})
 		t.Logf("connection lost: %v", err)
-		requireOneLine(t, err, "hits_hourly 2026-11-02", "swap partition")
+		requireOneLine(t, err, "hits_hourly 2026-11-02", "record the swap")
 		f.restart()
 		if now := f.perDay(rg); now["2026-11-02"] != old["2026-11-02"] || now["2026-11-03"] != old["2026-11-03"] {
 			t.Fatal("a partition whose swap never ran changed")

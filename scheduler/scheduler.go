@@ -44,6 +44,9 @@ type Options struct {
 	Store *meta.Store
 	// Rollups are the project's rollups; only scheduled ones (ModeScheduled) get an entry.
 	Rollups []*datasources.Rollup
+	// Tables maps a rollup's name to the table of its deployed version, where its watermark,
+	// run log and suspect partitions are kept (default: the rollup's name, version 1).
+	Tables map[string]string
 	// Clock is the time source (SystemClock when nil). Give the Runner and the Store the same
 	// clock's Now.
 	Clock Clock
@@ -80,6 +83,7 @@ type Scheduler struct {
 // entry is one scheduled rollup.
 type entry struct {
 	rollup  *datasources.Rollup
+	table   string
 	spec    string
 	sched   cron.Schedule
 	running atomic.Bool
@@ -102,6 +106,10 @@ type state struct {
 	attempt      int
 	lastError    string
 	retryUntil   time.Time
+	// suspect lists the partitions (ids) that may be counted twice after a crash, as last
+	// read; suspectErr says why they could not be read.
+	suspect    []string
+	suspectErr string
 }
 
 // New checks the options and parses every scheduled rollup's cron line.
@@ -136,7 +144,11 @@ func New(opts Options) (*Scheduler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rollup %s: %w", r.Name, err)
 		}
-		s.entries = append(s.entries, &entry{rollup: r, spec: spec, sched: sched})
+		table := opts.Tables[r.Name]
+		if table == "" {
+			table = r.Name
+		}
+		s.entries = append(s.entries, &entry{rollup: r, table: table, spec: spec, sched: sched})
 	}
 	if len(s.entries) == 0 {
 		return nil, errors.New("no scheduled rollups: every rollup of the project is kept fresh by its view (mode: trigger)")
@@ -195,7 +207,7 @@ func (s *Scheduler) Check(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, e := range s.entries {
-		_, ok, err := s.store.Watermark(ctx, e.rollup.Name)
+		_, ok, err := s.store.Watermark(ctx, e.table)
 		if err != nil {
 			return err
 		}
@@ -367,7 +379,7 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 			}
 		}
 		closed := timerange.ClosedEnd(now, e.rollup.Delay)
-		w, ok, err := s.store.Watermark(ctx, name)
+		w, ok, err := s.store.Watermark(ctx, e.table)
 		switch {
 		case err == nil && !ok:
 			nb := &NotBackfilledError{Rollup: name, ClosedEnd: closed}
@@ -392,6 +404,7 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 		started := time.Now()
 		rep, err := s.call(ctx, name)
 		took := time.Since(started)
+		s.refreshSuspect(context.WithoutCancel(ctx), e)
 		s.mu.Lock()
 		e.st.runs++
 		e.st.lastDuration = took
@@ -471,7 +484,7 @@ func (s *Scheduler) load(ctx context.Context) {
 	}
 	s.refresh(ctx)
 	for _, e := range s.entries {
-		units, err := s.store.RecentUnits(ctx, e.rollup.Name, 50)
+		units, err := s.store.RecentUnits(ctx, e.table, 50)
 		if err != nil {
 			s.log.Warn("cannot read the run log", "rollup", e.rollup.Name, "err", err)
 			continue
@@ -489,10 +502,12 @@ func (s *Scheduler) load(ctx context.Context) {
 	}
 }
 
-// refresh re-reads every rollup's watermark (a standby's metrics follow the holder's work).
+// refresh re-reads every rollup's watermark and suspect partitions (a standby's metrics follow
+// the holder's work).
 func (s *Scheduler) refresh(ctx context.Context) {
 	for _, e := range s.entries {
-		w, ok, err := s.store.Watermark(ctx, e.rollup.Name)
+		s.refreshSuspect(ctx, e)
+		w, ok, err := s.store.Watermark(ctx, e.table)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("cannot read the watermark", "rollup", e.rollup.Name, "err", err)
@@ -505,6 +520,21 @@ func (s *Scheduler) refresh(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// refreshSuspect re-reads the partitions of e's rollup version that may be counted twice after
+// a crash: until the next populate redoes them, /healthz says so and /metrics counts them.
+func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
+	sus, err := populate.Suspects(ctx, s.store, e.rollup, e.table)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			e.st.suspectErr = oneLine(err.Error())
+		}
+		return
+	}
+	e.st.suspect, e.st.suspectErr = populate.SuspectIDs(sus), ""
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

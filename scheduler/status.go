@@ -47,6 +47,10 @@ type RollupStatus struct {
 	Attempt    int       `json:"attempt,omitempty"`
 	LastError  string    `json:"last_error,omitempty"`
 	RetryUntil time.Time `json:"retry_until,omitzero"`
+	// Table is the rollup version's table; Suspect lists its partitions (ids) that may be
+	// counted twice after a crash, until the next populate redoes them.
+	Table   string   `json:"table"`
+	Suspect []string `json:"suspect_partitions,omitempty"`
 }
 
 // Status returns every scheduled rollup's status at the scheduler's clock, and whether this
@@ -59,7 +63,8 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 		st := e.st
 		rs := RollupStatus{Rollup: e.rollup.Name, Schedule: e.spec, Next: st.next, Watermark: st.watermark,
 			LastStart: st.lastStart, LastSuccess: st.lastSuccess, LastDuration: st.lastDuration,
-			RowsWritten: st.rowsWritten, Runs: st.runs, Failures: st.failures, Skipped: st.skipped, Healthy: true}
+			RowsWritten: st.rowsWritten, Runs: st.runs, Failures: st.failures, Skipped: st.skipped, Healthy: true,
+			Table: e.table, Suspect: st.suspect}
 		if !st.watermark.IsZero() {
 			rs.Lag = max(now.Sub(st.watermark), 0)
 			if c := timerange.ClosedEnd(now, e.rollup.Delay); c.After(st.watermark) {
@@ -86,6 +91,20 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 					st.attempt, timerange.Format(st.retryUntil), st.lastError)
 			}
 		}
+		var why []string
+		if rs.Reason != "" {
+			why = append(why, rs.Reason)
+		}
+		if len(st.suspect) > 0 {
+			why = append(why, fmt.Sprintf("%d partition(s) of %s may be counted twice after a crash (%s): the next populate redoes them first; run hourglass populate %s now",
+				len(st.suspect), e.table, strings.Join(st.suspect, ", "), e.rollup.Name))
+		}
+		if st.suspectErr != "" {
+			why = append(why, "cannot tell whether a crash left partitions counted twice: "+st.suspectErr)
+		}
+		if len(why) > 0 {
+			rs.Healthy, rs.Reason = false, strings.Join(why, "; ")
+		}
 		rollups = append(rollups, rs)
 	}
 	return rollups, s.leader, s.lease
@@ -100,7 +119,8 @@ func (s *Scheduler) Handler() http.Handler {
 }
 
 // serveHealth answers 200 when every rollup's last tick succeeded or is still inside its
-// retry window, 503 otherwise; the body has one line per rollup.
+// retry window and no partition is suspect (may be counted twice after a crash), 503
+// otherwise; the body has one line per rollup.
 func (s *Scheduler) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	rollups, leader, lease := s.Status()
 	var b strings.Builder
@@ -161,8 +181,10 @@ var rollupMetrics = []metric{
 		func(r RollupStatus) float64 { return float64(r.Failures) }, nil},
 	{"hourglass_skipped_ticks_total", "counter", "Ticks skipped because the rollup's previous run was still running.",
 		func(r RollupStatus) float64 { return float64(r.Skipped) }, nil},
-	{"hourglass_healthy", "gauge", "1 when the rollup's last tick succeeded or is inside its retry window, else 0.",
+	{"hourglass_healthy", "gauge", "1 when the rollup's last tick succeeded or is inside its retry window and no partition is suspect, else 0.",
 		func(r RollupStatus) float64 { return boolFloat(r.Healthy) }, nil},
+	{"hourglass_suspect_partitions", "gauge", "Partitions of the rollup's version that may be counted twice after a crash, until the next populate redoes them.",
+		func(r RollupStatus) float64 { return float64(len(r.Suspect)) }, nil},
 }
 
 func (s *Scheduler) serveMetrics(w http.ResponseWriter, _ *http.Request) {

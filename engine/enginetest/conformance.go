@@ -109,6 +109,21 @@ func Conformance(t *testing.T, e engine.Engine) {
 		}
 	})
 
+	t.Run("InsertStatistics", func(t *testing.T) {
+		db := TempDatabase(t, e)
+		MustExec(t, e, "CREATE TABLE `"+db+"`.w (x UInt64) ENGINE = MergeTree ORDER BY x")
+		r, err := e.Query(ctx, "INSERT INTO `"+db+"`.w SELECT number FROM numbers({n:UInt64})", engine.Params{"n": uint64(5000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Rows) != 0 || r.Stats.RowsRead != 5000 {
+			t.Errorf("INSERT … SELECT: %d rows, %d rows read; want none and 5000", len(r.Rows), r.Stats.RowsRead)
+		}
+		if r.Stats.WritesKnown && r.Stats.RowsWritten != 5000 {
+			t.Errorf("rows written = %d, want 5000", r.Stats.RowsWritten)
+		}
+	})
+
 	t.Run("Nulls", func(t *testing.T) {
 		r := MustQuery(t, e, "SELECT CAST(NULL AS Nullable(Int64)) a, toNullable(toInt64(-5)) b, CAST(NULL AS Nullable(String)) c", nil)
 		want := []any{nil, int64(-5), nil}
