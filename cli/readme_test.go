@@ -123,6 +123,7 @@ func TestReadmeJobAtAnyMinute(t *testing.T) {
 	}
 	for _, c := range []struct{ rollup, count, source, time string }{
 		{"events_overview_hourly", "event_count", "events", "timestamp"},
+		{"events_totals_hourly", "event_count", "events", "timestamp"},
 		{"events_hourly", "event_count", "events", "timestamp"},
 		{"sessions_hourly", "session_count", "sessions", "session_start"},
 		{"audience_hourly", "session_count", "sessions", "session_start"},
@@ -133,8 +134,8 @@ func TestReadmeJobAtAnyMinute(t *testing.T) {
 			t.Errorf("%s: rollup rows, raw rows of closed hours, last hour = %v", c.rollup, got)
 		}
 	}
-	if o := outputs["switch sum_primitives"]; !strings.Contains(o, "sum_primitives now reads its rollup version (events_overview_hourly)") ||
-		!strings.Contains(o, "events_overview_hourly: EXACT — 720 hour buckets") {
+	if o := outputs["switch sum_primitives"]; !strings.Contains(o, "sum_primitives now reads its rollup version (events_totals_hourly)") ||
+		!strings.Contains(o, "events_totals_hourly: EXACT — 720 hour buckets") || !strings.Contains(o, "events_totals_hourly_week: EXACT") {
 		t.Errorf("switch output:\n%s", o)
 	}
 	if o := outputs["endpoint run"]; !strings.Contains(o, "over [2026-11-13 10:00:00, 2026-11-20 10:00:00)") || !strings.Contains(o, "results: EQUAL") {

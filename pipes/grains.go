@@ -320,6 +320,20 @@ func (ga *GrainArtifacts) PurgeReplaced() string {
 	return ga.DropPartition(id)
 }
 
+// CreateTables returns the CREATE statements of a new, empty rollup version: its table (one
+// host's; on a cluster deploy adds the Distributed table), then its grain and finals tables.
+// Deploy fills the derived tables of a version that already holds rows (CreateFilled).
+func (ra *RollupArtifacts) CreateTables() []string {
+	out := []string{ra.CreateTable}
+	for _, g := range ra.Grains {
+		out = append(out, g.CreateTable)
+	}
+	for _, f := range ra.Finals {
+		out = append(out, f.CreateTable)
+	}
+	return out
+}
+
 // Grain returns the compiled grain g of the rollup version, or nil.
 func (ra *RollupArtifacts) Grain(g datasources.Grain) *GrainArtifacts {
 	for _, ga := range ra.Grains {

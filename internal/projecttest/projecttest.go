@@ -90,13 +90,7 @@ func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
 		enginetest.MustExec(t, e, d.CreateTable)
 	}
 	for _, r := range a.Rollups {
-		enginetest.MustExec(t, e, r.CreateTable)
-		for _, g := range r.Grains {
-			enginetest.MustExec(t, e, g.CreateTable)
-		}
-		for _, f := range r.Finals {
-			enginetest.MustExec(t, e, f.CreateTable)
-		}
+		enginetest.MustExec(t, e, r.CreateTables()...)
 		if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
 			t.Fatal(err)
 		}
