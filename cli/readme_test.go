@@ -178,7 +178,7 @@ func runSchedule10_37(t *testing.T, args []string, clock func() time.Time) {
 		metrics, mcode := httpGet(t, "http://"+m[1]+"/metrics")
 		_, hcode := httpGet(t, "http://"+m[1]+"/healthz")
 		if mcode == http.StatusOK && hcode == http.StatusOK && strings.Contains(metrics, "hourglass_scheduler_leader 1") &&
-			strings.Count(metrics, "hourglass_closed_hours_behind{") == 4 && !behind.MatchString(metrics) {
+			strings.Count(metrics, "hourglass_closed_hours_behind{") == 5 && !behind.MatchString(metrics) {
 			break
 		}
 	}

@@ -134,7 +134,11 @@ func rollupYAML(r *datasources.Rollup) string {
 	}
 	b.WriteString("metrics:\n")
 	for _, m := range r.Metrics {
-		b.WriteString("  - " + flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "if", m.If, "by", m.By) + "\n")
+		precision := ""
+		if m.Precision != 0 {
+			precision = itoa(m.Precision)
+		}
+		b.WriteString("  - " + flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "if", m.If, "by", m.By, "precision", precision) + "\n")
 	}
 	if len(r.OrderBy) > 0 {
 		b.WriteString("order_by: " + list(r.OrderBy) + "\n")
