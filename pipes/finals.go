@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
@@ -229,13 +230,14 @@ func (fa *FinalsArtifacts) bucketStart() string {
 // recomputed in the rollup version: every bucket overlapping changed, grouped by month (the
 // finals' partition).
 func (fa *FinalsArtifacts) Units(changed timerange.Range) []GrainUnit {
-	days := &GrainArtifacts{Grain: datasources.GrainDay, Table: fa.Table}
-	out := days.Units(changed)
-	for i := range out {
-		out[i].Grain = ""
-		if fa.Bucket == "hour" {
-			out[i].Periods = out[i].Periods.Intersect(changed)
-		}
+	if changed.Empty() {
+		return nil
+	}
+	periods := timerange.Range{Start: floorBucket(fa.Bucket, changed.Start), End: ceilBucket(fa.Bucket, changed.End)}
+	var out []GrainUnit
+	for m := time.Date(periods.Start.Year(), periods.Start.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(periods.End); m = m.AddDate(0, 1, 0) {
+		part := timerange.Range{Start: m, End: m.AddDate(0, 1, 0)}
+		out = append(out, GrainUnit{Table: fa.Table, PartitionID: m.Format("200601"), Partition: part, Periods: periods.Intersect(part)})
 	}
 	return out
 }

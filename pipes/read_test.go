@@ -204,3 +204,41 @@ func TestPlanCoversTheRange(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedUnits: the partitions a change of hours rebuilds — days by ISO week, weeks by
+// month (of the week's Monday), finals by month — and the periods merged again in each.
+func TestDerivedUnits(t *testing.T) {
+	a := mustCompile(t, readsProject(t))
+	ra := a.Rollup("events_hourly")
+	changed := timerange.Range{Start: at("2026-11-29 22:00:00"), End: at("2026-12-01 03:00:00")} // Sunday → Tuesday
+	got := map[string][]string{}
+	add := func(name string, us []GrainUnit) {
+		for _, u := range us {
+			got[name] = append(got[name], fmt.Sprintf("%s %s %s", u.PartitionID, u.Partition, u.Periods))
+		}
+	}
+	add("day", ra.Grain(datasources.GrainDay).Units(changed))
+	add("week", ra.Grain(datasources.GrainWeek).Units(changed))
+	add("hourly finals", ra.FinalsOf("hourly").Units(changed))
+	add("daily finals", ra.FinalsOf("daily").Units(changed))
+	want := map[string][]string{
+		"day": {
+			"20261123 [2026-11-23 00:00:00, 2026-11-30 00:00:00) [2026-11-29 00:00:00, 2026-11-30 00:00:00)",
+			"20261130 [2026-11-30 00:00:00, 2026-12-07 00:00:00) [2026-11-30 00:00:00, 2026-12-02 00:00:00)",
+		},
+		"week": {
+			"202611 [2026-11-01 00:00:00, 2026-12-01 00:00:00) [2026-11-23 00:00:00, 2026-12-07 00:00:00)",
+		},
+		"hourly finals": {
+			"202611 [2026-11-01 00:00:00, 2026-12-01 00:00:00) [2026-11-29 22:00:00, 2026-12-01 00:00:00)",
+			"202612 [2026-12-01 00:00:00, 2027-01-01 00:00:00) [2026-12-01 00:00:00, 2026-12-01 03:00:00)",
+		},
+		"daily finals": {
+			"202611 [2026-11-01 00:00:00, 2026-12-01 00:00:00) [2026-11-29 00:00:00, 2026-12-01 00:00:00)",
+			"202612 [2026-12-01 00:00:00, 2027-01-01 00:00:00) [2026-12-01 00:00:00, 2026-12-02 00:00:00)",
+		},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("units (-want +got):\n%s", d)
+	}
+}

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week__hg_fill`
     `value` SimpleAggregateFunction(sum, Float64)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYear(`hour`)
+PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
 INSERT INTO `analytics`.`events_hourly_week__hg_fill` (`hour`, `campaign_id`, `event_type`, `events`, `users`, `users_default`, `users_uniq`, `users_exact`, `value`)
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week__stg_1`
     `value` SimpleAggregateFunction(sum, Float64)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYear(`hour`)
+PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
 INSERT INTO `analytics`.`events_hourly_week__stg_1` (`hour`, `campaign_id`, `event_type`, `events`, `users`, `users_default`, `users_uniq`, `users_exact`, `value`)
