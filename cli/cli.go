@@ -159,6 +159,7 @@ every hour at :05, proves they match the raw tables, and switches endpoints to t
 		newStatusCmd(g),
 		newValidateCmd(g),
 		newSwitchCmd(g),
+		newPruneCmd(g),
 		newEndpointCmd(g),
 		newServeCmd(g),
 		newGenerateCmd(g),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,13 +12,15 @@ import (
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/deploy"
 	"github.com/hourglass-dev/hourglass/estimate"
+	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // openPlan opens the project, prints its warnings (lint, rollups that barely shrink their
 // data) and plans the deploy. The caller must close the session.
 func (g *globals) openPlan(ctx context.Context) (*session, *deploy.ChangePlan, error) {
-	s, err := g.openSession(ctx, nil)
+	s, err := g.openSession(ctx, g.now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,6 +125,12 @@ func writePlan(g *globals, p *deploy.ChangePlan, withSQL bool) error {
 			}
 		}
 	}
+	if len(p.Prunable) > 0 {
+		fmt.Fprintln(g.io.Out, "\nrollup versions no endpoint reads any more (hourglass prune drops them):")
+		for _, v := range p.Prunable {
+			fmt.Fprintf(g.io.Out, "  %s\n", v.Name())
+		}
+	}
 	msg := "plan for " + p.Database + " on ClickHouse " + p.Server + ": " + p.Summary()
 	if p.Cluster != "" {
 		msg = "plan for " + p.Database + " on cluster " + p.Cluster + " (ClickHouse " + p.Server + "): " + p.Summary()
@@ -136,7 +145,8 @@ func writePlan(g *globals, p *deploy.ChangePlan, withSQL bool) error {
 }
 
 func newDeployCmd(g *globals) *cobra.Command {
-	var allowDestructive, dryRun bool
+	var allowDestructive, dryRun, backfill bool
+	var parallel int
 	c := &cobra.Command{
 		Use:   "deploy",
 		Short: "Create or update the project's tables, rollups and endpoint views",
@@ -148,10 +158,17 @@ definition hash, so a second deploy with nothing changed does nothing and says s
 Destructive changes are refused — nothing is written — unless --allow-destructive: a changed
 rollup is then deployed as a new version (<rollup>_v2, …) beside the old one, which keeps
 serving; a raw column type change or drop is applied in place. Trigger rollups are cut over
-at the next hour boundary; nothing is created with POPULATE.`,
+at the next hour boundary; nothing is created with POPULATE.
+
+A new rollup version starts never backfilled: deploy names each version it creates and the
+backfill it needs (from the partition of the source's first row to now), and --backfill runs
+it right away, rollup by rollup. The older version keeps serving its endpoints, and populate
+keeps it fresh, until hourglass switch moves them to the new one; hourglass prune then drops
+it.`,
 		Example: `  hourglass deploy
   hourglass deploy --dry-run
   hourglass deploy --allow-destructive
+  hourglass deploy --allow-destructive --backfill --parallel 2
   hourglass deploy --project demo --dsn chdb://demo/.hourglass/data --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -177,19 +194,103 @@ at the next hour boundary; nothing is created with POPULATE.`,
 				}
 				return nil
 			}
+			if parallel < 1 || parallel > 64 {
+				return fmt.Errorf("--parallel %d: use 1 to 64", parallel)
+			}
 			res, err := deploy.Apply(ctx, s.engine, s.store, p, deploy.ApplyOptions{AllowDestructive: allowDestructive, Now: g.now()})
 			if err != nil {
 				return err
 			}
-			if g.output == "json" {
-				return writeJSON(g.io.Out, res)
+			needs, err := newVersionBackfills(ctx, g, s, res)
+			if err != nil {
+				return err
 			}
-			return writeDeployResult(g, p, res)
+			if g.output != "json" {
+				if err := writeDeployResult(g, p, res, needs, backfill); err != nil {
+					return err
+				}
+			}
+			var reps []*populate.Report
+			if backfill && len(needs) > 0 {
+				if reps, err = runBackfills(ctx, g, s, needs, parallel); err != nil {
+					return err
+				}
+			}
+			if g.output == "json" {
+				return writeJSON(g.io.Out, deployReport{Result: res, Backfills: needs, Backfilled: reps})
+			}
+			return nil
 		},
 	}
 	c.Flags().BoolVar(&allowDestructive, "allow-destructive", false, "apply destructive changes (new rollup versions, raw column type changes and drops)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and its statements without applying them")
+	c.Flags().BoolVar(&backfill, "backfill", false, "backfill every rollup version the deploy creates, from its source's first day to now")
+	c.Flags().IntVar(&parallel, "parallel", 1, "with --backfill: units to run at once")
 	return c
+}
+
+// deployReport is deploy's JSON output: what was applied, and the backfills the new rollup
+// versions need (and, with --backfill, what they did).
+type deployReport struct {
+	*deploy.Result
+	Backfills  []*versions.Backfill `json:"backfills"`
+	Backfilled []*populate.Report   `json:"backfilled,omitempty"`
+}
+
+// newVersionBackfills returns the backfill each rollup version the deploy created needs (none
+// for a rollup whose source holds no closed hour yet).
+func newVersionBackfills(ctx context.Context, g *globals, s *session, res *deploy.Result) ([]*versions.Backfill, error) {
+	needs := []*versions.Backfill{}
+	for _, c := range res.Applied {
+		if c.Kind != deploy.KindRollup || (c.Action != deploy.ActionCreate && c.Action != deploy.ActionDestructive) {
+			continue
+		}
+		ra := s.artifacts.Rollup(c.Object)
+		if ra == nil {
+			continue
+		}
+		v, err := ra.Versioned(c.Table)
+		if err != nil {
+			return nil, err
+		}
+		b, err := versions.NeededBackfill(ctx, s.engine, s.store, v, c.Version, g.now())
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			needs = append(needs, b)
+		}
+	}
+	return needs, nil
+}
+
+// runBackfills runs the backfills deploy --backfill was asked for, on the versions just
+// deployed.
+func runBackfills(ctx context.Context, g *globals, s *session, needs []*versions.Backfill, parallel int) ([]*populate.Report, error) {
+	if err := s.useLiveVersions(ctx); err != nil {
+		return nil, err
+	}
+	var reps []*populate.Report
+	for _, b := range needs {
+		bar := newProgress(g.io.Err, "backfill")
+		runner := populate.New(s.engine, s.store, s.artifacts, populate.Options{Now: g.now, Events: bar.event})
+		rep, err := runner.Backfill(ctx, b.Rollup, b.Range, populate.BackfillOptions{Parallel: parallel})
+		bar.finish()
+		var ie *populate.InterruptedError
+		if errors.As(err, &ie) {
+			return reps, fmt.Errorf("%v; resume with: hourglass backfill %s --from %q --to %q --resume", err, b.Rollup, timerange.Format(b.Range.Start), timerange.Format(b.Range.End))
+		}
+		if err != nil {
+			return reps, fmt.Errorf("backfill %s: %w (the deploy itself is done; run the backfill again: %s)", b.Rollup, err, b.Command)
+		}
+		if g.output != "json" {
+			if err := writeReport(g, rep); err != nil {
+				return reps, err
+			}
+		}
+		reps = append(reps, rep)
+	}
+	return reps, nil
 }
 
 var pastTense = map[deploy.Action]string{
@@ -199,8 +300,9 @@ var pastTense = map[deploy.Action]string{
 	deploy.ActionUnchanged:   "recorded",
 }
 
-// writeDeployResult prints what a deploy did.
-func writeDeployResult(g *globals, p *deploy.ChangePlan, res *deploy.Result) error {
+// writeDeployResult prints what a deploy did, and the backfills its new rollup versions need
+// (running is set when deploy --backfill runs them next).
+func writeDeployResult(g *globals, p *deploy.ChangePlan, res *deploy.Result, needs []*versions.Backfill, running bool) error {
 	w := g.io.Out
 	for _, c := range res.Applied {
 		line := pastTense[c.Action] + " " + string(c.Kind) + " " + c.Object
@@ -234,6 +336,16 @@ func writeDeployResult(g *globals, p *deploy.ChangePlan, res *deploy.Result) err
 		}
 		n[c.Kind]++
 	}
-	_, err := fmt.Fprintf(w, "deployed %s: %d change(s), %d statement(s) (%s)\n", p.Database, len(res.Applied), res.Statements, strings.Join(kinds, ", "))
-	return err
+	if _, err := fmt.Fprintf(w, "deployed %s: %d change(s), %d statement(s) (%s)\n", p.Database, len(res.Applied), res.Statements, strings.Join(kinds, ", ")); err != nil {
+		return err
+	}
+	for _, b := range needs {
+		what := fmt.Sprintf("new version %d of %s (table %s) starts never backfilled: it needs %s", b.Version, b.Rollup, b.Table, b.Range)
+		if running {
+			fmt.Fprintf(w, "%s: backfilling it now\n", what)
+			continue
+		}
+		fmt.Fprintf(w, "%s: run %s (or deploy with --backfill)\n", what, b.Command)
+	}
+	return nil
 }

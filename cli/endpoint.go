@@ -29,7 +29,7 @@ func newEndpointRunCmd(g *globals) *cobra.Command {
 	var compare, explainIt bool
 	var side string
 	c := &cobra.Command{
-		Use:   "run NAME --param start=T --param end=T [--param k=v …]",
+		Use:   "run NAME [--param k=v …]",
 		Short: "Run an endpoint and print its rows; --compare runs its raw and rollup versions side by side",
 		Long: `run runs an endpoint with the given parameters and prints its rows. By default it runs the
 version the endpoint serves: raw, or — once switched — the planned read of its rollup version:
@@ -37,14 +37,19 @@ the coarsest stored grain that covers whole periods (weeks, days), hours at the 
 hours after the rollup's watermark (the still-open hour included) from raw rows turned into
 states, all merged once. --side rollup runs that planned read even while the endpoint serves
 raw; --side raw the raw version; --side view the published view (one statement over the
-hourly rollup). start and end are required; filter parameters left out take their default
-(empty: no filter).
+hourly rollup).
 
-start and end read like every range: now is the end of the last closed hour, -7d floors to the
-hour, absolute times as written (an end in the future reads the open hour too).
+The range params (start and end, or the ones the endpoint's range names) are required unless
+they have a default. A DateTime reads like every range: now is the end of the last closed hour,
+-7d floors to the hour, absolute times as written (an end in the future reads the open hour
+too). A Date is a day (2026-11-01, today, -7d), and a Date end includes its whole day. A filter
+applies when its parameter is given — campaign_id= keeps the rows whose campaign is the empty
+string — and a list is comma-separated (countries=DE,FR). A parameter the endpoint does not
+take is an error.
 
 --explain prints the plan of a rollup read: each segment with its grain, table, ranges and the
-rows it reads alone.
+rows it reads alone, the previous period's too for an endpoint that compares, and what the plan
+could not use (finals that do not fit the call's filters) and why.
 
 --compare runs the raw version and the rollup version the endpoint serves (the one it was
 switched to; the deployed version while it serves raw) with the same parameters, over closed
@@ -54,6 +59,8 @@ function on both sides. It exits 1 when they differ.`,
 		Example: `  hourglass endpoint run sum_primitives --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1
   hourglass endpoint run sum_primitives --param start=-30d --param end=now --explain
   hourglass endpoint run timeseries_primitives --param start=-7d --param end=now --param campaign_id=c1 --side raw
+  hourglass endpoint run audience_breakdown --param start=2026-11-15 --param end=2026-11-22 --param countries=DE,FR --param limit=10
+  hourglass endpoint run kpis --param date_from=2026-11-01 --param date_to=2026-11-07
   hourglass endpoint run audience_breakdown --param start=2026-11-15 --param end=2026-11-22 --param campaign_id=c1 --compare`,
 		Args: exactArgs(1, "name the endpoint to run"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -112,7 +119,7 @@ function on both sides. It exits 1 when they differ.`,
 			return writeResult(g.io.Out, "text", &engine.Result{Columns: res.Columns, Rows: res.Rows, Stats: res.Stats})
 		},
 	}
-	c.Flags().StringArrayVar(&params, "param", nil, "parameter k=v (repeatable): start=2026-11-15, end=now, campaign_id=c1")
+	c.Flags().StringArrayVar(&params, "param", nil, "parameter k=v (repeatable): start=2026-11-15, end=now, campaign_id=c1, countries=DE,FR")
 	c.Flags().BoolVar(&compare, "compare", false, "run the raw and rollup versions and compare rows read, bytes read, time and results")
 	c.Flags().StringVar(&side, "side", endpoints.SideServed, "what to run: served (the version the endpoint serves), rollup (its planned rollup read), raw, or view (the published view)")
 	c.Flags().BoolVar(&explainIt, "explain", false, "print the plan of a rollup read: each segment's grain, table, ranges and rows read")
@@ -185,15 +192,25 @@ func writeReadPlan(g *globals, plan *pipes.ReadPlan, segs []endpoints.SegmentSta
 		fresh = "fresh: false, the range ends at the watermark"
 	}
 	fmt.Fprintf(w, "plan of %s over %s on %s (watermark %s; %s): %s\n", plan.Endpoint, plan.Range, plan.Table, wm, fresh, plan.Summary())
+	if !plan.Previous.Empty() {
+		fmt.Fprintf(w, "previous period (compare): %s\n", plan.Previous)
+	}
+	for _, n := range plan.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	var rows [][]string
 	for _, s := range segs {
 		var rs []string
 		for _, r := range s.Ranges {
 			rs = append(rs, r.String())
 		}
-		rows = append(rows, []string{s.Kind, s.Table, strings.Join(rs, " "), strconv.FormatUint(s.Stats.RowsRead, 10), humanBytes(s.Stats.BytesRead), s.Stats.Elapsed.Round(time.Microsecond).String()})
+		period := "call"
+		if s.Previous {
+			period = "previous"
+		}
+		rows = append(rows, []string{period, s.Kind, s.Table, strings.Join(rs, " "), strconv.FormatUint(s.Stats.RowsRead, 10), humanBytes(s.Stats.BytesRead), s.Stats.Elapsed.Round(time.Microsecond).String()})
 	}
-	if err := writeTable(w, []string{"grain", "table", "ranges", "rows read", "bytes read", "time alone"}, rows); err != nil {
+	if err := writeTable(w, []string{"period", "grain", "table", "ranges", "rows read", "bytes read", "time alone"}, rows); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w)

@@ -84,6 +84,9 @@ func writeResult(w io.Writer, output string, r *engine.Result) error {
 		rows[i] = make([]string, len(row))
 		for j, v := range row {
 			rows[i][j] = formatValue(v)
+			if t, ok := v.(time.Time); ok && j < len(r.Columns) && isDateType(r.Columns[j].Type) {
+				rows[i][j] = t.UTC().Format(time.DateOnly) // a Date column holds days
+			}
 		}
 	}
 	if len(header) == 0 {
@@ -130,4 +133,10 @@ func writeFiles(dir string, files map[string][]byte) ([]string, error) {
 		written = append(written, path)
 	}
 	return written, nil
+}
+
+// isDateType reports whether a column type holds days: Date or Date32, maybe Nullable.
+func isDateType(typ string) bool {
+	t := strings.TrimSuffix(strings.TrimPrefix(typ, "Nullable("), ")")
+	return t == "Date" || t == "Date32"
 }

@@ -83,7 +83,8 @@ hour, whatever the minute; absolute times must be on the hour.`,
 			}
 			defer s.close()
 			var reports []*populate.Report
-			for _, name := range args {
+			// A rollup over a rollup after its source.
+			for _, name := range populate.SourcesFirst(s.artifacts, args) {
 				rg, err := rollupRange(from, to, opts, s.artifacts, name)
 				if err != nil {
 					return err
@@ -167,8 +168,16 @@ func writeReport(g *globals, rep *populate.Report) error {
 	if len(rep.Recovered) > 0 {
 		recovered = fmt.Sprintf("; first redid %d suspect partition(s) a crash may have doubled: %s", len(rep.Recovered), strings.Join(rep.Recovered, ", "))
 	}
+	name := rep.Rollup
+	if rep.Version > 0 { // the rollup has several versions: say which one
+		name = fmt.Sprintf("%s v%d (table %s)", rep.Rollup, rep.Version, rep.Table)
+	}
+	if rep.Note != "" {
+		_, err := fmt.Fprintf(g.io.Out, "%s %s: %s\n", rep.Kind, name, rep.Note)
+		return err
+	}
 	_, err := fmt.Fprintf(g.io.Out, "%s %s %s: %d unit(s) done, %d skipped, %d raw rows read → %d rollup rows in %s; watermark %s%s\n",
-		rep.Kind, rep.Rollup, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
+		rep.Kind, name, rep.Range, rep.Done, rep.Skipped, rep.RowsRead, rep.RowsWritten, rep.Duration.Round(time.Millisecond), w, recovered)
 	return err
 }
 
@@ -183,7 +192,12 @@ last closed hour (an hour closes its delay after it ends) from the raw table, ke
 hours of their partitions as the rollup holds them, and swaps each partition in whole, catching
 up every hour missed while the job was down; then it advances the watermark. First it redoes
 any partition a crashed run may have left counted twice (see hourglass status). Run it as
-often as you like.`,
+often as you like.
+
+After a changed rollup was deployed as a new version, every older version an endpoint still
+reads is populated too (from the definition it was deployed with), before the new one, until
+hourglass switch moves its endpoints; a new version never backfilled is left for its backfill
+while an older one serves.`,
 		Example: `  hourglass populate
   hourglass populate events_hourly --now 2026-11-22T10:05:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {

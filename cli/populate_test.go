@@ -85,7 +85,7 @@ func TestNewcomerFlow(t *testing.T) {
 	for _, s := range rep.Rollups {
 		if s.Rollup == "events_overview_hourly" {
 			found = true
-			if s.Watermark.Format("2006-01-02 15") != "2026-11-04 06" || s.LagSeconds != 0 || s.Reduction <= 1 || s.FailedUnits != 0 {
+			if s.Watermark.Format("2006-01-02 15") != "2026-11-04 06" || s.LagSeconds == nil || *s.LagSeconds != 0 || s.Reduction <= 1 || s.FailedUnits != 0 {
 				t.Errorf("status = %+v", s)
 			}
 		}

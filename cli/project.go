@@ -152,5 +152,17 @@ func (s *session) useLiveVersions(ctx context.Context) error {
 		}
 		s.artifacts.Rollups[i] = live
 	}
+	// A rollup over a rollup reads the version of its source deploy recorded.
+	for i, ra := range s.artifacts.Rollups {
+		src := s.artifacts.Rollup(ra.SourceRollup())
+		if src == nil || src.Table == ra.SourceTable() {
+			continue
+		}
+		reading, err := ra.ReadingSource(src.Table)
+		if err != nil {
+			return fmt.Errorf("rollup %s reads %s: %w", ra.Rollup.Name, src.Table, err)
+		}
+		s.artifacts.Rollups[i] = reading
+	}
 	return nil
 }

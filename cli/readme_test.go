@@ -22,14 +22,21 @@ var readmeClock = time.Date(2026, 11, 20, 10, 37, 21, 0, time.UTC)
 // written: comments dropped, "a && b" split, "\" continuations joined.
 func readmeJob(t *testing.T) []string {
 	t.Helper()
+	return readmeBlock(t, "## The job, step by step")
+}
+
+// readmeBlock returns the command lines of the first ```sh block of the README's section
+// titled heading (see readmeJob).
+func readmeBlock(t *testing.T, heading string) []string {
+	t.Helper()
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	i := strings.Index(doc, "## The job, step by step")
+	i := strings.Index(doc, heading)
 	if i < 0 {
-		t.Fatal("README has no \"The job, step by step\" section")
+		t.Fatalf("README has no %q section", heading)
 	}
 	doc = doc[i:]
 	start := strings.Index(doc, "```sh\n")
@@ -94,7 +101,7 @@ func TestReadmeJobAtAnyMinute(t *testing.T) {
 			continue
 		case words[0] != "hourglass":
 			t.Fatalf("README line %q is not an hourglass command", line)
-		case words[1] == "schedule":
+		case words[1] == "schedule" || words[1] == "serve":
 			runSchedule10_37(t, words[1:], clock)
 			continue
 		}
@@ -166,9 +173,9 @@ func runSchedule10_37(t *testing.T, args []string, clock func() time.Time) {
 	for {
 		select {
 		case code := <-done:
-			t.Fatalf("hourglass schedule exited %d before it was stopped:\n%s", code, errb.String())
+			t.Fatalf("hourglass %s exited %d before it was stopped:\n%s", args[0], code, errb.String())
 		case <-deadline:
-			t.Fatalf("hourglass schedule did not start and catch up in 2 minutes:\n%s", errb.String())
+			t.Fatalf("hourglass %s did not start and catch up in 2 minutes:\n%s", args[0], errb.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 		m := addr.FindStringSubmatch(errb.String())

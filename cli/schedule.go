@@ -152,6 +152,8 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 		mux := http.NewServeMux()
 		mux.Handle(httpapi.Prefix, httpapi.New(&httpapi.ProjectRunner{E: e, Store: store, Artifacts: s.artifacts, Now: clock.Now},
 			httpapi.Options{Tokens: tokens, Public: f.public}))
+		mux.Handle("/status", g.statusHandler(e))
+		mux.Handle("/status.json", g.statusHandler(e))
 		mux.Handle("/", sch.Handler())
 		ln, err := net.Listen("tcp", f.listen)
 		if err != nil {
@@ -168,7 +170,7 @@ func runSchedule(ctx context.Context, g *globals, f scheduleFlags) error {
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		log.Info("serving /v0/pipes/, /healthz and /metrics", "addr", ln.Addr().String())
+		log.Info("serving /v0/pipes/, /status, /healthz and /metrics", "addr", ln.Addr().String())
 	}
 	if info, err := e.Info(ctx); err == nil && info.Kind == "embedded" && info.Location != ":memory:" {
 		// Every other command on this data folder now runs here, on this engine.

@@ -14,17 +14,33 @@ import (
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/validate"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
-// rollupStatus is one rollup's line in hourglass status.
+// rollupStatus is one rollup version's line in hourglass status.
 type rollupStatus struct {
-	Rollup    string    `json:"rollup"`
-	Mode      string    `json:"mode"`
-	Deployed  bool      `json:"deployed"`
-	Table     string    `json:"table,omitempty"`
-	Watermark time.Time `json:"watermark,omitzero"`
-	// LagSeconds is how far the watermark is behind the last closed hour.
-	LagSeconds  float64    `json:"lag_seconds"`
+	Rollup   string `json:"rollup"`
+	Mode     string `json:"mode"`
+	Deployed bool   `json:"deployed"`
+	// Version is the version's number; Newest marks the one deploy created last (the one
+	// backfill, populate, validate and switch work on).
+	Version int    `json:"version,omitempty"`
+	Newest  bool   `json:"newest"`
+	Table   string `json:"table,omitempty"`
+	// Covered are the closed hours the version holds without a gap, from its run log and
+	// watermark (see validate.History); nil when it was never backfilled.
+	Covered   *timerange.Range `json:"covered,omitempty"`
+	Watermark time.Time        `json:"watermark,omitzero"`
+	// LagSeconds is how far the watermark is behind the last closed hour; null when the
+	// version was never backfilled (it holds nothing: it is not "0 s behind").
+	LagSeconds *float64 `json:"lag_seconds"`
+	// ReadBy are the endpoints reading this version. Populated says whether populate and the
+	// scheduler keep it fresh (the newest, and every version an endpoint reads); Prunable
+	// whether hourglass prune may drop it.
+	ReadBy      []string   `json:"read_by"`
+	Populated   bool       `json:"populated"`
+	Prunable    bool       `json:"prunable"`
 	LastRun     *meta.Unit `json:"last_run,omitempty"`
 	FailedUnits int        `json:"failed_units"`
 	// RawRows and RollupRows count both tables over [first rollup hour, watermark).
@@ -35,6 +51,8 @@ type rollupStatus struct {
 	// Fix is the command that redoes them.
 	Suspect []populate.Suspect `json:"suspect_partitions"`
 	Fix     string             `json:"fix,omitempty"`
+	// Note says what the version waits for (its backfill), or why it cannot be kept fresh.
+	Note string `json:"note,omitempty"`
 }
 
 type statusReport struct {
@@ -47,11 +65,15 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var now clockFlag
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show each rollup's watermark, lag, last run, failures and reduction, and each endpoint's state",
-		Long: `status shows, per rollup (the table of its deployed version), the watermark, the lag behind the
-last closed hour, the last run, the failed units and the reduction, and per endpoint what it
-reads. A partition that a crash may have left counted twice (a run died during its swap) is
-listed as suspect with the command that redoes it, and status exits 1 until it is redone.`,
+		Short: "Show each rollup version's coverage, watermark, lag, failures, readers and reduction, and each endpoint's state",
+		Long: `status shows, per rollup version (<rollup> for version 1, <rollup>_vN after a change), the closed
+hours it holds, the watermark, the lag behind the last closed hour (none for a version never
+backfilled, with the backfill to run), the last run, the failed units, the endpoints that read
+it and the reduction; and per endpoint what it reads. The newest version and every version an
+endpoint reads are populated; an older one nobody reads is prunable (hourglass prune).
+
+A partition that a crash may have left counted twice (a run died during its swap) is listed as
+suspect with the command that redoes it, and status exits 1 until it is redone.`,
 		Example: `  hourglass status
   hourglass status --output json`,
 		Args: cobra.NoArgs,
@@ -91,26 +113,34 @@ func collectStatus(ctx context.Context, s *session, now time.Time) (*statusRepor
 	if err != nil {
 		return nil, err
 	}
-	deps := map[string]meta.Deployment{}
-	if ok {
-		if deps, err = s.store.Deployments(ctx); err != nil {
+	for _, ra := range s.artifacts.Rollups {
+		vs, err := versions.List(ctx, s.store, ra.Rollup.Name)
+		if err != nil {
 			return nil, err
 		}
-	}
-	for _, ra := range s.artifacts.Rollups {
-		st := rollupStatus{Rollup: ra.Rollup.Name, Mode: string(ra.Rollup.Mode)}
-		d, deployed := deps[ra.Rollup.Name]
-		st.Deployed = deployed
-		if !deployed {
-			rep.Rollups = append(rep.Rollups, st)
+		if len(vs) == 0 {
+			rep.Rollups = append(rep.Rollups, rollupStatus{Rollup: ra.Rollup.Name, Mode: string(ra.Rollup.Mode), ReadBy: []string{}})
 			continue
 		}
-		st.Suspect = []populate.Suspect{}
-		st.Table = d.Table
-		if err := rollupHealth(ctx, s, ra, now, &st); err != nil {
-			return nil, fmt.Errorf("status of %s: %w", ra.Rollup.Name, err)
+		for _, v := range vs {
+			st := rollupStatus{Rollup: ra.Rollup.Name, Mode: string(ra.Rollup.Mode), Deployed: true, Version: v.Version, Newest: v.Newest,
+				Table: v.Table, ReadBy: v.ReadBy, Populated: v.Kept(), Prunable: v.Prunable(), Suspect: []populate.Suspect{}}
+			vra, err := v.Artifacts(s.artifacts)
+			if err != nil {
+				if v.Kept() && !v.Newest {
+					st.Note = err.Error() // populate cannot keep it fresh: say why
+				}
+				// Its run log, watermark and rows are read all the same, by table.
+				if vra, err = ra.Versioned(v.Table); err != nil {
+					return nil, err
+				}
+			}
+			st.Mode = string(vra.Rollup.Mode)
+			if err := rollupHealth(ctx, s, vra, v, now, &st); err != nil {
+				return nil, fmt.Errorf("status of %s: %w", v.Name(), err)
+			}
+			rep.Rollups = append(rep.Rollups, st)
 		}
-		rep.Rollups = append(rep.Rollups, st)
 	}
 	if ok {
 		eps, err := s.store.Endpoints(ctx)
@@ -128,23 +158,41 @@ func collectStatus(ctx context.Context, s *session, now time.Time) (*statusRepor
 	return rep, nil
 }
 
-func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, now time.Time, st *rollupStatus) error {
+func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, v *versions.Version, now time.Time, st *rollupStatus) error {
 	sus, err := populate.Suspects(ctx, s.store, ra.Rollup, ra.Table)
 	if err != nil {
 		return err
 	}
 	st.Suspect = sus
 	if len(sus) > 0 {
-		st.Fix = fixCommand(ra, sus)
+		st.Fix = fixCommand(ra, v, sus)
+	}
+	h, err := validate.ReadHistory(ctx, s.store, ra, now)
+	if err != nil {
+		return err
+	}
+	if !h.Covered.Empty() {
+		st.Covered = &h.Covered
 	}
 	w, ok, err := s.store.Watermark(ctx, ra.Table)
 	if err != nil {
 		return err
 	}
+	if ra.Rollup.Mode == datasources.ModeTrigger { // its view keeps it from the cut-over on
+		w, ok = h.Covered.End, !h.Covered.Empty()
+	}
 	closed := timerange.ClosedEnd(now, ra.Rollup.Delay)
 	if ok {
-		st.Watermark = w
-		st.LagSeconds = closed.Sub(w).Seconds()
+		lag := closed.Sub(w).Seconds()
+		st.Watermark, st.LagSeconds = w, &lag
+	} else if v.Newest && st.Note == "" {
+		b, err := versions.NeededBackfill(ctx, s.engine, s.store, ra, v.Version, now)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			st.Note = "never backfilled: run " + b.Command
+		}
 	}
 	units, err := s.store.RecentUnits(ctx, ra.Table, 200)
 	if err != nil {
@@ -190,14 +238,22 @@ func rollupHealth(ctx context.Context, s *session, ra *pipes.RollupArtifacts, no
 	return nil
 }
 
-// fixCommand is the command that redoes a rollup's suspect partitions: every command that
-// writes to the rollup version does it first; for a scheduled rollup that is the next populate.
-func fixCommand(ra *pipes.RollupArtifacts, sus []populate.Suspect) string {
-	if ra.Rollup.Mode == datasources.ModeScheduled {
+// fixCommand is the command that redoes a rollup version's suspect partitions: every command
+// that writes to the version does it first. For a scheduled rollup that is the next populate
+// (which keeps the newest version and every version an endpoint reads); backfill and
+// reconcile write only the newest; a version nothing writes to any more is pruned.
+func fixCommand(ra *pipes.RollupArtifacts, v *versions.Version, sus []populate.Suspect) string {
+	switch {
+	case ra.Rollup.Mode == datasources.ModeScheduled && v.Kept():
 		return "hourglass populate " + ra.Rollup.Name
+	case v.Newest:
+		return fmt.Sprintf("hourglass backfill %s --from %q --to %q", ra.Rollup.Name,
+			timerange.Format(sus[0].Partition.Start), timerange.Format(sus[len(sus)-1].Partition.End))
+	case v.Prunable():
+		return fmt.Sprintf("hourglass prune %s --version %d --yes (no endpoint reads it)", ra.Rollup.Name, v.Version)
 	}
-	return fmt.Sprintf("hourglass backfill %s --from %q --to %q", ra.Rollup.Name,
-		timerange.Format(sus[0].Partition.Start), timerange.Format(sus[len(sus)-1].Partition.End))
+	return fmt.Sprintf("hourglass switch %s --to rollup (the newest version) or --to raw, then hourglass prune %s --version %d --yes",
+		strings.Join(v.ReadBy, ", "), ra.Rollup.Name, v.Version)
 }
 
 // suspectError is status's failure when partitions may be counted twice: one line naming each
@@ -218,15 +274,26 @@ func suspectError(rep *statusReport) error {
 
 func writeStatus(g *globals, rep *statusReport) error {
 	rows := [][]string{}
+	several := map[string]bool{}
+	for _, r := range rep.Rollups {
+		several[r.Rollup] = several[r.Rollup] || r.Deployed && !r.Newest
+	}
 	for _, r := range rep.Rollups {
 		if !r.Deployed {
-			rows = append(rows, []string{r.Rollup, r.Mode, "not deployed", "", "", "", "", "", ""})
+			rows = append(rows, []string{r.Rollup, "", "not deployed", "", "", "", "", "", "", "", ""})
 			continue
 		}
-		w, lag := "never populated", ""
-		if !r.Watermark.IsZero() {
+		version := fmt.Sprintf("v%d", r.Version)
+		if r.Newest && several[r.Rollup] {
+			version += " (newest)"
+		}
+		covered, w, lag := "-", "never backfilled", "-"
+		if r.Covered != nil {
+			covered = r.Covered.String()
+		}
+		if r.LagSeconds != nil {
 			w = timerange.Format(r.Watermark)
-			lag = (time.Duration(r.LagSeconds) * time.Second).String()
+			lag = (time.Duration(*r.LagSeconds) * time.Second).String()
 		}
 		last := ""
 		if r.LastRun != nil {
@@ -240,10 +307,22 @@ func writeStatus(g *globals, rep *statusReport) error {
 		if len(r.Suspect) > 0 {
 			suspect = fmt.Sprintf("%d SUSPECT", len(r.Suspect))
 		}
-		rows = append(rows, []string{r.Rollup, r.Mode, r.Table, w, lag, last, fmt.Sprint(r.FailedUnits), suspect, red})
+		readBy := strings.Join(r.ReadBy, ", ")
+		switch {
+		case r.Prunable:
+			readBy = "nobody (prunable)"
+		case readBy == "":
+			readBy = "-"
+		}
+		rows = append(rows, []string{r.Rollup, version, r.Table, covered, w, lag, last, fmt.Sprint(r.FailedUnits), suspect, readBy, red})
 	}
-	if err := writeTable(g.io.Out, []string{"rollup", "mode", "table", "watermark", "lag", "last run", "failed", "suspect", "reduction"}, rows); err != nil {
+	if err := writeTable(g.io.Out, []string{"rollup", "version", "table", "covered", "watermark", "lag", "last run", "failed", "suspect", "read by", "reduction"}, rows); err != nil {
 		return err
+	}
+	for _, r := range rep.Rollups {
+		if r.Note != "" {
+			fmt.Fprintf(g.io.Out, "%s v%d (table %s): %s\n", r.Rollup, r.Version, r.Table, r.Note)
+		}
 	}
 	for _, r := range rep.Rollups {
 		if len(r.Suspect) == 0 {

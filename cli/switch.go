@@ -119,7 +119,7 @@ func writeSwitch(g *globals, res *endpoints.SwitchResult) error {
 	}
 	switch {
 	case res.Refused:
-		_, err := fmt.Fprintf(w, "REFUSED: %s stays on %s\n", res.Endpoint, orText(res.Previous, "its current version"))
+		_, err := fmt.Fprintf(w, "REFUSED: %s keeps reading %s\n", res.Endpoint, res.Reads())
 		return err
 	case res.Switched:
 		how := ""

@@ -320,7 +320,7 @@ func TestValidateEndpoint(t *testing.T) {
 	// is what it returns.
 	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly_day UPDATE event_count = event_count + 2 WHERE hour = '2026-11-19 00:00:00' AND event_id = 'e1' SETTINGS mutations_sync = 2")...)
 	code, out, errOut = run(t, args(g, "validate", "--endpoint", "conversions_breakdown", "--from", "2026-11-19", "--to", "now", nowFlag)...)
-	if code != ExitCheckFailed || !strings.Contains(out, "DIFFERENT") || !strings.Contains(out, `the whole range (campaign_id="" end="2026-11-20 00:00:00" event_type="" start="2026-11-19 00:00:00")`) ||
+	if code != ExitCheckFailed || !strings.Contains(out, "DIFFERENT") || !strings.Contains(out, `the whole range (end="2026-11-20 00:00:00" limit=100 offset=0 start="2026-11-19 00:00:00")`) ||
 		!regexp.MustCompile(`event_id=e1 event_type=\w+ +event_count`).MatchString(out) {
 		t.Fatalf("drift: exit %d\n%s%s", code, out, errOut)
 	}

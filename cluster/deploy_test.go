@@ -189,11 +189,19 @@ func TestMetadataBehindADeadNodeWarnsAndGoesOn(t *testing.T) {
 	if err := n2.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The restarted replica first reconnects to ZooKeeper; on a loaded machine that can take
+	// longer than one Sync's timeout, so wait for the record itself (bounded).
 	s1 := f.store("n1")
-	if err := s1.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if units, err := s1.RunUnits(ctx, "r2"); err != nil || len(units) != 1 {
-		t.Errorf("run r2 through n1 after n2 came back: %v %+v", err, units)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		err := s1.Sync(ctx)
+		units, uerr := s1.RunUnits(ctx, "r2")
+		if err == nil && uerr == nil && len(units) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run r2 through n1 90 s after n2 came back: sync %v, read %v %+v", err, uerr, units)
+		}
+		time.Sleep(time.Second)
 	}
 }

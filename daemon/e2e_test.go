@@ -178,6 +178,9 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 		t.Errorf("HTTP API %s, raw SQL %s", got, want)
 	}
 
+	// The status page, as JSON and as people see it in a real browser.
+	checkStatusPage(t, addr)
+
 	// Read-only commands, with their own output and exit codes.
 	if out := p.must("status"); !strings.Contains(out, "events_overview_hourly") {
 		t.Errorf("status through the daemon:\n%s", out)
@@ -258,4 +261,58 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 		t.Error("the daemon left its socket behind")
 	}
 	p.must("status")
+}
+
+// checkStatusPage reads /status.json, then renders /status in headless Chromium and reads the
+// screenshot back with OCR (tesseract): every rollup must be named on the page people see.
+func checkStatusPage(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var st struct {
+		Rollups []struct {
+			Rollup string `json:"rollup"`
+		} `json:"rollups"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || resp.StatusCode != 200 || len(st.Rollups) != 5 {
+		t.Fatalf("/status.json: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		enginetest.Unavailable(t, "Debian's chromium (apt-get install chromium)", err)
+	}
+	tesseract, err := exec.LookPath("tesseract")
+	if err != nil {
+		enginetest.Unavailable(t, "tesseract, to read the screenshot (apt-get install tesseract-ocr)", err)
+	}
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "status.png")
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--window-size=1700,1000", "--screenshot="+shot, "http://"+addr+"/status")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	out, err := exec.Command(tesseract, shot, "-").Output()
+	if err != nil {
+		t.Fatalf("tesseract: %v", err)
+	}
+	letters := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, strings.ToLower(s))
+	}
+	seen := letters(string(out))
+	for _, r := range st.Rollups {
+		if !strings.Contains(seen, letters(r.Rollup)) {
+			t.Errorf("the status page as rendered does not show rollup %s; OCR read:\n%s", r.Rollup, out)
+		}
+	}
 }

@@ -32,7 +32,7 @@ const (
 
 	// Rollups.
 	CodeUnknownSource  = "HG120" // rollup source is not a declared datasource
-	CodeRollupOfRollup = "HG121" // rollup source is a rollup
+	CodeRollupOfRollup = "HG121" // rollup source is a rollup it cannot read (itself, a derived one)
 	CodeTimeColumn     = "HG122" // time column missing, unknown or not DateTime
 	CodeGranularity    = "HG123" // granularity other than hour
 	CodePartition      = "HG124" // partition other than day/month
@@ -59,6 +59,12 @@ const (
 	CodeEndpointOrderBy  = "HG147" // order_by naming something that is not an output column
 	CodeCurrentSQL       = "HG148" // current_sql empty, unreadable, several statements, or a param the endpoint lacks
 	CodeEndpointTest     = "HG149" // a tests entry naming a param the endpoint lacks, or not a mapping of values
+	CodeFilterOp         = "HG150" // an unknown filter op, or a param whose type does not fit it
+	CodeCompare          = "HG151" // compare other than previous_period, or an output column it would repeat
+	CodeUnusedParam      = "HG152" // a declared param no filter, range, limit or offset uses
+	CodeFill             = "HG153" // fill without a bucket, or with an order_by it cannot keep
+	CodeDerived          = "HG154" // a derived metric naming what is not a metric, or in a cycle
+	CodeDerivedSource    = "HG155" // a rollup over a rollup without span, or over one it cannot read
 	CodeFinals           = "HG160" // finals without a bucket, or naming a dimension the endpoint does not filter by
 
 	// Lint warnings.

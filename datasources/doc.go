@@ -76,7 +76,7 @@
 // # Rollups
 //
 //	name: events_hourly
-//	source: events              # required: a datasource (not a rollup)
+//	source: events              # required: a datasource (or a rollup: see below)
 //	time_column: timestamp      # DateTime/DateTime64 column; default: the source's only one
 //	granularity: hour           # the only granularity (default)
 //	partition: day              # day or month; default from defaults, else day
@@ -98,6 +98,13 @@
 //	  - {name: unique_users, kind: uniq, column: user_id}
 //	  - {name: visitors, kind: uniq_combined, precision: 14, column: user_id}
 //	  - {name: last_page, kind: arg_max, column: page_path, by: timestamp}
+//	  - {name: device, kind: any, column: device_type}
+//	  - {name: lcp, kind: quantiles, column: lcp_ms, levels: [0.75, 0.95], accuracy: 0.01}
+//	  - {name: buyers, kind: count_distinct_if, column: user_id, if: "value_usd > 0"}
+//	  - {name: sessions, kind: uniq_exact, expr: "coalesce(session_id, '0')", type: String}
+//	derived:                                   # computed after the merge, never stored
+//	  - {name: bounce_rate, expr: "if(event_count = 0, 0, unload_count / event_count)"}
+//	  - {name: lcp_p75, expr: "lcp[1]"}
 //	order_by: [workspace_id, hour, country_code, hour_of_day]   # optional
 //
 // Durations are written with a unit: 2h, 90m, 0s. Metric kinds and what they take:
@@ -107,28 +114,75 @@
 //	min, max                 a comparable column (number, string, date, time, UUID, enum)
 //	uniq, uniq_exact         any column that is not an aggregate state
 //	uniq_combined            the same; precision 12…20 (default 17)
+//	uniq_if                  like uniq, of the rows meeting if
+//	count_distinct_if        like uniq_exact, of the rows meeting if
 //	arg_min, arg_max         a column and by, a comparable column
+//	any, any_last            any column: one of the group's values (which one is unspecified)
+//	quantiles                a numeric column and levels (each in (0, 1)); accuracy, the
+//	                         relative accuracy of its DDSketch state, defaults to 0.01
 //
-// Only count_if and sum_if take if; only arg_min and arg_max take by; only uniq_combined takes
-// precision. Distinct counts keep their function on every side: uniq is ClickHouse's uniq
-// (adaptive sampling, about 0.8 % error), uniq_exact uniqExact, uniq_combined
-// uniqCombined(precision), a sketch of 2^precision cells whose merges cost the same whatever
-// the count: precision 14 errs about as much as uniq and merges several times faster, which is
-// what makes long ranges fast (measure your data with hourglass estimate ROLLUP --reads).
-// Validation compares rollup and raw with the same function, so it stays exact, with one
-// exception measured and stated: uniqCombined keeps the values themselves until it holds
-// 2^(precision−5) of them (2^(precision−4) for 32-bit arguments) and becomes a HyperLogLog at
-// the next value, even a repeated one, so a group of exactly that many distinct values counts
-// either exactly or as the HyperLogLog's estimate depending on the order rows and states
-// arrive — in raw SQL too. There, and only there, validate accepts both (pipes.Sketch).
+// Only count_if, sum_if, uniq_if and count_distinct_if take if; only arg_min and arg_max take
+// by; only quantiles takes levels and accuracy; only uniq_combined takes precision. Every kind
+// that takes a column takes expr in its place — a SQL expression over the source's columns —
+// with type, the expression's ClickHouse type: the state is declared with it and the
+// expression is cast to it. "hour" is the rollup's time bucket column and cannot name a
+// dimension or metric; dimension, metric and derived metric names share one namespace.
+//
+// Distinct counts keep their function on every side: uniq is ClickHouse's uniq (adaptive
+// sampling, about 0.8 % error), uniq_exact uniqExact, uniq_combined uniqCombined(precision), a
+// sketch of 2^precision cells whose merges cost the same whatever the count: precision 14 errs
+// about as much as uniq and merges several times faster, which is what makes long ranges fast
+// (measure your data with hourglass estimate ROLLUP --reads). Validation compares rollup and
+// raw with the same function, so it stays exact, with one exception measured and stated:
+// uniqCombined keeps the values themselves until it holds 2^(precision−5) of them
+// (2^(precision−4) for 32-bit arguments) and becomes a HyperLogLog at the next value, even a
+// repeated one, so a group of exactly that many distinct values counts either exactly or as the
+// HyperLogLog's estimate depending on the order rows and states arrive — in raw SQL too. There,
+// and only there, validate accepts both (pipes.Sketch).
 //
 // grains: [day] or [day, week] stores, beside the hourly table T, the tables T_day and T_week
 // with the same columns, one row per day (ISO week, Monday 00:00 UTC) and dimension values,
 // merged from T's states (never from raw rows) and kept in step by every populate and backfill
 // unit. Reads of long ranges take their whole days and weeks from them (see Endpoints). A
-// trigger rollup cannot have grains; grains are not supported on a cluster yet. "hour" is the rollup's
-// time bucket column and cannot name a dimension or metric; dimension and metric names share
-// one namespace.
+// trigger rollup cannot have grains; grains are not supported on a cluster yet.
+//
+// Metrics are stored as mergeable states and validated against raw rows by their kind's rule:
+// counts, sums of integers, min/max and distinct counts exactly; float sums and averages
+// within a relative 1e-9; quantiles within twice their accuracy (a quantiles metric's value
+// is an Array(Float64), one element per level); any and any_last must be one of the values of
+// their group. A derived metric is an expression over the rollup's metrics and the derived
+// metrics declared before it: every read computes it from its inputs' merged values, and
+// validate proves its inputs. Endpoints use derived metrics like any metric (metrics,
+// order_by).
+//
+// A rollup may read another rollup instead of a datasource: a derived table, such as sessions
+// built from events.
+//
+//	# rollups/sessions.yaml
+//	- name: sessions                 # one row per session and hour it has hits in
+//	  source: events
+//	  dimensions: [session_id]
+//	  metrics:
+//	    - {name: first_hit, kind: min, column: timestamp}
+//	    - {name: latest_hit, kind: max, column: timestamp}
+//	    - {name: hits, kind: count}
+//	    - {name: device, kind: any, column: device_type}
+//	- name: sessions_hourly          # sessions per hour they start in
+//	  source: sessions
+//	  time_column: first_hit          # a metric or dimension of the source, DateTime
+//	  span: 4h                        # required: the longest a session lasts
+//	  dimensions: [device]
+//	  metrics:
+//	    - {name: visits, kind: count}
+//	    - {name: bounces, kind: count_if, if: "hits = 1"}
+//	    - {name: seconds, kind: sum, expr: "dateDiff('second', first_hit, latest_hit)", type: Int64}
+//
+// The reading rollup sees one row per value of the source's dimensions (an entity), with
+// every metric of the source finalised and named after it; it buckets entities by its
+// time_column, so a session belongs to the hour it starts in. A populate of hours [a, b)
+// reads the source's hours [a − span, b + span); an hour is final span after it closes. The
+// source must read a datasource and be scheduled; the reading rollup is scheduled, and not
+// on a cluster.
 //
 // The sorting key (order_by) is made of dimension names and hour, and must hold every
 // dimension: an AggregatingMergeTree merges rows whose sorting keys are equal. The default is
@@ -144,15 +198,21 @@
 //	rollup: events_hourly          # required: a rollup
 //	metrics: [event_count, unique_users]   # required: metric names of the rollup
 //	group_by: [event_id, event_type]       # optional: dimension names of the rollup
-//	bucket: day                    # optional: hour or day, adds a column of that name
+//	bucket: day                    # optional: hour (a DateTime) or day (a Date) column
+//	fill: true                     # optional, with a bucket: every bucket of the range
 //	params:
 //	  - {name: campaign_id, type: String}              # type defaults to String
-//	  - {name: event_type, type: String, default: ""}
+//	  - {name: event_type, type: String}
+//	  - {name: countries, type: Array(String)}         # a list: countries=DE,FR
 //	filters:
-//	  - {dimension: campaign_id, param: campaign_id}   # dimension = {param}, skipped when empty
+//	  - {dimension: campaign_id, param: campaign_id}   # dimension = {param}, when given
 //	  - event_type                                     # shorthand: dimension and param alike
+//	  - {dimension: country, param: countries, op: in} # =, !=, in, not in, >=, >, <=, <
 //	order_by: [event_count DESC]   # output columns (metrics, group_by, bucket), ASC/DESC
-//	limit: 100                     # optional, 0 or absent: no limit
+//	limit: 100                     # optional, 0 or absent: no limit; or from a parameter:
+//	# limit: {param: limit, default: 100, max: 1000}
+//	# offset: {param: skip, max: 10000}
+//	# compare: previous_period     # each metric m also as m_previous and m_change
 //	current_sql: |                 # optional: the query this endpoint replaces
 //	  SELECT event_id, event_type, count() AS event_count, uniq(user_id) AS unique_users
 //	  FROM events
@@ -168,9 +228,26 @@
 //	                               # for every combination of the filters, or a list of
 //	                               # combinations, e.g. [[], [campaign_id]]
 //
-// Every endpoint has the DateTime params start and end, the half-open range [start, end);
-// they are added first when not declared, and must be DateTime when declared. A filter's
-// param must be declared under params.
+// Every endpoint has a time range: the DateTime params start and end, the half-open range
+// [start, end), added first when not declared; or the params range names, Date or DateTime:
+//
+//	range: {from: date_from, to: date_to}
+//	params:
+//	  - {name: date_from, type: Date, default: -7d}    # a day: 2026-11-01, today, -7d
+//	  - {name: date_to, type: Date, default: today}    # a Date to includes its whole day
+//
+// A range param without a default is required. A filter applies when its param is given, in
+// the call or by a default, and not otherwise: an empty string is a value like any other
+// (campaign_id= keeps the rows whose campaign is the empty string). A list param (Array) is called
+// comma-separated and filters with op in or not in. limit and offset may take a parameter
+// (declared for them, UInt64) with a default and a cap: a call above the cap is an error. A
+// filled time series (fill) orders by group_by then the bucket. compare: previous_period adds,
+// for each metric m, m_previous over the period of the same length just before the range, and
+// m_change = (m − m_previous) / m_previous (NULL when m_previous is 0; not for lists of
+// quantiles or non-numbers); with a bucket the range must be whole buckets. A filter's param
+// must be declared under params, and every declared param must be used by a filter, the range,
+// limit or offset: a call giving a param nothing reads would be silently ignored. A call giving
+// a param the endpoint does not declare is an error.
 //
 // Served reads are planned per call: the hours after the rollup's watermark — those no
 // populate has stored yet, the still-open hour included — come from raw rows turned into
@@ -200,14 +277,14 @@
 // or underscore. Datasources, rollups and endpoints share one namespace; on a cluster a
 // datasource or rollup x also takes x_local, its local table ([LocalSuffix]). Free SQL
 // expressions (partition_by, order_by items of datasources, sample_by, ttl, shard_by, engine, codec, default,
-// dimension expr, metric if, rollup filter) may not hold ";", "--", "/*" or a backtick; the
-// engine verifies the rest at deploy.
+// dimension expr, metric expr and if, derived metric expr, rollup filter) may not hold ";",
+// "--", "/*" or a backtick; the engine verifies the rest at deploy.
 //
 // # Diagnostics
 //
 // [Load] collects every problem across all files and returns them as [*Errors], sorted by
 // file, line and column, printed one per line as "file:line:col: message". Each [Diagnostic]
-// has a stable code (HG001…HG149, see the Code… constants); [Lint] returns warnings coded
+// has a stable code (HG001…HG155, see the Code… constants); [Lint] returns warnings coded
 // HGW001…HGW003 (Warn… constants): a rollup sorting key not starting with its tenant
 // dimensions then hour, a datasource partition key making more than [MaxPartitionsPerYear]
 // partitions a year, a managed datasource without a time-based partition key.

@@ -51,14 +51,17 @@ var (
 	defaultsKeys   = []string{"partition", "schedule", "lookback", "delay"}
 	datasourceKeys = []string{"name", "managed", "engine", "partition_by", "order_by", "sample_by", "ttl", "shard_by", "columns"}
 	columnKeys     = []string{"name", "type", "codec", "default", "json"}
-	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "dimensions", "metrics", "grains"}
+	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "span", "dimensions", "metrics", "derived", "grains"}
 	dimensionKeys  = []string{"name", "column", "expr"}
-	metricKeys     = []string{"name", "kind", "column", "if", "by", "precision"}
-	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "params", "filters", "order_by", "limit", "current_sql", "current_sql_file", "tests", "fresh", "finals"}
+	metricKeys     = []string{"name", "kind", "column", "expr", "type", "if", "by", "levels", "accuracy", "precision"}
+	derivedKeys    = []string{"name", "expr"}
+	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "fill", "range", "params", "filters", "order_by", "limit", "offset", "compare", "current_sql", "current_sql_file", "tests", "fresh", "finals"}
 	paramKeys      = []string{"name", "type", "default"}
-	filterKeys     = []string{"dimension", "param"}
+	filterKeys     = []string{"dimension", "param", "op"}
+	rangeKeys      = []string{"from", "to"}
+	pagingKeys     = []string{"param", "default", "max"}
 
-	metricKinds = []string{"count", "count_if", "sum", "sum_if", "min", "max", "uniq", "uniq_exact", "uniq_combined", "avg", "arg_min", "arg_max"}
+	metricKinds = []string{"count", "count_if", "sum", "sum_if", "min", "max", "uniq", "uniq_exact", "uniq_combined", "uniq_if", "count_distinct_if", "avg", "arg_min", "arg_max", "any", "any_last", "quantiles"}
 
 	engineRe   = regexp.MustCompile(`(?s)^(Replicated)?(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing|Graphite)?MergeTree\s*(\(.*\))?$`)
 	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -490,6 +493,12 @@ func (l *loader) parseRollup(n *yaml.Node) *Rollup {
 		l.checkDelay(deref(m.vals["delay"]), d)
 	}
 	r.Filter = l.expr(m, "filter", what)
+	if d, ok := l.duration(m, "span"); ok {
+		r.Span = d
+		if d <= 0 || d%time.Hour != 0 {
+			l.errf(deref(m.vals["span"]), CodeDuration, "%s span %s: write the longest an entity of the source lasts in whole hours, e.g. span: 4h", what, d)
+		}
+	}
 	var opos []Pos
 	r.OrderBy, opos = l.strList(m, "order_by")
 	l.fields[&r.OrderBy] = listPos(opos)
@@ -504,6 +513,11 @@ func (l *loader) parseRollup(n *yaml.Node) *Rollup {
 	for _, it := range l.list(m, "metrics", false) {
 		if mt := l.parseMetric(it, what); mt != nil {
 			r.Metrics = append(r.Metrics, mt)
+		}
+	}
+	for _, it := range l.list(m, "derived", false) {
+		if d := l.parseDerived(it, what); d != nil {
+			r.Derived = append(r.Derived, d)
 		}
 	}
 	l.parseGrains(m, r, what)
@@ -531,6 +545,21 @@ func (l *loader) parseGrains(m *mapNode, r *Rollup, what string) {
 	if r.HasGrain(GrainWeek) && !r.HasGrain(GrainDay) {
 		l.errf(deref(m.vals["grains"]), CodeGrains, "%s has grain week without day: weeks are merged from days, write grains: [day, week]", what)
 	}
+}
+
+func (l *loader) parseDerived(n *yaml.Node, rollup string) *DerivedMetric {
+	m := l.mapping(n, "derived metric of "+rollup, derivedKeys)
+	if m == nil {
+		return nil
+	}
+	d := &DerivedMetric{Pos: l.at(m.node)}
+	l.mark(d, m)
+	d.Name = l.name(m, "derived metric")
+	what := fmt.Sprintf("derived metric %q", d.Name)
+	if _, ok := l.required(m, "expr", what); ok {
+		d.Expr = l.expr(m, "expr", what)
+	}
+	return d
 }
 
 func (l *loader) parseDimension(n *yaml.Node, rollup string) *Dimension {
@@ -578,6 +607,13 @@ func (l *loader) parseMetric(n *yaml.Node, rollup string) *Metric {
 		}
 	}
 	mt.Column, _ = l.str(m, "column")
+	mt.Expr = l.expr(m, "expr", what)
+	if s, ok := l.str(m, "type"); ok {
+		mt.Type = s
+		if _, err := chtype.Parse(s); err != nil {
+			l.errf(deref(m.vals["type"]), CodeColumnType, "%s type: %v: write the ClickHouse type of the expression, e.g. String or UInt32", what, err)
+		}
+	}
 	mt.If = l.expr(m, "if", what)
 	mt.By, _ = l.str(m, "by")
 	if i, ok := l.integer(m, "precision"); ok {
@@ -588,6 +624,23 @@ func (l *loader) parseMetric(n *yaml.Node, rollup string) *Metric {
 			l.errf(at, CodePrecision, "%s has a precision, which only kind uniq_combined takes: use kind uniq_combined, or remove precision", what)
 		case i < MinPrecision || i > MaxPrecision:
 			l.errf(at, CodePrecision, "%s precision %d is out of range: write %d to %d (the sketch holds 2^precision cells; 14 errs about as much as uniq)", what, i, MinPrecision, MaxPrecision)
+		}
+	}
+	for _, it := range l.list(m, "levels", true) {
+		it = deref(it)
+		f, err := strconv.ParseFloat(it.Value, 64)
+		if it.Kind != yaml.ScalarNode || err != nil || !(f > 0 && f < 1) {
+			l.errf(it, CodeMetricArgs, "%s levels: %q is not a quantile level: write numbers between 0 and 1, e.g. levels: [0.75, 0.95]", what, it.Value)
+			continue
+		}
+		mt.Levels = append(mt.Levels, f)
+	}
+	if s, ok := l.str(m, "accuracy"); ok {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(f > 0 && f < 1) {
+			l.errf(deref(m.vals["accuracy"]), CodeMetricArgs, "%s accuracy %q: write the relative accuracy of the quantiles, a number between 0 and 1 such as 0.01", what, s)
+		} else {
+			mt.Accuracy = f
 		}
 	}
 	return mt
@@ -619,11 +672,37 @@ func (l *loader) parseEndpoint(n *yaml.Node) *Endpoint {
 			l.errf(deref(m.vals["bucket"]), CodeBucket, "%s bucket %q is not supported: write bucket: hour or bucket: day, or leave it out for totals", what, s)
 		}
 	}
-	if i, ok := l.integer(m, "limit"); ok {
+	if b, ok := l.boolean(m, "fill"); ok {
+		e.Fill = b
+	}
+	if m.has("limit") && deref(m.vals["limit"]).Kind == yaml.MappingNode {
+		e.LimitParam = l.parsePaging(m.vals["limit"], what, "limit")
+	} else if i, ok := l.integer(m, "limit"); ok {
 		e.Limit = i
 		if i < 0 {
 			l.errf(deref(m.vals["limit"]), CodeLimit, "%s limit %d is negative: write a positive number, or leave limit out for no limit", what, i)
 			e.Limit = 0
+		}
+	}
+	if m.has("offset") {
+		e.OffsetParam = l.parsePaging(m.vals["offset"], what, "offset")
+	}
+	if s, ok := l.str(m, "compare"); ok {
+		e.Compare = s
+		if s != ComparePreviousPeriod {
+			l.errf(deref(m.vals["compare"]), CodeCompare, "%s compare %q is not known: write compare: %s (each metric m also as m_previous and m_change), or leave it out", what, s, ComparePreviousPeriod)
+		}
+	}
+	e.From, e.To = "start", "end"
+	if m.has("range") {
+		if rm := l.mapping(m.vals["range"], what+" range", rangeKeys); rm != nil {
+			l.mark(&e.From, rm)
+			if s, ok := l.required(rm, "from", what+" range"); ok {
+				e.From = s
+			}
+			if s, ok := l.required(rm, "to", what+" range"); ok {
+				e.To = s
+			}
 		}
 	}
 	for _, it := range l.list(m, "params", false) {
@@ -636,17 +715,27 @@ func (l *loader) parseEndpoint(n *yaml.Node) *Endpoint {
 			e.Filters = append(e.Filters, f)
 		}
 	}
-	// start and end always exist; declared ones must be DateTime.
+	// The range params always exist; declared ones must be Date or DateTime.
 	var implicit []*Param
-	for _, name := range []string{"start", "end"} {
+	for _, name := range []string{e.From, e.To} {
+		if name == "" {
+			continue
+		}
 		p := e.Param(name)
 		if p == nil {
 			implicit = append(implicit, &Param{Name: name, Type: DefaultTimeParamType, Pos: e.Pos})
 			continue
 		}
-		if t, err := chtype.Parse(p.Type); err == nil && !t.IsDateTime() {
-			l.errAt(l.posOf(p, "type", p.Pos), CodeParamType, "%s param %s has type %s: the time range params are DateTime; write type: DateTime or leave the param out", what, name, p.Type)
+		if t, err := chtype.Parse(p.Type); err == nil && !t.IsDateTime() && t.Base().Name != "Date" {
+			l.errAt(l.posOf(p, "type", p.Pos), CodeParamType, "%s param %s has type %s: the time range params are Date (whole days, the last one included) or DateTime (the half-open [from, to)); write type: Date or type: DateTime", what, name, p.Type)
 		}
+	}
+	// The paging params exist too: an unsigned integer, its default the paging's.
+	for _, pg := range []*Paging{e.LimitParam, e.OffsetParam} {
+		if pg == nil || pg.Param == "" || e.Param(pg.Param) != nil {
+			continue
+		}
+		implicit = append(implicit, &Param{Name: pg.Param, Type: "UInt64", Default: strconv.Itoa(pg.Default), Pos: pg.Pos})
 	}
 	e.Params = append(implicit, e.Params...)
 	l.parseCurrentSQL(m, e, what)
@@ -700,12 +789,18 @@ func (l *loader) parseFinals(m *mapNode, e *Endpoint, what string) {
 	}
 }
 
-// filterCombinations returns every subset of an endpoint's filter dimensions, each in
-// declaration order, the empty one first.
+// filterCombinations returns every subset of an endpoint's equality filter dimensions, each
+// in declaration order, the empty one first. A dimension with another op (in, <, …) selects
+// several values, whose finished numbers cannot be added up, so it is in none.
 func filterCombinations(filters []*Filter) [][]string {
-	var dims []string
+	var dims, other []string
 	for _, f := range filters {
-		if !contains(dims, f.Dimension) {
+		if f.Op != "" && f.Op != FilterEq {
+			other = append(other, f.Dimension)
+		}
+	}
+	for _, f := range filters {
+		if !contains(dims, f.Dimension) && !contains(other, f.Dimension) {
 			dims = append(dims, f.Dimension)
 		}
 	}
@@ -880,7 +975,7 @@ func (l *loader) parseParam(n *yaml.Node, endpoint string) *Param {
 func (l *loader) parseFilter(n *yaml.Node, endpoint string) *Filter {
 	n = deref(n)
 	if n.Kind == yaml.ScalarNode && !isNull(n) {
-		f := &Filter{Dimension: n.Value, Param: n.Value, Pos: l.at(n)}
+		f := &Filter{Dimension: n.Value, Param: n.Value, Op: FilterEq, Pos: l.at(n)}
 		l.fields[f] = map[string]Pos{"dimension": f.Pos, "param": f.Pos}
 		return f
 	}
@@ -895,7 +990,60 @@ func (l *loader) parseFilter(n *yaml.Node, endpoint string) *Filter {
 	if f.Param == "" {
 		f.Param = f.Dimension
 	}
+	if s, ok := l.str(m, "op"); ok {
+		f.Op = strings.ToLower(strings.Join(strings.Fields(s), " "))
+		switch f.Op {
+		case "==":
+			f.Op = FilterEq
+		case "<>":
+			f.Op = FilterNe
+		case "not_in":
+			f.Op = FilterNotIn
+		}
+		if !contains(FilterOps, f.Op) {
+			l.errf(deref(m.vals["op"]), CodeFilterOp, "filter on %q: op %q is not known: write one of %s", f.Dimension, s, strings.Join(FilterOps, ", "))
+		}
+	}
+	if f.Op == "" {
+		f.Op = FilterEq
+	}
 	return f
+}
+
+// parsePaging reads limit: {param, default, max} or offset: {param, default, max}.
+func (l *loader) parsePaging(n *yaml.Node, endpoint, key string) *Paging {
+	m := l.mapping(n, endpoint+" "+key, pagingKeys)
+	if m == nil {
+		return nil
+	}
+	pg := &Paging{Pos: l.at(m.node)}
+	l.mark(pg, m)
+	if s, ok := l.required(m, "param", endpoint+" "+key); ok {
+		pg.Param = s
+		if err := ident.Check(s); err != nil {
+			l.errf(deref(m.vals["param"]), CodeIdent, "%s %s param %v", endpoint, key, err)
+		}
+	}
+	for _, k := range []string{"default", "max"} {
+		if i, ok := l.integer(m, k); ok {
+			if i < 0 {
+				l.errf(deref(m.vals[k]), CodeLimit, "%s %s %s %d is negative: write 0 or more", endpoint, key, k, i)
+				continue
+			}
+			if k == "default" {
+				pg.Default = i
+			} else {
+				pg.Max = i
+			}
+		}
+	}
+	if key == "limit" && pg.Default == 0 {
+		l.errf(m.node, CodeLimit, "%s limit has no default: write how many rows a call gets when it does not say, e.g. limit: {param: %s, default: 50, max: 1000}", endpoint, pg.Param)
+	}
+	if pg.Max > 0 && pg.Default > pg.Max {
+		l.errf(m.node, CodeLimit, "%s %s default %d is above its max %d: lower the default or raise max", endpoint, key, pg.Default, pg.Max)
+	}
+	return pg
 }
 
 func (l *loader) checkPartition(n *yaml.Node, s string) bool {

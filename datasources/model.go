@@ -141,7 +141,24 @@ type Rollup struct {
 	// "<table>_day" and "<table>_week" merged from the hourly states, never from raw rows,
 	// which reads of long ranges use for their whole periods (see package pipes, ReadPlan).
 	Grains []Grain
-	Pos    Pos
+	// Derived are metrics computed from the stored ones after the merge (never stored).
+	Derived []*DerivedMetric
+	// Span is, for a rollup whose source is another rollup (a derived table, e.g. sessions
+	// built from events), the longest an entity of the source lasts: a populate of hours
+	// [a, b) reads the source's hours [a − Span, b + Span), and a recomputed source hour
+	// re-opens every hour of this rollup within Span before it. Zero for raw sources.
+	Span time.Duration
+	Pos  Pos
+}
+
+// DerivedMetric is a metric computed from a rollup's metrics after they are merged, e.g.
+// bounce_rate = bounced_sessions / session_count. It has no state: every read computes it
+// from its inputs' finalised values, and validate proves its inputs.
+type DerivedMetric struct {
+	Name string
+	// Expr is a SQL expression over the rollup's metric names (and earlier derived ones).
+	Expr string
+	Pos  Pos
 }
 
 // Grain is a bucket coarser than the hour that a rollup stores beside its hourly table.
@@ -195,7 +212,21 @@ const (
 	MetricAvg          MetricKind = "avg"
 	MetricArgMin       MetricKind = "arg_min"
 	MetricArgMax       MetricKind = "arg_max"
+	// MetricAny and MetricAnyLast keep one value of the column per group (any, anyLast):
+	// which one is unspecified, so validate checks it is one of the group's values.
+	MetricAny     MetricKind = "any"
+	MetricAnyLast MetricKind = "any_last"
+	// MetricQuantiles estimates quantiles at Levels with a mergeable DDSketch of relative
+	// accuracy Accuracy; its value is an Array(Float64), one element per level.
+	MetricQuantiles MetricKind = "quantiles"
+	// MetricUniqIf counts distinct values of rows meeting If (uniqIf, approximate like uniq);
+	// MetricCountDistinctIf does it exactly (uniqExactIf).
+	MetricUniqIf          MetricKind = "uniq_if"
+	MetricCountDistinctIf MetricKind = "count_distinct_if"
 )
+
+// DefaultQuantileAccuracy is the relative accuracy of a quantiles metric that states none.
+const DefaultQuantileAccuracy = 0.01
 
 // Metric is one aggregate of a rollup, stored as mergeable state.
 type Metric struct {
@@ -203,14 +234,22 @@ type Metric struct {
 	Kind MetricKind
 	// Column is the argument column (all kinds but count and count_if).
 	Column string
-	// If is the condition of count_if and sum_if.
+	// Expr replaces Column with an expression over source columns; Type is its ClickHouse
+	// type, which the stored state is declared with (the expression is cast to it).
+	Expr string
+	Type string
+	// If is the condition of count_if, sum_if, uniq_if and count_distinct_if.
 	If string
 	// By is the ordering column of arg_min and arg_max.
 	By string
 	// Precision is the precision of uniq_combined, MinPrecision…MaxPrecision (0: the
 	// default, DefaultPrecision): its sketch holds 2^Precision cells.
 	Precision int
-	Pos       Pos
+	// Levels are the quantile levels of a quantiles metric, each in (0, 1); Accuracy its
+	// relative accuracy (DefaultQuantileAccuracy when zero).
+	Levels   []float64
+	Accuracy float64
+	Pos      Pos
 }
 
 // The precisions uniq_combined accepts (ClickHouse's uniqCombined(K)).
@@ -225,19 +264,54 @@ type Param struct {
 	Name string
 	// Type is the ClickHouse type of the parameter, e.g. "DateTime" or "String".
 	Type string
-	// Default is the value used when the caller gives none; empty means required for
-	// start/end and "no filter" for filter parameters.
+	// Default is the value used when the caller gives none (a filter then applies with it);
+	// empty means required for the range params, and "not given" (no filter) for the others.
 	Default string
 	Pos     Pos
 }
 
-// Filter restricts an endpoint by a parameter: dimension = {param}, skipped when the
-// parameter is empty.
+// Filter restricts an endpoint by a parameter: dimension <op> {param}. It applies when the
+// parameter is given — in the call or by its default — and is skipped when it is not; an
+// empty string is a value like any other.
 type Filter struct {
 	Dimension string
 	Param     string
-	Pos       Pos
+	// Op is the comparison: FilterEq (the default), FilterNe, FilterIn, FilterNotIn (the
+	// parameter is an Array), FilterGe, FilterGt, FilterLe, FilterLt.
+	Op  string
+	Pos Pos
 }
+
+// Filter operators.
+const (
+	FilterEq    = "="
+	FilterNe    = "!="
+	FilterIn    = "in"
+	FilterNotIn = "not in"
+	FilterGe    = ">="
+	FilterGt    = ">"
+	FilterLe    = "<="
+	FilterLt    = "<"
+)
+
+// FilterOps are the filter operators, in the order the manual lists them.
+var FilterOps = []string{FilterEq, FilterNe, FilterIn, FilterNotIn, FilterGe, FilterGt, FilterLe, FilterLt}
+
+// Paging is a limit or offset an endpoint takes from a parameter.
+type Paging struct {
+	// Param is the parameter holding it (an unsigned integer).
+	Param string
+	// Default applies when the call does not give Param; Max caps what a call may ask for
+	// (0: no cap). A call above Max is an error.
+	Default int
+	Max     int
+	Pos     Pos
+}
+
+// ComparePreviousPeriod adds, for every metric m of an endpoint, m_previous — its value over
+// the period of the same length just before the call's range — and m_change, the relative
+// change (m − m_previous) / m_previous (NULL when m_previous is 0).
+const ComparePreviousPeriod = "previous_period"
 
 // Endpoint is a named, parameterised analytics query written against a rollup's metric names,
 // so hourglass can compile both a raw and a rollup version of it.
@@ -249,14 +323,26 @@ type Endpoint struct {
 	Metrics []string
 	// GroupBy are dimension names of the rollup.
 	GroupBy []string
-	// Bucket adds a time bucket column ("hour" or "day"); empty for totals.
+	// Bucket adds a time bucket column ("hour", a DateTime, or "day", a Date); empty for
+	// totals.
 	Bucket string
-	// Params are the endpoint's parameters; start and end (DateTime) always exist.
+	// Fill returns every bucket of the range, those without rows with zero metrics (WITH
+	// FILL); only with a bucket.
+	Fill bool
+	// Params are the endpoint's parameters; the range parameters (From and To) always exist.
 	Params  []*Param
 	Filters []*Filter
+	// From and To name the parameters holding the time range: "start" and "end" (DateTime,
+	// the half-open [start, end)) unless the endpoint declares range. A Date To includes its
+	// whole day.
+	From, To string
 	// OrderBy is an optional ORDER BY over output columns; Limit 0 means no limit.
 	OrderBy []string
 	Limit   int
+	// LimitParam and OffsetParam, when set, take the limit and the offset from a parameter.
+	LimitParam, OffsetParam *Paging
+	// Compare is ComparePreviousPeriod or "".
+	Compare string
 	// CurrentSQL is the SQL of the query the endpoint replaces (current_sql, or the file
 	// current_sql_file names), written with the endpoint's parameters as {name:Type} and
 	// returning the endpoint's columns by name. validate --endpoint and the switch gate run it
@@ -319,6 +405,33 @@ func (d *Datasource) Column(name string) *Column {
 		if c.Name == name {
 			return c
 		}
+	}
+	return nil
+}
+
+// DerivedMetric returns the derived metric with the given name, or nil.
+func (r *Rollup) DerivedMetric(name string) *DerivedMetric {
+	for _, d := range r.Derived {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// HasMetric reports whether name is a stored or derived metric of the rollup.
+func (r *Rollup) HasMetric(name string) bool {
+	return r.Metric(name) != nil || r.DerivedMetric(name) != nil
+}
+
+// SourceRollup returns the rollup r reads when its source is another rollup (a derived
+// table), or nil when it reads a datasource.
+func (p *Project) SourceRollup(r *Rollup) *Rollup {
+	if p.Datasource(r.Source) != nil {
+		return nil
+	}
+	if s := p.Rollup(r.Source); s != r {
+		return s
 	}
 	return nil
 }

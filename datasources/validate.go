@@ -9,6 +9,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/ident"
+	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/robfig/cron/v3"
 )
 
@@ -174,15 +175,22 @@ func (l *loader) validateRollup(r *Rollup) {
 		}
 		u.add("dimension", d.Name, pos, where)
 	}
-	for _, m := range r.Metrics {
-		pos := l.posOf(m, "name", m.Pos)
-		if m.Name == ReservedColumn {
-			l.errAt(pos, CodeReserved, "metric name %q is reserved for the time bucket of %s: rename it", m.Name, where)
-			continue
+	column := func(kind, name string, obj any, at Pos) {
+		pos := l.posOf(obj, "name", at)
+		if name == ReservedColumn {
+			l.errAt(pos, CodeReserved, "%s name %q is reserved for the time bucket of %s: rename it", kind, name, where)
+			return
 		}
-		u.add("metric", m.Name, pos, where)
+		u.add(kind, name, pos, where)
+	}
+	for _, m := range r.Metrics {
+		column("metric", m.Name, m, m.Pos)
+	}
+	for _, d := range r.Derived {
+		column("derived metric", d.Name, d, d.Pos)
 	}
 	l.validateRollupOrderBy(r, where)
+	l.validateDerived(r, where)
 	if len(r.Grains) > 0 && r.Mode == ModeTrigger {
 		l.errAt(l.posOf(r, "grains", r.Pos), CodeGrains, "%s has grains and mode trigger: grains are kept in step by populate, which a trigger rollup skips after its cut-over; use mode: scheduled, or remove grains", where)
 	}
@@ -190,26 +198,43 @@ func (l *loader) validateRollup(r *Rollup) {
 	// Source.
 	srcPos := l.posOf(r, "source", r.Pos)
 	var src *Datasource
+	overRollup := false
 	switch {
 	case r.Source == "":
 	case l.p.Datasource(r.Source) != nil:
 		src = l.p.Datasource(r.Source)
 	case l.p.Rollup(r.Source) != nil:
 		other := l.p.Rollup(r.Source)
-		if other == r {
+		switch {
+		case other == r:
 			l.errAt(srcPos, CodeRollupOfRollup, "%s reads itself (a cycle): set source to the datasource it aggregates", where)
-		} else {
-			hint := ""
-			if other.Source != "" && l.p.Datasource(other.Source) != nil {
-				hint = fmt.Sprintf(" %q", other.Source)
-			}
-			l.errAt(srcPos, CodeRollupOfRollup, "%s reads rollup %q: a rollup of a rollup is not supported; set source to the raw datasource%s, rollups are already mergeable by hour", where, r.Source, hint)
+		case other.Source != "" && l.p.Datasource(other.Source) == nil:
+			l.errAt(srcPos, CodeRollupOfRollup, "%s reads rollup %q, which itself reads a rollup: a rollup may read a rollup of a datasource (a derived table such as sessions), one level deep", where, r.Source)
+		case other.Mode == ModeTrigger:
+			l.errAt(srcPos, CodeRollupOfRollup, "%s reads rollup %q, whose mode is trigger: late rows would reach %q without a populate to re-open %s's hours; give %q mode: scheduled", where, r.Source, r.Source, r.Name, r.Source)
+		default:
+			src, overRollup = l.rollupColumns(other), true
 		}
 	default:
-		l.errAt(srcPos, CodeUnknownSource, "%s source %q is not a declared datasource%s", where, r.Source, l.datasourceHint(r.Source))
+		l.errAt(srcPos, CodeUnknownSource, "%s source %q is not a declared datasource or rollup%s", where, r.Source, l.datasourceHint(r.Source))
+	}
+	switch {
+	case overRollup && r.Span == 0 && !l.set(r, "span"):
+		l.errAt(srcPos, CodeDerivedSource, "%s reads rollup %q (a derived table) but has no span: write the longest an entity of %q lasts, e.g. span: 4h — each populate reads that much of %q around its hours", where, r.Source, r.Source, r.Source)
+	case overRollup && r.Mode == ModeTrigger:
+		l.errAt(l.posOf(r, "mode", r.Pos), CodeDerivedSource, "%s reads rollup %q: an insert trigger cannot follow a rollup that is recomputed; use mode: scheduled", where, r.Source)
+	case !overRollup && src != nil && l.set(r, "span"):
+		l.errAt(l.posOf(r, "span", r.Pos), CodeDerivedSource, "%s has a span, which only a rollup reading another rollup takes: remove it", where)
 	}
 	if src == nil || len(src.Columns) == 0 {
 		return // an unknown source, or one without columns, is reported already
+	}
+	if overRollup && r.TimeColumn == "" {
+		if r.Span == 0 {
+			return // the missing span is reported: one thing at a time
+		}
+		l.errAt(r.Pos, CodeTimeColumn, "%s reads rollup %q and has no time_column: name the metric or dimension of %q each row belongs to the hour of, e.g. time_column: first_hit (a session belongs to the hour it starts in)", where, r.Source, r.Source)
+		return
 	}
 
 	// Time column.
@@ -256,6 +281,101 @@ func (l *loader) validateRollup(r *Rollup) {
 	// Metrics.
 	for _, m := range r.Metrics {
 		l.validateMetric(src, m, where)
+	}
+}
+
+// rollupColumns is what a rollup reading rollup src sees as its source: one row per value of
+// src's dimensions (an entity, such as a session) with src's metrics finalised, as columns
+// named after them. Types are known for dimensions and for the metrics whose type follows
+// from their kind; the compiler checks the rest.
+func (l *loader) rollupColumns(src *Rollup) *Datasource {
+	d := &Datasource{Name: src.Name, Pos: src.Pos}
+	base := l.p.Datasource(src.Source)
+	typeOf := func(name string) *chtype.Type {
+		if base == nil {
+			return nil
+		}
+		if c := base.Column(name); c != nil {
+			return l.colTypes[c]
+		}
+		return nil
+	}
+	add := func(name string, t *chtype.Type) {
+		c := &Column{Name: name, Pos: src.Pos}
+		if t != nil {
+			c.Type = t.String()
+			l.colTypes[c] = t
+		}
+		d.Columns = append(d.Columns, c)
+	}
+	for _, dim := range src.Dimensions {
+		switch {
+		case dim.Column != "":
+			add(dim.Name, typeOf(dim.Column))
+		default:
+			add(dim.Name, chtype.MustParse("String"))
+		}
+	}
+	for _, m := range src.Metrics {
+		var t *chtype.Type
+		switch m.Kind {
+		case MetricCount, MetricCountIf, MetricUniq, MetricUniqExact, MetricUniqIf, MetricCountDistinctIf:
+			t = chtype.MustParse("UInt64")
+		case MetricAvg:
+			t = chtype.MustParse("Float64")
+		case MetricMin, MetricMax, MetricAny, MetricAnyLast, MetricArgMin, MetricArgMax:
+			if m.Expr != "" {
+				t, _ = chtype.Parse(m.Type)
+			} else {
+				t = typeOf(m.Column)
+			}
+		}
+		add(m.Name, t)
+	}
+	return d
+}
+
+// validateDerived checks that each derived metric uses only metrics of the rollup and derived
+// metrics declared before it (so there is no cycle).
+func (l *loader) validateDerived(r *Rollup, where string) {
+	var known []string
+	for _, m := range r.Metrics {
+		known = append(known, m.Name)
+	}
+	for i, d := range r.Derived {
+		pos := l.posOf(d, "expr", d.Pos)
+		if strings.TrimSpace(d.Expr) == "" {
+			continue
+		}
+		used, bad := 0, false
+		for _, ref := range ident.Refs(d.Expr) {
+			switch {
+			case r.Metric(ref.Name) != nil:
+				used++
+			case r.DerivedMetric(ref.Name) != nil:
+				used++
+				later := true
+				for _, e := range r.Derived[:i] {
+					if e.Name == ref.Name {
+						later = false
+					}
+				}
+				if later {
+					l.errAt(pos, CodeDerived, "derived metric %q of %s uses %q, which is not declared before it: a derived metric may use metrics and the derived metrics above it", d.Name, where, ref.Name)
+				}
+			case ident.IsKeyword(ref.Name):
+			case r.Dimension(ref.Name) != nil:
+				bad = true
+				l.errAt(pos, CodeDerived, "derived metric %q of %s uses dimension %q: a derived metric is computed from metrics after the merge; use metric names only", d.Name, where, ref.Name)
+			default:
+				bad = true
+				l.errAt(pos, CodeDerived, "derived metric %q of %s uses %q, which is not a metric of the rollup%s", d.Name, where, ref.Name, suggest(ref.Name, known))
+			}
+		}
+		if used == 0 && !bad {
+			l.errAt(pos, CodeDerived, "derived metric %q of %s uses no metric: write an expression over metric names, e.g. expr: \"bounced_sessions / session_count\"", d.Name, where)
+		}
+		known = append(known, d.Name)
 	}
 }
 
@@ -346,47 +466,85 @@ func (l *loader) validateMetric(src *Datasource, m *Metric, rollup string) {
 		}
 		return ""
 	}
+	takesIf := kind == MetricCountIf || kind == MetricSumIf || kind == MetricUniqIf || kind == MetricCountDistinctIf
 
-	// if: only count_if and sum_if, which require it.
-	switch kind {
-	case MetricCountIf, MetricSumIf:
-		if m.If == "" {
-			l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no if: add the condition, e.g. if: \"is_page_unload = 1\"", what, kind)
+	// if: only the conditional kinds, which require it.
+	switch {
+	case takesIf && m.If == "":
+		l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no if: add the condition, e.g. if: \"is_page_unload = 1\"", what, kind)
+	case !takesIf && m.If != "":
+		alt := "count_if"
+		switch kind {
+		case MetricSum:
+			alt = "sum_if"
+		case MetricUniq:
+			alt = "uniq_if"
+		case MetricUniqExact:
+			alt = "count_distinct_if"
 		}
-	default:
-		if m.If != "" {
-			alt := "count_if"
-			if kind == MetricSum {
-				alt = "sum_if"
-			}
-			l.errAt(l.posOf(m, "if", m.Pos), CodeMetricArgs, "%s has an if, which only count_if and sum_if take: use kind %s, or remove if", what, alt)
-		}
+		l.errAt(l.posOf(m, "if", m.Pos), CodeMetricArgs, "%s has an if, which only count_if, sum_if, uniq_if and count_distinct_if take: use kind %s, or remove if", what, alt)
 	}
 	// by: only arg_min and arg_max, which require it.
 	if kind != MetricArgMin && kind != MetricArgMax && m.By != "" {
 		l.errAt(l.posOf(m, "by", m.Pos), CodeMetricArgs, "%s has a by, which only arg_min and arg_max take: remove it", what)
 	}
+	// levels and accuracy: only quantiles, which requires levels.
+	if kind == MetricQuantiles {
+		if len(m.Levels) == 0 && !l.set(m, "levels") {
+			l.errAt(m.Pos, CodeMetricArgs, "%s has kind quantiles but no levels: add the quantiles to estimate, e.g. levels: [0.75, 0.95]", what)
+		}
+	} else {
+		for _, k := range []string{"levels", "accuracy"} {
+			if l.set(m, k) {
+				l.errAt(l.posOf(m, k, m.Pos), CodeMetricArgs, "%s has %s, which only kind quantiles takes: remove it", what, k)
+			}
+		}
+	}
+	// expr and type: an expression in place of the column, with its type.
+	if m.Expr != "" && m.Column != "" {
+		l.errAt(l.posOf(m, "expr", m.Pos), CodeMetricArgs, "%s has both column and expr: keep column for a plain column, or expr for an expression", what)
+		return
+	}
+	if m.Type != "" && m.Expr == "" {
+		l.errAt(l.posOf(m, "type", m.Pos), CodeMetricArgs, "%s has a type but no expr: the type of a column comes from the datasource; remove type", what)
+	}
 
 	switch kind {
 	case MetricCount, MetricCountIf:
-		if m.Column != "" {
-			l.errAt(colPos, CodeMetricArgs, "%s has kind %s, which takes no column: remove column (count distinct values with kind uniq)", what, kind)
+		if m.Column != "" || m.Expr != "" {
+			key := "column"
+			if m.Expr != "" {
+				key = "expr"
+			}
+			l.errAt(l.posOf(m, key, m.Pos), CodeMetricArgs, "%s has kind %s, which takes no %s: remove it (count distinct values with kind uniq)", what, kind, key)
 		}
 		return
 	}
-	if m.Column == "" {
-		l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no column: add `column: <source column>`", what, kind)
-		return
-	}
+	var check func(*chtype.Type) string
 	switch kind {
-	case MetricSum, MetricSumIf, MetricAvg:
-		l.columnRef(src, m.Column, colPos, what, numeric)
+	case MetricSum, MetricSumIf, MetricAvg, MetricQuantiles:
+		check = numeric
 	case MetricMin, MetricMax:
-		l.columnRef(src, m.Column, colPos, what, comparable)
-	case MetricUniq, MetricUniqExact, MetricUniqCombined:
-		l.columnRef(src, m.Column, colPos, what, anyPlain)
-	case MetricArgMin, MetricArgMax:
-		l.columnRef(src, m.Column, colPos, what, anyPlain)
+		check = comparable
+	default: // uniq…, uniq_combined, count_distinct_if, arg_min/max, any, any_last
+		check = anyPlain
+	}
+	switch {
+	case m.Expr != "":
+		if m.Type == "" {
+			l.errAt(l.posOf(m, "expr", m.Pos), CodeMetricArgs, "%s has an expr but no type: add the ClickHouse type of the expression, e.g. type: String — the stored state is declared with it", what)
+		} else if t, err := chtype.Parse(m.Type); err == nil {
+			if msg := check(t); msg != "" {
+				l.errAt(l.posOf(m, "type", m.Pos), CodeMetricType, "%s: expr of type %s %s", what, m.Type, msg)
+			}
+		}
+	case m.Column == "":
+		l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no column: add `column: <source column>` (or `expr:` with `type:`)", what, kind)
+		return
+	default:
+		l.columnRef(src, m.Column, colPos, what, check)
+	}
+	if kind == MetricArgMin || kind == MetricArgMax {
 		if m.By == "" {
 			l.errAt(m.Pos, CodeMetricArgs, "%s has kind %s but no by: add `by: <column>` naming the column whose %s picks the row", what, kind, strings.TrimPrefix(string(kind), "arg_"))
 			return
@@ -433,12 +591,85 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 			}
 		}
 	}
-	// Filters: params must be declared.
+	// Filters: params must be declared, and fit the op.
+	used := map[string]bool{e.From: true, e.To: true}
 	for _, f := range e.Filters {
 		pp := l.posOf(f, "param", f.Pos)
-		if f.Param != "" && e.Param(f.Param) == nil {
-			l.errAt(pp, CodeUnknownParam, "%s filter on %q uses param %q, which is not declared: add `- {name: %s, type: String}` under params", where, f.Dimension, f.Param, f.Param)
+		used[f.Param] = true
+		p := e.Param(f.Param)
+		if f.Param != "" && p == nil {
+			typ := "String"
+			if f.Op == FilterIn || f.Op == FilterNotIn {
+				typ = "Array(String)"
+			}
+			l.errAt(pp, CodeUnknownParam, "%s filter on %q uses param %q, which is not declared: add `- {name: %s, type: %s}` under params", where, f.Dimension, f.Param, f.Param, typ)
+			continue
 		}
+		if p == nil || f.Param == e.From || f.Param == e.To {
+			if p != nil {
+				l.errAt(pp, CodeUnknownParam, "%s filter on %q uses param %q, which holds the time range: give the filter a param of its own", where, f.Dimension, f.Param)
+			}
+			continue
+		}
+		t, err := chtype.Parse(p.Type)
+		if err != nil {
+			continue // reported when read
+		}
+		isArray := t.Base().Name == "Array"
+		switch {
+		case (f.Op == FilterIn || f.Op == FilterNotIn) && !isArray:
+			l.errAt(l.posOf(f, "op", f.Pos), CodeFilterOp, "%s filter on %q is op %s, which takes a list: declare param %s with type Array(%s) (called as %s=a,b)", where, f.Dimension, f.Op, f.Param, p.Type, f.Param)
+		case f.Op != FilterIn && f.Op != FilterNotIn && isArray:
+			l.errAt(l.posOf(f, "op", f.Pos), CodeFilterOp, "%s filter on %q compares with param %s, a list (%s): write op: in to keep rows whose value is in the list", where, f.Dimension, f.Param, p.Type)
+		}
+	}
+	// Paging: the params hold whole numbers.
+	for _, pg := range []*Paging{e.LimitParam, e.OffsetParam} {
+		if pg == nil {
+			continue
+		}
+		used[pg.Param] = true
+		if p := e.Param(pg.Param); p != nil && l.set(p, "type") {
+			if t, err := chtype.Parse(p.Type); err == nil && !t.IsUnsignedInt() && !t.IsSignedInt() {
+				l.errAt(l.posOf(p, "type", p.Pos), CodeParamType, "%s param %s pages the result, so it is a whole number: write type: UInt32 (or leave the param out)", where, p.Name)
+			}
+		}
+	}
+	if e.LimitParam != nil && e.OffsetParam != nil && e.LimitParam.Param == e.OffsetParam.Param {
+		l.errAt(e.OffsetParam.Pos, CodeUnusedParam, "%s takes its limit and its offset from the same param %q: give each its own", where, e.LimitParam.Param)
+	}
+	// Range: both params of one type.
+	if from, to := e.Param(e.From), e.Param(e.To); from != nil && to != nil && from.Type != to.Type && e.From != e.To && isRangeType(from.Type) && isRangeType(to.Type) {
+		l.errAt(l.posOf(to, "type", to.Pos), CodeParamType, "%s range params %s (%s) and %s (%s) differ in type: make both Date or both DateTime", where, e.From, from.Type, e.To, to.Type)
+	}
+	if e.From == e.To && e.From != "" {
+		l.errAt(e.Pos, CodeParamType, "%s range from and to are the same param %q: name two params", where, e.From)
+	}
+	// Range defaults read as a call would read them.
+	for _, name := range []string{e.From, e.To} {
+		p := e.Param(name)
+		if p == nil || p.Default == "" || !isRangeType(p.Type) {
+			continue
+		}
+		var err error
+		if p.Type == "Date" {
+			_, err = timerange.ParseDay(p.Default, time.Now())
+		} else {
+			_, err = timerange.ParseTime(p.Default, time.Now())
+		}
+		if err != nil {
+			l.errAt(l.posOf(p, "default", p.Pos), CodeParamType, "%s param %s default: %v", where, name, err)
+		}
+	}
+	// Every declared param is used: a call giving one nothing reads would be silently ignored.
+	for _, p := range e.Params {
+		if !used[p.Name] && l.set(p, "name") {
+			l.errAt(l.posOf(p, "name", p.Pos), CodeUnusedParam, "%s declares param %q, but no filter, range, limit or offset uses it: a call giving it would be ignored; add a filter on it, or remove it", where, p.Name)
+		}
+	}
+	// Fill and compare.
+	if e.Fill && e.Bucket == "" {
+		l.errAt(l.posOf(e, "fill", e.Pos), CodeFill, "%s has fill but no bucket: fill returns every bucket of the range; add bucket: hour or bucket: day, or remove fill", where)
 	}
 	if r == nil {
 		return
@@ -460,9 +691,12 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 	if e.Bucket != "" {
 		out[e.Bucket] = true
 	}
+	for _, d := range r.Derived {
+		metNames = append(metNames, d.Name)
+	}
 	for i, m := range e.Metrics {
 		pos := l.posOf(&e.Metrics, strconv.Itoa(i), e.Pos)
-		if r.Metric(m) == nil {
+		if !r.HasMetric(m) {
 			l.errAt(pos, CodeUnknownMetric, "%s metric %q is not a metric of rollup %q%s", where, m, r.Name, hint(m, metNames))
 		}
 		if out[m] {
@@ -483,6 +717,31 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 	for _, f := range e.Filters {
 		if f.Dimension != "" && r.Dimension(f.Dimension) == nil {
 			l.errAt(l.posOf(f, "dimension", f.Pos), CodeUnknownDimension, "%s filters on %q, which is not a dimension of rollup %q%s", where, f.Dimension, r.Name, hint(f.Dimension, dimNames))
+		}
+	}
+	if e.Compare != "" {
+		for _, m := range e.Metrics {
+			for _, suffix := range []string{"_previous", "_change"} {
+				if out[m+suffix] {
+					l.errAt(l.posOf(e, "compare", e.Pos), CodeCompare, "%s compare adds %s, which is already an output column: rename one", where, m+suffix)
+				}
+			}
+		}
+		for _, m := range e.Metrics {
+			out[m+"_previous"], out[m+"_change"] = true, true
+		}
+	}
+	if e.Fill && e.Bucket != "" && len(e.OrderBy) > 0 {
+		want := append(append([]string{}, e.GroupBy...), e.Bucket)
+		ok := len(e.OrderBy) == len(want)
+		for i, o := range e.OrderBy {
+			f := strings.Fields(o)
+			if !ok || len(f) == 0 || f[0] != want[i] || len(f) == 2 && !strings.EqualFold(f[1], "asc") {
+				ok = false
+			}
+		}
+		if !ok {
+			l.errAt(l.posOf(e, "order_by", e.Pos), CodeFill, "%s has fill, which orders rows by %s to fill each series: remove order_by", where, strings.Join(want, ", "))
 		}
 	}
 	l.validateFinals(e, r, where)
@@ -513,8 +772,12 @@ func (l *loader) validateFinals(e *Endpoint, r *Rollup, where string) {
 		return
 	}
 	var filtered []string
+	op := map[string]string{}
 	for _, f := range e.Filters {
 		filtered = append(filtered, f.Dimension)
+		if f.Op != "" && f.Op != FilterEq {
+			op[f.Dimension] = f.Op
+		}
 	}
 	seen := map[string]bool{}
 	for _, combo := range e.Finals {
@@ -523,6 +786,8 @@ func (l *loader) validateFinals(e *Endpoint, r *Rollup, where string) {
 			switch {
 			case !contains(filtered, d):
 				l.errAt(pos, CodeFinals, "%s finals: %q is not a dimension the endpoint filters by%s", where, d, suggest(d, filtered))
+			case op[d] != "":
+				l.errAt(pos, CodeFinals, "%s finals: %q is filtered with op %s, which selects several values whose finished numbers cannot be added up; store only combinations of = filters", where, d, op[d])
 			case in[d]:
 				l.errAt(pos, CodeFinals, "%s finals: a combination lists %q twice", where, d)
 			}
@@ -558,4 +823,10 @@ func boolKeys(m map[string]string) map[string]bool {
 		out[k] = true
 	}
 	return out
+}
+
+// isRangeType reports whether typ is a type the range params may have: Date or DateTime.
+func isRangeType(typ string) bool {
+	t, err := chtype.Parse(typ)
+	return err == nil && (t.IsDateTime() || t.Base().Name == "Date")
 }

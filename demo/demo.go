@@ -500,9 +500,9 @@ func Measure(ctx context.Context, e engine.Engine, a, exact *pipes.Artifacts, en
 	return l, nil
 }
 
-// ExactVariant compiles project def with every distinct count (uniq, uniq_combined) counted
-// exactly (uniq_exact): its raw versions give the exact counts the served ones are measured
-// against.
+// ExactVariant compiles project def with every distinct count (uniq, uniq_combined; uniq_if)
+// counted exactly (uniq_exact; count_distinct_if): its raw versions give the exact counts the
+// served ones are measured against.
 func ExactVariant(def *datasources.Project) (*pipes.Artifacts, error) {
 	p := *def
 	p.Rollups = nil
@@ -511,8 +511,11 @@ func ExactVariant(def *datasources.Project) (*pipes.Artifacts, error) {
 		c.Metrics = nil
 		for _, m := range r.Metrics {
 			x := *m
-			if pipes.DistinctFunction(m) != "" {
+			switch m.Kind {
+			case datasources.MetricUniq, datasources.MetricUniqCombined:
 				x.Kind, x.Precision = datasources.MetricUniqExact, 0
+			case datasources.MetricUniqIf:
+				x.Kind = datasources.MetricCountDistinctIf
 			}
 			c.Metrics = append(c.Metrics, &x)
 		}
@@ -528,7 +531,7 @@ func distinctError(ctx context.Context, e engine.Engine, a, exact *pipes.Artifac
 	ra := a.Rollup(a.Endpoint(endpoint).Endpoint.Rollup)
 	distinct := map[int]bool{}
 	for i, col := range served.Columns {
-		if m := ra.Rollup.Metric(col.Name); m != nil && pipes.DistinctFunction(m) != "" && m.Kind != datasources.MetricUniqExact {
+		if m := ra.Rollup.Metric(col.Name); m != nil && pipes.DistinctFunction(m) != "" && m.Kind != datasources.MetricUniqExact && m.Kind != datasources.MetricCountDistinctIf {
 			distinct[i] = true
 		}
 	}
@@ -542,7 +545,9 @@ func distinctError(ctx context.Context, e engine.Engine, a, exact *pipes.Artifac
 	key := func(row []any) string {
 		var k []string
 		for i, v := range row {
-			if !distinct[i] && ra.Rollup.Metric(served.Columns[i].Name) == nil {
+			// Rows match on their keys: neither metrics nor derived metrics (computed from
+			// distinct counts, they differ with them).
+			if n := served.Columns[i].Name; !distinct[i] && ra.Rollup.Metric(n) == nil && ra.Rollup.DerivedMetric(n) == nil {
 				k = append(k, fmt.Sprint(v))
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/hourglass-dev/hourglass/cluster"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // ApplyOptions say how far Apply may go.
@@ -174,6 +175,11 @@ func Apply(ctx context.Context, e engine.Engine, store *meta.Store, p *ChangePla
 				d.Watermark = c.watermark
 			}
 			if err := store.RecordDeployment(ctx, d); err != nil {
+				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
+			}
+		}
+		if c.Kind == KindRollup && c.ra != nil && (c.dep != nil || c.recordDef) {
+			if err := versions.RecordDefinition(ctx, store, c.Table, c.ra.Rollup); err != nil {
 				return res, &ApplyError{Change: c, Applied: res.Applied, Err: err}
 			}
 		}

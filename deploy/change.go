@@ -7,6 +7,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Kind is the kind of object a change is about.
@@ -68,6 +69,7 @@ type Change struct {
 	watermark time.Time              // trigger rollups kept or staging of a kept version
 	newCut    bool                   // trigger rollup created now: choose the watermark at apply
 	dep       *meta.Deployment       // deployment to record (Watermark filled at apply)
+	recordDef bool                   // rollups: record the version's definition (versions.RecordDefinition)
 	endpoint  *meta.EndpointState    // endpoint state to record
 }
 
@@ -99,6 +101,9 @@ type ChangePlan struct {
 	Changes []Change `json:"changes"`
 	// At is when the plan was made (the trigger watermarks its statements show follow it).
 	At time.Time `json:"planned_at"`
+	// Prunable are the older rollup versions no endpoint reads any more: hourglass prune
+	// drops them (see versions.Prune). Deploy never drops them itself.
+	Prunable []*versions.Version `json:"prunable"`
 }
 
 // NothingToDo reports whether applying the plan would change nothing.

@@ -205,7 +205,7 @@ func TestScaffoldDeploysEveryTableThenNothingToDo(t *testing.T) {
 		}
 	}
 	// The endpoint views answer.
-	enginetest.MustQuery(t, e, "SELECT * FROM `"+db+"`.sum_primitives(start = '2030-01-01 00:00:00', end = '2030-01-02 00:00:00', campaign_id = '')", nil)
+	enginetest.MustQuery(t, e, "SELECT * FROM `"+db+"`.sum_primitives(start = '2030-01-01 00:00:00', end = '2030-01-02 00:00:00', campaign_id = '', __hg_has_campaign_id = 0)", nil)
 
 	// Second time: nothing to do, nothing run.
 	p = plan(t, e, a)

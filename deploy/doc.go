@@ -21,8 +21,12 @@
 // one, in table "<rollup>_v<N>" (with "<rollup>_v<N>_staging" and, for trigger rollups,
 // "<rollup>_v<N>_mv"), so endpoints reading the old version keep serving until backfill,
 // validate and switch move them. meta records, per rollup, the live version, its table, its
-// definition hash and (trigger rollups) its watermark; LiveRollup resolves the compiled
-// artifacts of the deployed version for the commands that read or fill it.
+// definition hash and (trigger rollups) its watermark, and — under the version's table — the
+// definition it was deployed with (versions.RecordDefinition), from which populate keeps an
+// older version endpoints still read fresh; LiveRollup resolves the compiled artifacts of the
+// deployed version for the commands that read or fill it. A new version starts never
+// backfilled. ChangePlan.Prunable lists the older versions no endpoint reads any more, which
+// hourglass prune drops (package versions); deploy never drops a version itself.
 //
 // Raw datasource changes other than an added column are applied in place only with
 // AllowDestructive: a type change by MODIFY COLUMN, a dropped column by DROP COLUMN. A sorting

@@ -13,6 +13,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Plan compares the compiled project with the live database and returns the changes that
@@ -63,7 +64,20 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		return nil, fmt.Errorf("the project was compiled for %s, but the server runs ClickHouse %s: compile it with pipes.CompileFor(project, pipes.TargetFor(%q))",
 			targetName(a.Target), l.versionText, l.versionText)
 	}
-	pl := &planner{a: a, l: l, now: now.UTC(), taken: map[string]bool{}}
+	pl := &planner{a: a, l: l, now: now.UTC(), taken: map[string]bool{}, versions: map[string]*versions.Version{}}
+	cp := &ChangePlan{Database: db, Server: l.versionText, Cluster: a.Project.Cluster, At: pl.now, Prunable: []*versions.Version{}}
+	if l.tables[meta.DeploymentsTable] != nil && l.tables[meta.StateTable] != nil && l.tables[meta.EndpointsTable] != nil {
+		vs, err := versions.List(ctx, store, versions.Names(a)...)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			pl.versions[v.Table] = v
+			if v.Prunable() {
+				cp.Prunable = append(cp.Prunable, v)
+			}
+		}
+	}
 	for _, d := range a.Datasources {
 		pl.taken[d.Table], pl.taken[d.LocalTable] = true, true
 	}
@@ -73,7 +87,6 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	for _, ep := range a.Endpoints {
 		pl.taken[ep.Endpoint.Name] = true
 	}
-	cp := &ChangePlan{Database: db, Server: l.versionText, Cluster: a.Project.Cluster, At: pl.now}
 	add := func(cs ...Change) { cp.Changes = append(cp.Changes, cs...) }
 
 	switch {
@@ -131,6 +144,8 @@ type planner struct {
 	l     *live
 	now   time.Time
 	taken map[string]bool // table names the project claims
+	// versions are the rollup versions deploy recorded, by table.
+	versions map[string]*versions.Version
 }
 
 // targetName names a compile target in messages.
@@ -463,6 +478,15 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		} else {
 			c.Action, c.Record = ActionUnchanged, false
 		}
+		if v := pl.versions[table]; v != nil && !v.HasDefinition() {
+			// Deployed before definitions were kept: record it now, while the project still
+			// declares it, so the version can be kept fresh after the next change.
+			c.Record, c.recordDef = true, true
+			c.Detail = strings.Join(nonEmpty(c.Detail, "deploy records its definition (what keeps this version populated once the definition changes)"), "; ")
+		}
+		if v := pl.versions[table]; v != nil && len(v.ReadBy) > 0 {
+			c.Detail = strings.Join(nonEmpty(c.Detail, "read by "+strings.Join(v.ReadBy, ", ")), "; ")
+		}
 		return []Change{c, pl.staging(c)}, nil
 	case !recorded && live == nil:
 		c.Action = ActionCreate
@@ -507,7 +531,11 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		return nil, err
 	}
 	c.Action = ActionDestructive
-	c.Detail = strings.Join(diffs, "; ") + fmt.Sprintf(" → new version %d in table %s, beside %s which keeps serving until backfill and switch", next, v.Table, table)
+	keeps := "stays until hourglass prune drops it (no endpoint reads it)"
+	if cur := pl.versions[table]; cur != nil && len(cur.ReadBy) > 0 {
+		keeps = "keeps serving " + strings.Join(cur.ReadBy, ", ") + ", populated, until they are switched to the new version"
+	}
+	c.Detail = strings.Join(diffs, "; ") + fmt.Sprintf(" → new version %d in table %s, never backfilled, beside %s, which %s", next, v.Table, table, keeps)
 	if err := create(v, next); err != nil {
 		return nil, err
 	}
@@ -748,6 +776,9 @@ func (pl *planner) endpoint(ea *pipes.EndpointArtifacts) Change {
 		c = Change{Object: e.Name, Kind: KindEndpoint, Table: e.Name, Action: ActionUnchanged}
 		if hasState {
 			c.Detail = "serving " + st.Target
+			if st.Target == string(pipes.SideRollup) && st.Table != "" {
+				c.Detail += " (table " + st.Table + ")"
+			}
 		}
 	case hasState && st.Target == string(pipes.SideRollup):
 		c.Action = ActionAlter

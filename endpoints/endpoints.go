@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Targets of an endpoint.
@@ -71,6 +73,8 @@ type SwitchResult struct {
 	// To is the target asked for; Previous the recorded target before ("" when none).
 	To       string `json:"to"`
 	Previous string `json:"previous,omitempty"`
+	// PreviousTable is the table the endpoint read before (a rollup version's, or raw's).
+	PreviousTable string `json:"previous_table,omitempty"`
 	// Rollup is the rollup the endpoint reads; Table the table it reads after the switch.
 	Rollup string `json:"rollup"`
 	Table  string `json:"table"`
@@ -206,7 +210,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		if err != nil {
 			return nil, err
 		}
-		res.Previous = states[endpoint].Target
+		res.Previous, res.PreviousTable = states[endpoint].Target, states[endpoint].Table
 	}
 	switch to {
 	case TargetRaw:
@@ -230,7 +234,7 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 				res.Elapsed = time.Since(started)
 				if errors.Is(err, ErrRefused) {
 					res.Refused = true
-					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, orRaw(res.Previous))
+					return res, fmt.Errorf("%w (%s keeps reading %s)", err, endpoint, res.Reads())
 				}
 				return nil, err
 			}
@@ -251,11 +255,16 @@ func Switch(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	return res, nil
 }
 
-func orRaw(t string) string {
-	if t == "" {
+// Reads says what the endpoint reads when the switch did not happen: "its rollup version,
+// table events_hourly", "its raw version, table events", or "its current version".
+func (r *SwitchResult) Reads() string {
+	switch {
+	case r.Previous == "":
 		return "its current version"
+	case r.PreviousTable == "":
+		return "its " + r.Previous + " version"
 	}
-	return "its " + t + " version"
+	return "its " + r.Previous + " version, table " + r.PreviousTable
 }
 
 // Sides an endpoint runs on.
@@ -332,7 +341,7 @@ func RunWith(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	if now.IsZero() {
 		now = time.Now()
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
@@ -352,13 +361,17 @@ func RunWith(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 			}
 		}
 		if side == SideRollup && sv.Table != ra.Table {
-			if ra, err = ra.Versioned(sv.Table); err != nil {
+			store := opts.Store
+			if store == nil {
+				store = meta.New(e, a.Project.Database, nil)
+			}
+			if ra, err = servedVersion(ctx, store, a, ra, sv.Table); err != nil {
 				return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, sv.Table, err)
 			}
 		}
 		w = &sv.Watermark
 	}
-	out, err := run(ctx, e, opts.Store, a, ea, ra, bound, side, opts.Explain, w)
+	out, err := run(ctx, e, opts.Store, a, ea, ra, call, side, opts.Explain, w)
 	if err != nil {
 		return nil, err
 	}
@@ -425,8 +438,9 @@ func servedState(ctx context.Context, e engine.Engine, store *meta.Store, a *pip
 // rollup side reads, through its planned read.
 //
 // w is the version's watermark when the caller knows it (nil: read from store).
-func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string, explainIt bool, w *time.Time) (*RunResult, error) {
+func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, call *Call, side string, explainIt bool, w *time.Time) (*RunResult, error) {
 	endpoint := ea.Endpoint.Name
+	bound := call.Params
 	var q string
 	out := &RunResult{Endpoint: endpoint, Side: side}
 	switch side {
@@ -435,7 +449,7 @@ func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artif
 		if err := CheckViews(ctx, e); err != nil {
 			return nil, err
 		}
-		q = viewQuery(a.Project.Database, ea.Endpoint)
+		q = viewQuery(a.Project.Database, ea.Endpoint, ea.RawSQL)
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
@@ -443,9 +457,9 @@ func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artif
 		var params engine.Params
 		var err error
 		if w != nil {
-			plan, params, err = planWith(ra, ea.Endpoint, bound, *w)
+			plan, params, err = planWith(ra, call, *w)
 		} else {
-			plan, params, err = planCall(ctx, e, store, a, ra, ea.Endpoint, bound)
+			plan, params, err = planCall(ctx, e, store, a, ra, call)
 		}
 		if err != nil {
 			return nil, err
@@ -489,62 +503,28 @@ func Sketches(ra *pipes.RollupArtifacts, cols []engine.Column) map[int]*pipes.Sk
 	return out
 }
 
-// viewQuery selects from the parameterised view, passing every parameter through as a bound
-// query parameter.
-func viewQuery(db string, ep *datasources.Endpoint) string {
+// viewQuery selects from the parameterised view, passing every parameter its statement
+// takes (sql, either version: both take the same) through as a bound query parameter.
+func viewQuery(db string, ep *datasources.Endpoint, sql string) string {
 	var args []string
-	for _, p := range ep.Params {
-		args = append(args, p.Name+" = {"+p.Name+":"+paramType(p)+"}")
+	seen := map[string]bool{}
+	for _, m := range placeholderRe.FindAllStringSubmatch(sql, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			args = append(args, m[1]+" = {"+m[1]+":"+m[2]+"}")
+		}
 	}
 	return "SELECT * FROM " + qualified(db, ep.Name) + "(" + strings.Join(args, ", ") + ")"
 }
+
+// placeholderRe matches a query parameter placeholder, {name:Type}.
+var placeholderRe = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}`)
 
 func paramType(p *datasources.Param) string {
 	if p.Type == "" {
 		return "String"
 	}
 	return p.Type
-}
-
-// Bind turns text parameters into engine parameters for endpoint ep: start and end read by
-// timerange's one rule (now is the end of the last hour closed at now with the rollup's delay,
-// now minus a duration floors to the hour, absolute times as written), the others passed as
-// text for the engine to convert to their declared type; missing filter parameters take their
-// default. Unknown parameters are an error naming the known ones.
-func Bind(ep *datasources.Endpoint, params map[string]string, now time.Time, delay time.Duration) (engine.Params, error) {
-	out := engine.Params{}
-	known := map[string]*datasources.Param{}
-	var names []string
-	for _, p := range ep.Params {
-		known[p.Name] = p
-		names = append(names, p.Name)
-	}
-	for k := range params {
-		if known[k] == nil {
-			return nil, fmt.Errorf("endpoint %s has no parameter %q: it takes %s", ep.Name, k, strings.Join(names, ", "))
-		}
-	}
-	for _, p := range ep.Params {
-		v, given := params[p.Name]
-		if !given {
-			v = p.Default
-		}
-		typ := paramType(p)
-		isTime := strings.HasPrefix(typ, "DateTime") || typ == "Date"
-		if isTime {
-			if strings.TrimSpace(v) == "" {
-				return nil, fmt.Errorf("endpoint %s needs --param %s=TIME (e.g. %s=2026-11-01 or %s=-7d)", ep.Name, p.Name, p.Name, p.Name)
-			}
-			t, err := timerange.ParseBound(v, now, delay)
-			if err != nil {
-				return nil, fmt.Errorf("--param %s: %w", p.Name, err)
-			}
-			out[p.Name] = t
-			continue
-		}
-		out[p.Name] = v
-	}
-	return out, nil
 }
 
 // Comparison is an endpoint run on its raw version and on the rollup version it serves (or
@@ -618,17 +598,18 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 			st := states[endpoint]
 			c.Serving = st.Target
 			if st.Target == TargetRollup && st.Table != "" && st.Table != ra.Table {
-				if ra, err = ra.Versioned(st.Table); err != nil {
+				if ra, err = servedVersion(ctx, opts.Store, a, ra, st.Table); err != nil {
 					return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, st.Table, err)
 				}
 				c.Table = ra.Table
 			}
 		}
 	}
-	bound, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
+	call, err := Bind(ea.Endpoint, params, now, ra.Rollup.Delay)
 	if err != nil {
 		return nil, err
 	}
+	bound := call.Params
 	for _, name := range []string{pipes.StartParam, pipes.EndParam} {
 		if t, ok := bound[name].(time.Time); ok && !t.Equal(t.Truncate(time.Hour)) {
 			return nil, fmt.Errorf("--param %s=%s is not on the hour: rollups hold whole hours, so only hour-aligned ranges can compare (e.g. %s=%s)",
@@ -637,10 +618,11 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 	}
 	start, _ := bound[pipes.StartParam].(time.Time)
 	end, _ := bound[pipes.EndParam].(time.Time)
-	if closed := timerange.ClosedEnd(now, ra.Rollup.Delay); end.After(closed) {
+	if closed := validate.ClosedEnd(ra, now); end.After(closed) {
 		c.Note = fmt.Sprintf("end %s is in hours not closed yet (now %s, delay %s): compared up to %s", timerange.Format(end), timerange.Format(now), ra.Rollup.Delay, timerange.Format(closed))
 		end = closed
 		bound[pipes.EndParam] = end
+		call.Range.End = end
 	}
 	if !start.Before(end) {
 		return nil, fmt.Errorf("nothing to compare: start %s is not before the end of the last closed hour, %s", timerange.Format(start), timerange.Format(end))
@@ -650,10 +632,10 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.Params[k] = v
 	}
 	c.Params[pipes.StartParam], c.Params[pipes.EndParam] = timerange.Format(start), timerange.Format(end)
-	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRaw, false, nil); err != nil {
+	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, call, SideRaw, false, nil); err != nil {
 		return nil, err
 	}
-	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, bound, SideRollup, opts.Explain, nil); err != nil {
+	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, call, SideRollup, opts.Explain, nil); err != nil {
 		return nil, err
 	}
 	sketches := Sketches(ra, c.Rollup.Columns)
@@ -669,4 +651,20 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.BytesReadReduction = float64(c.Raw.Stats.BytesRead) / float64(c.Rollup.Stats.BytesRead)
 	}
 	return c, nil
+}
+
+// servedVersion returns the compiled version of rollup ra whose table an endpoint reads: from
+// the definition deploy recorded for it when the project's YAML has moved on (its states may
+// not read as the new definition's do), else the project's definition on that table.
+func servedVersion(ctx context.Context, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, table string) (*pipes.RollupArtifacts, error) {
+	vs, err := versions.List(ctx, store, ra.Rollup.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Table == table {
+			return v.Artifacts(a)
+		}
+	}
+	return ra.Versioned(table)
 }

@@ -32,7 +32,7 @@ func gate(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Arti
 	if err := CheckCurrent(ctx, e, a, ea, ra, now); err != nil {
 		return err
 	}
-	closed := timerange.ClosedEnd(now, ra.Rollup.Delay)
+	closed := validate.ClosedEnd(ra, now)
 	h, err := validate.ReadHistory(ctx, store, ra, now)
 	if err != nil {
 		return err

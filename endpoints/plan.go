@@ -6,11 +6,9 @@ import (
 	"maps"
 	"time"
 
-	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
-	"github.com/hourglass-dev/hourglass/timerange"
 )
 
 // SegmentStats is one segment of a planned read, as --explain shows it: its grain, table and
@@ -36,43 +34,36 @@ func watermark(ctx context.Context, e engine.Engine, store *meta.Store, db, tabl
 	return time.Time{}, err
 }
 
-// given returns the filter dimensions a call restricts: those whose parameter is bound to a
-// value, a String parameter left empty restricting nothing.
-func given(ep *datasources.Endpoint, bound engine.Params) []string {
+// given returns the filter dimensions a call restricts: those whose parameter it gives (by
+// the call or by a default; an empty string is a value like any other).
+func given(call *Call) []string {
 	var out []string
-	for _, f := range ep.Filters {
-		v, ok := bound[f.Param]
-		if !ok {
-			continue
+	for _, f := range call.Endpoint.Filters {
+		if call.Given[f.Param] {
+			out = append(out, f.Dimension)
 		}
-		if s, isString := v.(string); isString && s == "" && paramType(ep.Param(f.Param)) == "String" {
-			continue
-		}
-		out = append(out, f.Dimension)
 	}
 	return out
 }
 
-// planCall plans a call of ep on rollup version ra with bound parameters: the watermark of
-// ra's table from store (read from the engine's metadata when store is nil), the call's range
-// from start and end. It returns the plan and the parameters its statement binds.
-func planCall(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, ep *datasources.Endpoint, bound engine.Params) (*pipes.ReadPlan, engine.Params, error) {
+// planCall plans call on rollup version ra: the watermark of ra's table from store (read from
+// the engine's metadata when store is nil). It returns the plan and the parameters its
+// statement binds.
+func planCall(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ra *pipes.RollupArtifacts, call *Call) (*pipes.ReadPlan, engine.Params, error) {
 	w, err := watermark(ctx, e, store, a.Project.Database, ra.Table)
 	if err != nil {
-		return nil, nil, fmt.Errorf("plan %s: %w", ep.Name, err)
+		return nil, nil, fmt.Errorf("plan %s: %w", call.Endpoint.Name, err)
 	}
-	return planWith(ra, ep, bound, w)
+	return planWith(ra, call, w)
 }
 
-// planWith plans a call of ep on rollup version ra whose watermark is w.
-func planWith(ra *pipes.RollupArtifacts, ep *datasources.Endpoint, bound engine.Params, w time.Time) (*pipes.ReadPlan, engine.Params, error) {
-	start, _ := bound[pipes.StartParam].(time.Time)
-	end, _ := bound[pipes.EndParam].(time.Time)
-	plan, err := ra.PlanRead(ep, pipes.ReadCall{Range: timerange.Range{Start: start, End: end}, Watermark: w, Given: given(ep, bound)})
+// planWith plans call on rollup version ra whose watermark is w.
+func planWith(ra *pipes.RollupArtifacts, call *Call, w time.Time) (*pipes.ReadPlan, engine.Params, error) {
+	plan, err := ra.PlanRead(call.Endpoint, pipes.ReadCall{Range: call.Range, Watermark: w, Given: given(call)})
 	if err != nil {
 		return nil, nil, err
 	}
-	params := maps.Clone(bound)
+	params := maps.Clone(call.Params)
 	maps.Copy(params, plan.Params)
 	return plan, params, nil
 }

@@ -147,11 +147,11 @@ func Verify(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		return nil, err
 	}
 	v := &Verification{Endpoint: endpoint, Reference: ReferenceRaw, Table: ra.Table}
-	reference, refName := ea.RawSQL, ""
+	reference, refName := ea.ReferenceSQL, ""
 	if ep.CurrentSQL != "" {
 		v.Reference, reference, refName = ReferenceCurrent, pipes.CurrentQuery(a.Project, ep.CurrentSQL), ReferenceCurrent
 	}
-	cases, err := verifyCases(ep, whole, opts.Now, ra.Rollup.Delay)
+	cases, err := verifyCases(ep, whole, opts.Now, ra.Rollup.Delay, validate.ClosedEnd(ra, opts.Now))
 	if err != nil {
 		return nil, err
 	}
@@ -160,18 +160,11 @@ func Verify(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 			return nil, err
 		}
 	}
-	var values []pipes.DiffValue
-	for _, m := range ep.Metrics {
-		mv, _ := ra.MetricValue(m)
-		if mv.Float {
-			mv.Tolerance = validate.DefaultTolerance
-		}
-		values = append(values, mv)
-	}
+	values := endpointValues(ra, ep, v.Reference)
 	v.Exact = true
 	for _, c := range cases {
 		// The endpoint runs as it is served: its planned read of the version.
-		plan, params, err := planCall(ctx, e, store, a, ra, ep, c.bound)
+		plan, params, err := planCall(ctx, e, store, a, ra, c.call)
 		if err != nil {
 			return nil, err
 		}
@@ -193,68 +186,108 @@ func Verify(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 // boundCase is a case with its engine parameters.
 type boundCase struct {
 	*Case
+	call  *Call
 	bound engine.Params
 }
 
 // verifyCases lists the cases of an endpoint (see Verify), each bound and clipped to closed
 // hours.
-func verifyCases(ep *datasources.Endpoint, whole timerange.Range, now time.Time, delay time.Duration) ([]boundCase, error) {
+func verifyCases(ep *datasources.Endpoint, whole timerange.Range, now time.Time, delay time.Duration, closed time.Time) ([]boundCase, error) {
 	type spec struct {
 		name   string
 		params map[string]string
 	}
 	var specs []spec
+	// The whole range as the range params read it: a Date range keeps to the whole days
+	// inside it (the last day is included).
+	from, to := timerange.Format(whole.Start), timerange.Format(whole.End)
+	if p := ep.Param(ep.From); p != nil && paramType(p) == "Date" {
+		first := whole.Start.Truncate(24 * time.Hour)
+		if first.Before(whole.Start) {
+			first = first.AddDate(0, 0, 1)
+		}
+		last := whole.End.Truncate(24*time.Hour).AddDate(0, 0, -1)
+		if last.Before(first) {
+			return nil, fmt.Errorf("endpoint %s reads whole days (%s is a Date), and %s holds no whole day: backfill at least one whole day", ep.Name, ep.From, whole)
+		}
+		from, to = first.Format(time.DateOnly), last.Format(time.DateOnly)
+	}
 	wholeRange := func(p map[string]string) map[string]string {
 		out := maps.Clone(p)
-		out[pipes.StartParam], out[pipes.EndParam] = timerange.Format(whole.Start), timerange.Format(whole.End)
+		out[ep.From], out[ep.To] = from, to
 		return out
 	}
 	for i, tc := range ep.Tests {
 		name := fmt.Sprintf("tests[%d]", i+1)
 		p := maps.Clone(tc.Params)
-		_, hasStart := p[pipes.StartParam]
-		_, hasEnd := p[pipes.EndParam]
+		_, hasStart := p[ep.From]
+		_, hasEnd := p[ep.To]
 		if !hasStart && !hasEnd {
 			specs = append(specs, spec{name, wholeRange(p)})
 			continue
 		}
 		if !hasStart {
-			p[pipes.StartParam] = timerange.Format(whole.Start)
+			p[ep.From] = from
 		}
 		if !hasEnd {
-			p[pipes.EndParam] = timerange.Format(whole.End)
+			p[ep.To] = to
 		}
 		specs = append(specs, spec{name, p}, spec{name + " over the whole range", wholeRange(tc.Params)})
 	}
 	if len(specs) == 0 {
 		specs = append(specs, spec{"the whole range", wholeRange(map[string]string{})})
 	}
-	closed := timerange.ClosedEnd(now, delay)
 	var out []boundCase
 	for _, s := range specs {
-		bound, err := Bind(ep, s.params, now, delay)
+		call, err := bindClosed(ep, s.params, now, delay, closed)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint %s %s: %w", ep.Name, s.name, err)
 		}
-		if end, ok := bound[pipes.EndParam].(time.Time); ok && end.After(closed) {
-			bound[pipes.EndParam] = closed
-		}
-		if start, ok := bound[pipes.StartParam].(time.Time); ok && !start.Before(bound[pipes.EndParam].(time.Time)) {
-			return nil, fmt.Errorf("endpoint %s %s: start %s is not before the end of the last closed hour, %s: give a range of closed hours",
-				ep.Name, s.name, timerange.Format(start), timerange.Format(bound[pipes.EndParam].(time.Time)))
-		}
 		text := map[string]string{}
 		for _, p := range ep.Params {
-			switch x := bound[p.Name].(type) {
+			switch x := call.Params[p.Name].(type) {
 			case time.Time:
 				text[p.Name] = timerange.Format(x)
+			case []any:
+				var items []string
+				for _, it := range x {
+					items = append(items, fmt.Sprint(it))
+				}
+				text[p.Name] = strings.Join(items, ",")
 			default:
-				text[p.Name] = fmt.Sprint(x)
+				if call.Given[p.Name] || p.Name == ep.From || p.Name == ep.To {
+					text[p.Name] = fmt.Sprint(x)
+				}
 			}
 		}
-		out = append(out, boundCase{Case: &Case{Name: s.name, Params: text}, bound: bound})
+		out = append(out, boundCase{Case: &Case{Name: s.name, Params: text}, call: call, bound: call.Params})
 	}
 	return out, nil
+}
+
+// bindClosed binds a case's parameters with its range clipped to closed hours: a DateTime end
+// after closed ends at closed; a Date range ends with the last whole day before closed.
+func bindClosed(ep *datasources.Endpoint, params map[string]string, now time.Time, delay time.Duration, closed time.Time) (*Call, error) {
+	call, err := Bind(ep, params, now, delay)
+	if err != nil {
+		return nil, err
+	}
+	if call.Range.End.After(closed) {
+		p := maps.Clone(params)
+		if to := ep.Param(ep.To); to != nil && paramType(to) == "Date" {
+			p[ep.To] = closed.Truncate(24*time.Hour).AddDate(0, 0, -1).Format(time.DateOnly)
+		} else {
+			p[ep.To] = timerange.Format(closed)
+		}
+		if call, err = Bind(ep, p, now, delay); err != nil {
+			return nil, err
+		}
+	}
+	if !call.Range.Start.Before(call.Range.End) {
+		return nil, fmt.Errorf("%s %s is not before the end of the last closed hour, %s: give a range of closed hours",
+			ep.From, timerange.Format(call.Range.Start), timerange.Format(closed))
+	}
+	return call, nil
 }
 
 // CheckCurrent checks, without reading rows, that endpoint's current query (if it has one)
@@ -269,8 +302,15 @@ func CheckCurrent(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *
 	if err != nil {
 		return err
 	}
-	closed := timerange.ClosedEnd(now, ra.Rollup.Delay)
-	cases, err := verifyCases(&datasources.Endpoint{Name: ep.Name, Params: ep.Params}, timerange.Range{Start: closed.Add(-time.Hour), End: closed}, now, ra.Rollup.Delay)
+	closed := validate.ClosedEnd(ra, now)
+	bare := *ep
+	bare.Tests = nil
+	window := timerange.Range{Start: closed.Add(-time.Hour), End: closed}
+	if p := ep.Param(ep.From); p != nil && paramType(p) == "Date" {
+		window.Start = closed.Truncate(24*time.Hour).AddDate(0, 0, -1)
+		window.End = closed.Truncate(24 * time.Hour)
+	}
+	cases, err := verifyCases(&bare, window, now, ra.Rollup.Delay, closed)
 	if err != nil {
 		return err
 	}
@@ -312,4 +352,34 @@ func checkCurrentColumns(ctx context.Context, e engine.Engine, ep *datasources.E
 			ep.Name, strings.Join(got, ", "), strings.Join(lack, ", "), lack[0], where)
 	}
 	return nil
+}
+
+// endpointValues are the columns of an endpoint compared with its reference, each with its
+// rule (see validate): the metrics, and with compare their previous values and changes. A
+// metric compared by membership (any) is compared with the raw version's set of values, and
+// left out against the user's current query, which returns one value; a derived metric over
+// one is never compared; a change is compared for exact metrics only (a toleranced value's
+// change may move by more than its tolerance).
+func endpointValues(ra *pipes.RollupArtifacts, ep *datasources.Endpoint, reference string) []pipes.DiffValue {
+	var values []pipes.DiffValue
+	for _, m := range ep.Metrics {
+		mv, _ := ra.MetricValue(m)
+		if mv.Skip || mv.Member && reference != ReferenceRaw {
+			continue
+		}
+		if mv.Float && mv.Tolerance < validate.DefaultTolerance {
+			mv.Tolerance = validate.DefaultTolerance
+		}
+		values = append(values, mv)
+		if ep.Compare == "" {
+			continue
+		}
+		prev := mv
+		prev.Name = m + "_previous"
+		values = append(values, prev)
+		if mv.Numeric && !mv.Array && !mv.Member && mv.Tolerance <= validate.DefaultTolerance {
+			values = append(values, pipes.DiffValue{Name: m + "_change", Numeric: true, Float: true, Tolerance: validate.DefaultTolerance})
+		}
+	}
+	return values
 }

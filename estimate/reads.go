@@ -94,8 +94,8 @@ func Precisions(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup
 	params := engine.Params{pipes.StartParam: r.Start, pipes.EndParam: r.End}
 	for _, m := range ra.Rollup.Metrics {
 		fn := pipes.DistinctFunction(m)
-		if fn == "" || m.Column == "" {
-			continue
+		if fn == "" || m.Column == "" || m.If != "" {
+			continue // measured over every row of a column: not an expr, nor uniq_if's subset
 		}
 		col := ident.Quote(m.Column)
 		cp := ColumnPrecisions{Metric: m.Name, Column: m.Column, Declared: fn}

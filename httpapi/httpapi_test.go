@@ -96,7 +96,7 @@ func testJSON(t *testing.T, f *fixture) {
 		if err := json.Unmarshal([]byte(body), &r); err != nil {
 			t.Fatalf("%s: %v\n%s", stage, err, body)
 		}
-		if r.Rows != 1 || len(r.Data) != 1 || len(r.Meta) != 4 || r.Statistics.RowsRead == 0 || r.Statistics.Elapsed <= 0 {
+		if r.Rows != 1 || len(r.Data) != 1 || len(r.Meta) != 6 || r.Statistics.RowsRead == 0 || r.Statistics.Elapsed <= 0 {
 			t.Fatalf("%s: not Tinybird's response shape: %s", stage, body)
 		}
 		d := r.Data[0]
@@ -126,7 +126,7 @@ func testCSVAndNDJSON(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 25 || strings.Join(recs[0], ",") != "hour,event_count,unique_sessions,unique_users,total_value_usd" || recs[1][0] != "2026-11-01 00:00:00" {
+	if len(recs) != 25 || strings.Join(recs[0], ",") != "hour,event_count,unique_sessions,unique_users,total_value_usd,bounce_rate,avg_session_duration" || recs[1][0] != "2026-11-01 00:00:00" {
 		t.Fatalf("csv: a header and 24 hourly rows expected, got %d lines, first %v %v", len(recs), recs[0], recs[1])
 	}
 	raw := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT count() FROM %s.events WHERE timestamp >= toDateTime('2026-11-01 05:00:00', 'UTC') AND timestamp < toDateTime('2026-11-01 06:00:00', 'UTC')", f.DB), nil).Rows[0][0]

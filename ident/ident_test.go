@@ -76,3 +76,27 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func TestRefs(t *testing.T) {
+	expr := "if(total = 0, NULL, bounced / total) + quantiles_lcp[1] * 1e3 + t.1 + 'bounced' + `x` + count (x)"
+	var got []string
+	for _, r := range Refs(expr) {
+		got = append(got, r.Name)
+	}
+	want := []string{"total", "NULL", "bounced", "total", "quantiles_lcp", "t", "x"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Refs = %v, want %v", got, want)
+	}
+	out := ReplaceRefs("bounced / nullIf(total, 0)", func(n string) (string, bool) {
+		if n == "bounced" || n == "total" {
+			return "sum(`" + n + "`)", true
+		}
+		return "", false
+	})
+	if out != "sum(`bounced`) / nullIf(sum(`total`), 0)" {
+		t.Fatalf("ReplaceRefs = %q", out)
+	}
+	if !IsKeyword("null") || IsKeyword("total") {
+		t.Fatal("IsKeyword")
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
 )
@@ -32,6 +31,14 @@ type DiffValue struct {
 	// Sketch, for a uniq_combined count, is where two exact computations may still differ
 	// (see Sketch); nil for every other value.
 	Sketch *Sketch
+	// Array says the values are arrays of numbers, compared element by element (each with
+	// Tolerance; arrays of different lengths differ).
+	Array bool
+	// Member says the reference holds an array of acceptable values (the group's values of an
+	// any metric): the candidate equals when it is one of them (or NULL and the set is empty).
+	Member bool
+	// Skip says the value is not compared (DiffQuery refuses it: leave it out).
+	Skip bool
 }
 
 // Diff describes a comparison of two queries.
@@ -67,7 +74,7 @@ func DiffQuery(d Diff) (string, error) {
 	if strings.TrimSpace(d.Reference) == "" || strings.TrimSpace(d.Candidate) == "" {
 		return "", fmt.Errorf("diff: both queries are needed")
 	}
-	if len(d.Values) == 0 {
+	if len(d.Values) == 0 && len(d.Keys) == 0 {
 		return "", fmt.Errorf("diff: no values to compare")
 	}
 	seen := map[string]bool{}
@@ -84,6 +91,9 @@ func DiffQuery(d Diff) (string, error) {
 		seen[v.Name] = true
 		if v.Tolerance < 0 || math.IsNaN(v.Tolerance) || math.IsInf(v.Tolerance, 0) {
 			return "", fmt.Errorf("diff: tolerance of %s is %v: use a number ≥ 0", v.Name, v.Tolerance)
+		}
+		if v.Skip {
+			return "", fmt.Errorf("diff: %s cannot be compared: leave it out", v.Name)
 		}
 	}
 	var using []string
@@ -119,12 +129,28 @@ func DiffQuery(d Diff) (string, error) {
 	for i, v := range d.Values {
 		r, c := fmt.Sprintf("__hg_ref%d", i), fmt.Sprintf("__hg_cand%d", i)
 		same := fmt.Sprintf("(ifNull(%s = %s, 0) OR (isNull(%s) AND isNull(%s)))", r, c, r, c)
-		if v.Float {
+		if v.Float && !v.Array {
 			same = fmt.Sprintf("(%s OR ifNull(isNaN(%s) AND isNaN(%s), 0))", same, r, c)
 		}
 		equal := same
 		rel := "1"
-		if v.Numeric {
+		switch {
+		case v.Member:
+			// The reference is the set of the group's values: the candidate is one of them,
+			// or NULL where the group has none.
+			// A group without values (a filled bucket) holds NULL or the type's default.
+			same = fmt.Sprintf("(ifNull(has(%s, %s), 0) OR (empty(%s) AND (isNull(%s) OR ifNull(%s = defaultValueOfArgumentType(%s), 0))))", r, c, r, c, c, c)
+			equal = same
+		case v.Array:
+			// Element by element, each within the tolerance; arrays of other lengths differ.
+			// Both are resized to the longer one first, so the lambdas never see arrays of
+			// different sizes.
+			n := fmt.Sprintf("greatest(length(%s), length(%s))", r, c)
+			rr, cc := fmt.Sprintf("arrayResize(%s, %s)", r, n), fmt.Sprintf("arrayResize(%s, %s)", c, n)
+			tol := strconv.FormatFloat(v.Tolerance, 'g', -1, 64)
+			equal = fmt.Sprintf("(length(%s) = length(%s) AND arrayAll((x, y) -> x = y OR (isNaN(x) AND isNaN(y)) OR abs(x - y) <= %s * least(abs(x), abs(y)), %s, %s))", r, c, tol, rr, cc)
+			rel = fmt.Sprintf("if(length(%s) = length(%s), arrayMax(arrayMap((x, y) -> if(x = y OR (isNaN(x) AND isNaN(y)), 0., if(isFinite(abs(x - y) / greatest(abs(x), abs(y))), abs(x - y) / greatest(abs(x), abs(y)), 1.)), %s, %s)), 1.)", r, c, rr, cc)
+		case v.Numeric:
 			fr, fc := "toFloat64("+r+")", "toFloat64("+c+")"
 			if v.Tolerance > 0 {
 				equal = fmt.Sprintf("(%s OR ifNull(abs(%s - %s) <= %s * least(abs(%s), abs(%s)), 0))",
@@ -148,6 +174,10 @@ func DiffQuery(d Diff) (string, error) {
 		sample = append(sample, fmt.Sprintf("__hg_x%d", i), r, c)
 		anyMismatch = append(anyMismatch, fmt.Sprintf("__hg_x%d", i))
 		totals = append(totals, fmt.Sprintf("countIf(__hg_x%d) AS __hg_mm%d", i, i), fmt.Sprintf("max(__hg_e%d) AS __hg_err%d", i, i))
+	}
+	if len(d.Values) == 0 {
+		// Keys only: a row on one side only is the mismatch.
+		anyMismatch = append(anyMismatch, "NOT "+both)
 	}
 	first := "0"
 	if len(d.Keys) > 0 {
@@ -184,36 +214,27 @@ func indentBy(s, pad string) string {
 	return strings.Join(lines, "\n")
 }
 
-// MetricValue says how a finalised metric of the rollup compares: Numeric when a relative
-// error means something, Float when it is a float (sums of floats and averages depend on the
-// order of additions, so they get a relative tolerance; NaN equals NaN). ok is false for an
-// unknown metric.
+// MetricValue says how a finalised metric of the rollup compares (docs/model.md): Numeric
+// when a relative error means something, Float when it is a float (sums of floats and
+// averages depend on the order of additions, so they get a relative tolerance; NaN equals
+// NaN), Tolerance the metric's stated tolerance (quantiles: QuantileTolerance of their
+// accuracy; a derived metric: the sum of its inputs'), Array when it is an array compared
+// element by element, Member when the reference holds the set of the group's values (any,
+// any_last), Skip when it cannot be compared (a derived metric over a member metric). ok is
+// false for an unknown metric. Derived metrics are named too.
 func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 	mp := ra.plan.metric(metric)
 	if mp == nil {
 		return DiffValue{}, false
 	}
-	v.Name = metric
-	m := mp.m
-	switch m.Kind {
-	case datasources.MetricCount, datasources.MetricCountIf, datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
-		v.Numeric = true
-		v.Sketch = SketchOf(m)
-	case datasources.MetricAvg:
-		v.Numeric, v.Float = true, true
-	case datasources.MetricSum, datasources.MetricSumIf:
-		t, err := chtype.Parse(mp.cols[0].Type)
-		if err == nil && (t.Name == "SimpleAggregateFunction" || t.Name == "AggregateFunction") && len(t.Args) > 0 {
-			// SimpleAggregateFunction(sum, T), or AggregateFunction(sum, T) on servers without it.
-			t = t.Args[len(t.Args)-1]
-		}
-		v.Numeric, v.Float = true, err == nil && t.IsFloat()
-	default: // min, max, arg_min, arg_max: the column's own type
-		if t, err := ra.plan.colType(m.Column); err == nil {
-			v.Numeric, v.Float = t.IsNumeric(), t.IsFloat()
-		}
-	}
-	return v, true
+	c := mp.cmp
+	return DiffValue{Name: metric, Numeric: c.numeric, Float: c.float, Tolerance: c.tolerance, Array: c.array, Member: c.member, Skip: c.skip, Sketch: c.sketch}, true
+}
+
+// IsDerived reports whether metric is a derived metric of the rollup (computed from the
+// stored ones after the merge, never stored).
+func (ra *RollupArtifacts) IsDerived(metric string) bool {
+	return ra.Rollup.DerivedMetric(metric) != nil
 }
 
 // Sketch is the one place where two computations of uniqCombined(p) over the same rows may
@@ -263,6 +284,10 @@ func (s *Sketch) Equal(a, b uint64) bool {
 // serving, so the hours a rollup version must hold before an endpoint may switch to it.
 func (ra *RollupArtifacts) SourceFirstHour() string {
 	rp := ra.plan
+	if rp.over != nil {
+		// Entities start at their first source row: the source rollup's first hour.
+		rp = rp.over
+	}
 	q := "SELECT min(" + rp.hour + "), count() FROM " + ident.Qualified(rp.p.Database, rp.r.Source)
 	if f := strings.TrimSpace(rp.r.Filter); f != "" {
 		q += " WHERE (" + f + ")"

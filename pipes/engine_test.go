@@ -161,7 +161,11 @@ FROM numbers(600)`, nil)
 		for _, v := range []map[string]string{{}, {"campaign_id": "c2", "workspace_id": "w1"}} {
 			ps := engine.Params{"start": day1, "end": end}
 			for _, f := range ep.Endpoint.Filters {
-				ps[f.Param] = v[f.Dimension]
+				val, given := v[f.Dimension]
+				ps[f.Param], ps[GivenParam(f.Param)] = val, uint8(0)
+				if given {
+					ps[GivenParam(f.Param)] = uint8(1)
+				}
 			}
 			compare(fmt.Sprintf("endpoint %s %v", ep.Endpoint.Name, v), ep.RawSQL, ep.RollupSQL, ps)
 		}

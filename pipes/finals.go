@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
 	"github.com/hourglass-dev/hourglass/timerange"
@@ -110,15 +109,11 @@ func newFinals(e *datasources.Endpoint, rp *rollupPlan, table string) (*FinalsAr
 			fa.dims = append(fa.dims, d)
 		}
 	}
-	names := e.Metrics
-	for _, n := range names {
-		m := rp.metric(n)
-		if m == nil {
-			return nil, fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
-		}
-		fa.metrics = append(fa.metrics, m)
+	stored, err := rp.storedMetrics(e.Metrics)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	fa.metrics = stored
 	if fa.CreateTable, err = fa.createTable(fa.Table); err != nil {
 		return nil, err
 	}
@@ -148,28 +143,50 @@ func (fa *FinalsArtifacts) Serves(given []string) (uint8, bool) {
 	return m, slices.Contains(fa.Combos, m)
 }
 
-// valueType is the type of a metric's finished value.
-func (rp *rollupPlan) valueType(mp *metricPlan) (string, error) {
-	m := mp.m
-	var t *chtype.Type
-	if m.Column != "" {
-		var err error
-		if t, err = rp.colType(m.Column); err != nil {
-			return "", err
+// storedMetrics returns the stored metrics names need, in order: each stored metric named, and
+// the stored inputs of each derived one (a derived metric is computed from its inputs' values).
+func (rp *rollupPlan) storedMetrics(names []string) ([]*metricPlan, error) {
+	var out []*metricPlan
+	var add func(n string) error
+	add = func(n string) error {
+		m := rp.metric(n)
+		if m == nil {
+			return fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
+		}
+		if m.d == nil {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+			return nil
+		}
+		for _, in := range m.inputs {
+			if err := add(in); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		if err := add(n); err != nil {
+			return nil, err
 		}
 	}
-	switch m.Kind {
-	case datasources.MetricCount, datasources.MetricCountIf,
-		datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
-		return "UInt64", nil
-	case datasources.MetricSum, datasources.MetricSumIf:
-		return sumType(t)
-	case datasources.MetricAvg:
-		return "Float64", nil
-	case datasources.MetricMin, datasources.MetricMax, datasources.MetricArgMin, datasources.MetricArgMax:
-		return stripLowCardinality(t).String(), nil
+	return out, nil
+}
+
+// finishedFace is a metric's value over finished rows whose columns are the stored metrics'
+// values: the column itself, or a derived metric's expression over them.
+func (rp *rollupPlan) finishedFace(mp *metricPlan) string {
+	if mp.d == nil {
+		return ident.Quote(mp.name)
 	}
-	return "", fmt.Errorf("metric %q: kind %q has no finished type", m.Name, m.Kind)
+	return ident.ReplaceRefs(mp.d.Expr, func(n string) (string, bool) {
+		in := rp.metric(n)
+		if in == nil {
+			return "", false
+		}
+		return "(" + rp.finishedFace(in) + ")", true
+	})
 }
 
 func (fa *FinalsArtifacts) columns() ([]Column, error) {
@@ -178,11 +195,10 @@ func (fa *FinalsArtifacts) columns() ([]Column, error) {
 		cols = append(cols, Column{Name: d.d.Name, Type: d.typ.String(), Role: RoleDimension})
 	}
 	for _, m := range fa.metrics {
-		t, err := fa.rp.valueType(m)
-		if err != nil {
-			return nil, err
+		if m.valueType == "" {
+			return nil, fmt.Errorf("metric %q: its finished value has no known type", m.name)
 		}
-		cols = append(cols, Column{Name: m.m.Name, Type: t, Role: RoleMetric, Metric: m.m.Name})
+		cols = append(cols, Column{Name: m.name, Type: m.valueType, Role: RoleMetric, Metric: m.name})
 	}
 	return cols, nil
 }
@@ -369,7 +385,8 @@ func (ra *RollupArtifacts) FinalsOf(endpoint string) *FinalsArtifacts {
 // raw by, over the buckets in [{start:DateTime}, {end:DateTime}) (whole buckets: the caller
 // aligns the range): the endpoint's metrics per bucket, group-by dimension and dimension of
 // the combination, from raw rows with the raw faces, and as the finals table holds them. keys
-// are the columns rows are matched on.
+// are the columns rows are matched on. The raw side holds the reference faces (the set of a
+// group's values for any and any_last), as MetricsQuery's SideReference.
 func (fa *FinalsArtifacts) CompareQueries(mask uint8) (raw, finals string, keys []string, err error) {
 	rp := fa.rp
 	t := clickhouseTarget(rp.p.Database)
@@ -386,7 +403,7 @@ func (fa *FinalsArtifacts) CompareQueries(mask uint8) (raw, finals string, keys 
 	h := ident.Quote(HourColumn)
 	build := func(side Side) string {
 		bucket := h
-		if side == SideRaw {
+		if side.raw() {
 			bucket = strings.Replace(fa.bucketStart(), h, rp.hour, 1)
 		}
 		sel := []string{bucket + " AS `__hg_b`"}
@@ -399,22 +416,18 @@ func (fa *FinalsArtifacts) CompareQueries(mask uint8) (raw, finals string, keys 
 			group = append(group, alias)
 		}
 		for i, m := range fa.metrics {
-			expr := "any(" + ident.Quote(m.m.Name) + ")" // one row per key in the finals
-			if side == SideRaw {
-				expr = m.raw
+			expr := "any(" + ident.Quote(m.name) + ")" // one row per key in the finals
+			if side.raw() {
+				expr = m.ref
 			}
 			alias := ident.Quote(fmt.Sprintf("__hg_m%d", i))
 			sel = append(sel, expr+" AS "+alias)
-			outer = append(outer, alias+" AS "+ident.Quote(m.m.Name))
+			outer = append(outer, alias+" AS "+ident.Quote(m.name))
 		}
 		from := t.table(fa.Table)
 		where := []string{ident.Quote(SetColumn) + " = " + fmt.Sprint(mask), h + " >= " + t.start, h + " < " + t.end}
-		if side == SideRaw {
-			from = t.table(rp.r.Source)
-			where = []string{rp.timeCol + " >= " + t.start, rp.timeCol + " < " + t.end}
-			if f := strings.TrimSpace(rp.r.Filter); f != "" {
-				where = append(where, "("+f+")")
-			}
+		if side.raw() {
+			from, where = rp.rowSource(t.table, side, t.start, t.end)
 		}
 		var b strings.Builder
 		b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
@@ -424,14 +437,14 @@ func (fa *FinalsArtifacts) CompareQueries(mask uint8) (raw, finals string, keys 
 		b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
 		return b.String()
 	}
-	return build(SideRaw), build(SideRollup), keys, nil
+	return build(SideReference), build(SideRollup), keys, nil
 }
 
 // Metrics are the metrics the finals hold, in order.
 func (fa *FinalsArtifacts) Metrics() []string {
 	var out []string
 	for _, m := range fa.metrics {
-		out = append(out, m.m.Name)
+		out = append(out, m.name)
 	}
 	return out
 }

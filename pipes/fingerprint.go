@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/ident"
 )
@@ -67,7 +66,7 @@ func (ra *RollupArtifacts) Fingerprint() (raw, rollup string, values []DiffValue
 		v, _ := ra.MetricValue(mp.m.Name)
 		values = append(values, v)
 		names = append(names, mp.m.Name)
-		rawCols, rollCols = append(rawCols, mp.raw), append(rollCols, mp.final)
+		rawCols, rollCols = append(rawCols, mp.ref), append(rollCols, mp.final)
 	}
 	for _, mp := range rp.metrics {
 		states, err := additiveStates(rp, mp)
@@ -95,11 +94,8 @@ func (ra *RollupArtifacts) Fingerprint() (raw, rollup string, values []DiffValue
 			values, names = append(values, v), append(names, name)
 		}
 	}
-	where := []string{rp.timeCol + " >= " + t.start, rp.timeCol + " < " + t.end}
-	if f := strings.TrimSpace(rp.r.Filter); f != "" {
-		where = append(where, "("+f+")")
-	}
-	raw = fingerprintSelect(names, rawCols, t.table(rp.src.Name), where)
+	from, where := rp.rowSource(t.table, SideReference, t.start, t.end)
+	raw = fingerprintSelect(names, rawCols, from, where)
 	h := ident.Quote(HourColumn)
 	rollup = fingerprintSelect(names, rollCols, t.table(rp.r.Name), []string{h + " >= " + t.start, h + " < " + t.end})
 	return raw, rollup, values, nil
@@ -136,15 +132,7 @@ type additiveState struct {
 // arg_min/arg_max, whose states are not sums).
 func additiveStates(rp *rollupPlan, mp *metricPlan) ([]additiveState, error) {
 	m := mp.m
-	col := ""
-	var t *chtype.Type
-	if m.Column != "" {
-		var err error
-		if t, err = rp.colType(m.Column); err != nil {
-			return nil, err
-		}
-		col = ident.Quote(m.Column)
-	}
+	col, t := mp.arg, mp.argType
 	// counted is the condition a row is counted on: cond (may be empty) and, with a column,
 	// the column not NULL.
 	counted := func(cond string) string {

@@ -16,6 +16,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// kitProject loads the web-analytics test project (../testdata/webanalytics).
+func kitProject(t *testing.T) *datasources.Project {
+	t.Helper()
+	p, err := datasources.Load(os.DirFS("../testdata/webanalytics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // checkGolden compares files with the golden folder dir (every file, no extra ones), or
 // rewrites the folder with -update.
 func checkGolden(t *testing.T, dir string, files map[string][]byte) {
@@ -77,6 +87,9 @@ func TestGolden(t *testing.T) {
 		{"cluster", webProject("main"), Target{}},
 		// The cluster the tests start: ClickHouse 18.16, without SimpleAggregateFunction.
 		{"legacy_cluster", legacyProject("two_shards"), TargetFor("18.16.1")},
+		// Issue 17's web-analytics test project: sessions derived from events, every new
+		// metric kind, derived metrics and every endpoint parameter feature.
+		{"web_analytics_kit", kitProject(t), Target{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := CompileFor(tc.p, tc.target)
@@ -97,6 +110,12 @@ func TestGolden(t *testing.T) {
 			extra := map[string][]byte{}
 			for _, r := range a.Rollups {
 				extra["raw_read_"+r.Table+".sql"] = []byte(r.RawRead + "\n")
+				// What hourglass prune runs for version 2 of the rollup.
+				v2, err := a.CompileVersion(r.Rollup, r.Table+"_v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				extra["drop_"+r.Table+"_v2.sql"] = []byte(strings.Join(v2.DropVersion(), ";\n") + ";\n")
 				if tc.p.Cluster != "" {
 					// What a populate unit runs on one shard (phase B of cluster mode).
 					l, err := r.Local()

@@ -353,20 +353,20 @@ func (ra *RollupArtifacts) Grain(g datasources.Grain) *GrainArtifacts {
 // (all when nil) per period of the grain — a column named after it ("day", "week") holding
 // the period's start — and per groupBy dimension, over the periods in
 // [{start:DateTime}, {end:DateTime}) (whole periods: the caller aligns the range). SideRaw
-// computes them from raw rows with the raw faces; SideRollup finalises the grain table's rows.
+// computes them from raw rows with the raw faces (SideReference with the reference faces, as
+// MetricsQuery does); SideRollup finalises the grain table's rows.
 func (ga *GrainArtifacts) MetricsQuery(side Side, groupBy, metrics []string) (string, error) {
 	rp := ga.plan
 	t := clickhouseTarget(rp.p.Database)
 	bucket := ident.Quote(HourColumn)
 	from := t.table(ga.Table)
 	where := []string{bucket + " >= " + t.start, bucket + " < " + t.end}
-	if side == SideRaw {
+	if err := checkSide(side); err != nil {
+		return "", err
+	}
+	if side.raw() {
 		bucket = strings.Replace(ga.periodExpr(), ident.Quote(HourColumn), rp.hour, 1)
-		from = t.table(rp.r.Source)
-		where = []string{rp.timeCol + " >= " + t.start, rp.timeCol + " < " + t.end}
-		if f := strings.TrimSpace(rp.r.Filter); f != "" {
-			where = append(where, "("+f+")")
-		}
+		from, where = rp.rowSource(t.table, side, t.start, t.end)
 	}
 	name := string(ga.Grain)
 	sel := []string{bucket + " AS `__hg_b`"}
@@ -384,7 +384,7 @@ func (ga *GrainArtifacts) MetricsQuery(side Side, groupBy, metrics []string) (st
 	}
 	if metrics == nil {
 		for _, m := range rp.metrics {
-			metrics = append(metrics, m.m.Name)
+			metrics = append(metrics, m.name)
 		}
 	}
 	for i, n := range metrics {
@@ -393,8 +393,11 @@ func (ga *GrainArtifacts) MetricsQuery(side Side, groupBy, metrics []string) (st
 			return "", fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
 		}
 		expr := m.final
-		if side == SideRaw {
+		switch side {
+		case SideRaw:
 			expr = m.raw
+		case SideReference:
+			expr = m.ref
 		}
 		alias := ident.Quote(fmt.Sprintf("__hg_m%d", i))
 		sel = append(sel, expr+" AS "+alias)

@@ -29,6 +29,9 @@ const (
 	SideRaw Side = "raw"
 	// SideRollup reads the rollup table and finalises its states (sum, uniqMerge, …).
 	SideRollup Side = "rollup"
+	// SideReference is SideRaw as validate's reference: metrics compared by membership
+	// (any, any_last) return the set of the group's values (groupUniqArray) instead of one.
+	SideReference Side = "reference"
 )
 
 // Role is what a rollup column holds.
@@ -159,6 +162,9 @@ type EndpointArtifacts struct {
 	// RawSQL reads the raw datasource; RollupSQL reads the rollup. Both take {start:DateTime},
 	// {end:DateTime} and one parameter per filter, and return the same columns.
 	RawSQL, RollupSQL string
+	// ReferenceSQL is RawSQL as validate's reference (SideReference): metrics compared by
+	// membership (any, any_last) return the set of the group's values.
+	ReferenceSQL string
 	// RawView and RollupView are CREATE OR REPLACE VIEW statements publishing RawSQL or
 	// RollupSQL as the parameterised view `db`.`<endpoint>`; switching an endpoint runs one of them.
 	RawView, RollupView string
@@ -286,6 +292,9 @@ type options struct {
 	// def is the rollup's definition when compiling a version under another table name
 	// (Versioned): endpoints name the rollup by its definition's name.
 	def *datasources.Rollup
+	// overTable is the table a rollup over a rollup reads its source from: a version of the
+	// source ("" for the source's name, its first version).
+	overTable string
 }
 
 // uniq returns names without repeats, in order.
@@ -333,7 +342,8 @@ func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) 
 	// Deploy's staging table exists on every host of a cluster, each its own.
 	ra.CreateStaging = rp.createTableOn(ra.StagingTable, false, rp.onCluster())
 	ra.CreateDistributed = rp.createDistributed(ra.Table, ra.LocalTable, "")
-	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), param(StartParam, TimeParamType), param(EndParam, TimeParamType))
+	ra.PopulateSelect = rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), func(n string) string { return ident.Qualified(p.Database, n) },
+		param(StartParam, TimeParamType), param(EndParam, TimeParamType))
 	ra.Populate = "INSERT INTO " + ident.Qualified(p.Database, ra.StagingTable) + " (" + rp.columnList() + ")\n" + ra.PopulateSelect
 	ra.DropTriggerView = "DROP VIEW IF EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + rp.onCluster()
 	var dims []string
@@ -369,8 +379,61 @@ func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) 
 		h.Write([]byte{0})
 		h.Write([]byte(f.CreateTable))
 	}
+	if rp.over != nil {
+		// A rollup over a rollup holds what its source's definition gives: a change of the
+		// source makes a new version of both.
+		src, err := compileRollup(p, rp.over.r, options{target: opts.target})
+		if err != nil {
+			return nil, err
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(src.Hash))
+	}
 	ra.Hash = hex.EncodeToString(h.Sum(nil))
 	return ra, nil
+}
+
+// SourceRollup is the rollup a rollup over a rollup reads (its derived table, e.g. sessions),
+// or "" when it reads a datasource. Run the source's populate first: its recomputed hours
+// re-open this rollup's hours within Rollup.Span before them.
+func (ra *RollupArtifacts) SourceRollup() string {
+	if ra.plan.over == nil {
+		return ""
+	}
+	return ra.plan.over.r.Name
+}
+
+// SourceTable is the table of the source rollup's version a rollup over a rollup reads
+// ("" for a rollup of a datasource).
+func (ra *RollupArtifacts) SourceTable() string {
+	if ra.plan.over == nil {
+		return ""
+	}
+	return ra.plan.overTable
+}
+
+// ReadingSource returns this rollup over a rollup compiled to read the source's version in
+// table (the one deploy recorded), keeping its own table and hash.
+func (ra *RollupArtifacts) ReadingSource(table string) (*RollupArtifacts, error) {
+	if ra.plan.over == nil {
+		return nil, fmt.Errorf("rollup %q reads the datasource %q, not a rollup", ra.Rollup.Name, ra.Rollup.Source)
+	}
+	if table == ra.plan.overTable {
+		return ra, nil
+	}
+	if err := ident.Check(table); err != nil {
+		return nil, fmt.Errorf("rollup %q: source table: %w", ra.Rollup.Name, err)
+	}
+	r := *ra.Rollup
+	r.Name = ra.Table
+	opts := ra.plan.opts
+	opts.overTable = table
+	v, err := compileRollup(ra.plan.p, &r, opts)
+	if err != nil {
+		return nil, err
+	}
+	v.Rollup, v.Hash = ra.Rollup, ra.Hash
+	return v, nil
 }
 
 func errAt(pos datasources.Pos, format string, args ...any) error {

@@ -242,12 +242,12 @@ func TestMetricsQuerySides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"avg(`duration`)", "uniqExact(`user_id`)", "argMax(`landing_page`, `started_at`)", "FROM `analytics`.`sessions`", "`started_at` >= {start:DateTime}", "`started_at` < {end:DateTime}", "toStartOfDay(toStartOfHour(`started_at`, 'UTC'))"} {
+	for _, want := range []string{"avg(`duration`)", "uniqExact(`user_id`)", "argMax(`landing_page`, `started_at`)", "FROM `analytics`.`sessions`", "`started_at` >= {start:DateTime}", "`started_at` < {end:DateTime}", "toDate(toStartOfHour(`started_at`, 'UTC'))"} {
 		if !strings.Contains(raw, want) {
 			t.Errorf("raw query lacks %q:\n%s", want, raw)
 		}
 	}
-	for _, want := range []string{"sum(`avg_duration_sum`) / sum(`avg_duration_count`)", "uniqExactMerge(`unique_users`)", "argMaxMerge(`last_landing_page`)", "FROM `analytics`.`sessions_hourly`", "`hour` >= {start:DateTime}", "toStartOfDay(`hour`)"} {
+	for _, want := range []string{"sum(`avg_duration_sum`) / sum(`avg_duration_count`)", "uniqExactMerge(`unique_users`)", "argMaxMerge(`last_landing_page`)", "FROM `analytics`.`sessions_hourly`", "`hour` >= {start:DateTime}", "toDate(`hour`)"} {
 		if !strings.Contains(roll, want) {
 			t.Errorf("rollup query lacks %q:\n%s", want, roll)
 		}
@@ -281,7 +281,7 @@ func TestMetricsQuerySides(t *testing.T) {
 func TestEndpointSQL(t *testing.T) {
 	a := mustCompile(t, webProject(""))
 	e := a.Endpoint("events_timeseries")
-	if !strings.Contains(e.RollupSQL, "AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})") {
+	if !strings.Contains(e.RollupSQL, "AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})") {
 		t.Errorf("filter:\n%s", e.RollupSQL)
 	}
 	if !strings.HasPrefix(e.RollupView, "CREATE OR REPLACE VIEW `analytics`.`events_timeseries` AS\nSELECT") {
@@ -425,5 +425,37 @@ func TestEndpointRollupSQLIsTheCompiledOneForTheBaseVersion(t *testing.T) {
 		if err != nil || sql != ea.RollupSQL {
 			t.Errorf("%s: EndpointRollupSQL differs from RollupSQL (%v)", ea.Endpoint.Name, err)
 		}
+	}
+}
+
+// A rollup over a rollup reads the version of its source deploy recorded; its own versions
+// keep reading it; a change of the source makes a new hash for both.
+func TestRollupOverRollupVersions(t *testing.T) {
+	a := mustCompile(t, kitProject(t))
+	ra := a.Rollup("analytics_sessions_hourly")
+	if ra.SourceRollup() != "analytics_sessions" || ra.SourceTable() != "analytics_sessions" || a.Rollup("analytics_sessions").SourceRollup() != "" {
+		t.Fatalf("source: %q %q", ra.SourceRollup(), ra.SourceTable())
+	}
+	v, err := ra.ReadingSource("analytics_sessions_v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Table != ra.Table || v.Hash != ra.Hash || !strings.Contains(v.PopulateSelect, "FROM `analytics`.`analytics_sessions_v2`") ||
+		!strings.Contains(v.CountSource(), "`analytics_sessions_v2`") || strings.Contains(v.PopulateSelect, "`analytics_sessions`\n") {
+		t.Errorf("reading v2:\n%s", v.PopulateSelect)
+	}
+	w, err := v.Versioned("analytics_sessions_hourly_v3")
+	if err != nil || !strings.Contains(w.PopulateSelect, "analytics_sessions_v2") || !strings.HasPrefix(w.Populate, "INSERT INTO `analytics`.`analytics_sessions_hourly_v3_staging`") {
+		t.Errorf("version of a reader: %v\n%s", err, w.Populate)
+	}
+	if _, err := a.Rollup("analytics_sessions").ReadingSource("x"); err == nil {
+		t.Error("ReadingSource of a rollup of a datasource")
+	}
+	p := kitProject(t)
+	p.Rollup("analytics_sessions").Metrics[2].Kind = "count_if"
+	p.Rollup("analytics_sessions").Metrics[2].If = "1"
+	b := mustCompile(t, p)
+	if b.Rollup("analytics_sessions_hourly").Hash == ra.Hash {
+		t.Error("a change of the source leaves the reader's hash")
 	}
 }

@@ -12,15 +12,42 @@ import (
 // param writes a ClickHouse query parameter placeholder, {name:Type}.
 func param(name, typ string) string { return "{" + name + ":" + typ + "}" }
 
-// target is where a read query runs: how tables are referenced, how the range bounds and the
-// optional filters are written. ClickHouse binds {name:Type} parameters; Tinybird templates.
+// target is where a read query runs: how tables are referenced, how the range bounds, the
+// filters and the paging are written. ClickHouse binds {name:Type} parameters; Tinybird
+// templates.
 type target struct {
 	table func(name string) string
 	start string
 	end   string
-	// filter returns the WHERE line for an optional dimension filter: expr is the dimension
-	// on the side being read, typ the parameter's type.
-	filter func(expr, param, typ string) string
+	// condition returns the WHERE item of filter f on expr, the dimension on the side being
+	// read; typ is the filter parameter's type. It holds only when the call gives the
+	// parameter.
+	condition func(f *datasources.Filter, expr, typ string) string
+	// paging returns the value of a LIMIT or OFFSET taken from a parameter.
+	paging func(pg *datasources.Paging) string
+	// settings ends a statement that needs settings ("" when the target takes none).
+	settings func(kv string) string
+	// rangeWhere, when set, writes the call's range on a rollup's hour column as WHERE items
+	// (instead of hour >= start AND hour < end): Tinybird's Date ranges.
+	rangeWhere func(hour string) []string
+}
+
+// GivenParam is the name of the UInt8 parameter saying whether a call gives filter parameter
+// name (1) or not (0): a filter applies only when its parameter is given, so an empty string
+// is a value like any other. endpoints.Bind binds it.
+func GivenParam(name string) string { return "__hg_has_" + name }
+
+// filterSQL writes "expr <op> value" for a filter operator.
+func filterSQL(op, expr, value string) string {
+	switch op {
+	case datasources.FilterIn:
+		return "has(" + value + ", " + expr + ")"
+	case datasources.FilterNotIn:
+		return "NOT has(" + value + ", " + expr + ")"
+	case "", datasources.FilterEq:
+		return expr + " = " + value
+	}
+	return expr + " " + op + " " + value
 }
 
 func clickhouseTarget(db string) target {
@@ -28,13 +55,11 @@ func clickhouseTarget(db string) target {
 		table: func(name string) string { return ident.Qualified(db, name) },
 		start: param(StartParam, TimeParamType),
 		end:   param(EndParam, TimeParamType),
-		filter: func(expr, p, typ string) string {
-			if typ == "String" {
-				ph := param(p, typ)
-				return "AND (" + ph + " = '' OR " + expr + " = " + ph + ")"
-			}
-			return "AND " + expr + " = " + param(p, typ)
+		condition: func(f *datasources.Filter, expr, typ string) string {
+			return "(NOT " + param(GivenParam(f.Param), "UInt8") + " OR " + filterSQL(f.Op, expr, param(f.Param, typ)) + ")"
 		},
+		paging:   func(pg *datasources.Paging) string { return param(pg.Param, "UInt64") },
+		settings: func(kv string) string { return "\nSETTINGS " + kv },
 	}
 }
 
@@ -42,23 +67,31 @@ func clickhouseTarget(db string) target {
 type querySpec struct {
 	side    Side
 	bucket  string
+	fill    bool
 	groupBy []string
 	metrics []string
 	filters []*datasources.Filter
 	params  []*datasources.Param
 	orderBy []string
 	limit   int
-	// finished, when set, yields finished rows (a finals table's) under the aggregate's
-	// aliases, read beside the aggregate; "" for none.
-	finished func(keys, metrics []outColumn) (string, error)
+	// limitParam and offsetParam page the result from parameters.
+	limitParam, offsetParam *datasources.Paging
+	compare                 string
+	// finished, when set, yields the finished rows of window w (a finals table's, see
+	// PlanRead) under the aggregate's aliases, their bucket moved by shift, read beside the
+	// aggregate of the same window; "" for none.
+	finished func(w readWindow, shift string, keys, metrics []outColumn) (string, error)
 }
 
 // MetricsQuery returns a query computing the named metrics of rollup r (all of them if metrics
 // is nil) over [{start:DateTime}, {end:DateTime}), per bucket ("" for totals, "hour" or "day")
 // and per group-by dimension. SideRaw reads the source datasource with plain aggregates and the
-// rollup's filter; SideRollup reads the rollup and finalises its states. Both sides return the
-// same columns in the same order — the bucket (named "hour" or "day"), then the group-by
-// dimensions, then the metrics (avg finalised) — ordered by bucket and dimensions.
+// rollup's filter; SideRollup reads the rollup and finalises its states; SideReference is
+// SideRaw with the set of a group's values (groupUniqArray) for the metrics validate compares
+// by membership (any, any_last). Every side returns the same columns in the same order — the
+// bucket (named "hour", a DateTime, or "day", a Date), then the group-by dimensions, then the
+// metrics (avg finalised) — ordered by bucket and dimensions. Derived metrics may be named;
+// nil names every stored metric.
 //
 // It compiles r for a current server on a single node; RollupArtifacts.MetricsQuery reads what
 // CompileFor compiled (another server's state types, a cluster's Distributed tables).
@@ -85,44 +118,58 @@ func (rp *rollupPlan) dimension(name string) *dimPlan {
 	return nil
 }
 
+// metric returns the plan of a stored or derived metric, or nil.
 func (rp *rollupPlan) metric(name string) *metricPlan {
 	for _, m := range rp.metrics {
-		if m.m.Name == name {
+		if m.name == name {
+			return m
+		}
+	}
+	for _, m := range rp.derived {
+		if m.name == name {
 			return m
 		}
 	}
 	return nil
 }
 
-// readWindow is the time range one aggregate of a read covers, as SQL.
+// readWindow is the time range one aggregate of a read covers, as SQL: the call's range, or
+// (previous) the period of the same length just before it, for compare: previous_period.
 type readWindow struct {
 	start, end string
+	previous   bool
 }
 
-// stateSource returns what the aggregate of a read reads for a window: the FROM item and the
-// WHERE items (time range and conditions, each after the first starting with AND). On the
-// rollup side it yields the rollup's columns — hour, dimensions, state columns — on the raw
-// side source rows. The read planner (see PlanRead) replaces the default (one table,
-// tableSource) with a UNION ALL of segments, each restricted by filterConditions.
+// stateSource returns what an aggregate of a read reads for a window: the FROM item and the
+// WHERE items (time range and conditions). On the rollup side it yields the rollup's
+// columns — hour, dimensions, state columns — on the raw side source rows. The read planner
+// (docs/model.md) replaces the default (one table, tableSource) with a UNION ALL of segments,
+// each restricted by filterConditions.
 type stateSource func(w readWindow) (from string, where []string, err error)
 
-// outColumn is one column of a read's result: the alias it has in the aggregate, its name.
-type outColumn struct {
-	alias, name string
-	metric      *metricPlan
+// raw reports whether a side reads source rows.
+func (s Side) raw() bool { return s == SideRaw || s == SideReference }
+
+func checkSide(s Side) error {
+	switch s {
+	case SideRaw, SideRollup, SideReference:
+		return nil
+	}
+	return fmt.Errorf("unknown side %q: use %q, %q or %q", s, SideRaw, SideRollup, SideReference)
 }
 
 // dimExpr is a dimension on a side: its column in the rollup, its expression over source rows.
 func (rp *rollupPlan) dimExpr(d *dimPlan, side Side) string {
-	if side == SideRaw {
+	if side.raw() {
 		return d.src
 	}
 	return ident.Quote(d.d.Name)
 }
 
 // filterConditions returns the WHERE items a call's parameters produce on one side (one per
-// filter), dimExpr writing a dimension on that side. The time range is not among them: the
-// caller's window (or the read plan) owns it. The read planner applies them to every segment.
+// filter; each holds only when the call gives its parameter), dimExpr writing a dimension on
+// that side. The time range is not among them: the caller's window (or the read plan) owns
+// it. The read planner applies them to every segment.
 func (rp *rollupPlan) filterConditions(t target, q querySpec, dimExpr func(*dimPlan) string) ([]string, error) {
 	var out []string
 	for _, f := range q.filters {
@@ -142,14 +189,14 @@ func (rp *rollupPlan) filterConditions(t target, q querySpec, dimExpr func(*dimP
 				typ = p.Type
 			}
 		}
-		out = append(out, t.filter(dimExpr(d), f.Param, typ))
+		out = append(out, t.condition(f, dimExpr(d), typ))
 	}
 	return out, nil
 }
 
 // tableSource is the state source of a read of one table: the rollup (its hour column in the
 // window) or, on the raw side, the source rows (the time column in the window, the rollup's
-// filter), with the filter conditions.
+// filter; for a rollup over a rollup, its entities), with the filter conditions.
 func (rp *rollupPlan) tableSource(t target, q querySpec) stateSource {
 	return func(w readWindow) (string, []string, error) {
 		conds, err := rp.filterConditions(t, q, func(d *dimPlan) string { return rp.dimExpr(d, q.side) })
@@ -158,45 +205,83 @@ func (rp *rollupPlan) tableSource(t target, q querySpec) stateSource {
 		}
 		var from string
 		var where []string
-		if q.side == SideRaw {
-			from = t.table(rp.r.Source)
-			where = append(where, rp.timeCol+" >= "+w.start, "AND "+rp.timeCol+" < "+w.end)
-			if f := strings.TrimSpace(rp.r.Filter); f != "" {
-				where = append(where, "AND ("+f+")")
-			}
+		if q.side.raw() {
+			from, where = rp.rowSource(t.table, q.side, w.start, w.end)
 		} else {
 			from = t.table(rp.r.Name)
 			h := ident.Quote(HourColumn)
-			where = append(where, h+" >= "+w.start, "AND "+h+" < "+w.end)
+			where = []string{h + " >= " + w.start, h + " < " + w.end}
+			if t.rangeWhere != nil && !w.previous {
+				where = t.rangeWhere(h)
+			}
 		}
 		return from, append(where, conds...), nil
 	}
 }
 
-// bucketExpr is the bucket of a read on a side: the hour, or the start of its day.
+// rowSource is the FROM item and WHERE items of the source rows a read or populate of hours
+// [lower, upper) aggregates: the source datasource with the time column in range and the
+// rollup's filter, or for a rollup over a rollup its entities whose time column is in range
+// (see entityRows). Either bound may be "" for none (a trigger view reads every row after
+// its watermark). side SideRollup reads a source rollup's table; raw sides raw rows.
+func (rp *rollupPlan) rowSource(table func(string) string, side Side, lower, upper string) (string, []string) {
+	var from string
+	switch {
+	case rp.over != nil:
+		from = rp.entityRows(table, side, lower, upper)
+	case table != nil:
+		from = table(rp.r.Source)
+	}
+	var where []string
+	if lower != "" {
+		where = append(where, rp.timeCol+" >= "+lower)
+	}
+	if upper != "" {
+		where = append(where, rp.timeCol+" < "+upper)
+	}
+	if f := strings.TrimSpace(rp.r.Filter); f != "" {
+		where = append(where, "("+f+")")
+	}
+	return from, where
+}
+
+// outColumn is one column of a read's result: the alias it has in the aggregate, its name.
+type outColumn struct {
+	alias, name string
+	metric      *metricPlan
+}
+
+// bucketExpr is the bucket of a read on a side: the hour (DateTime) or its day (a Date).
 func (rp *rollupPlan) bucketExpr(bucket string, side Side) string {
 	expr := ident.Quote(HourColumn)
-	if side == SideRaw {
+	if side.raw() {
 		expr = rp.hour
 	}
 	if bucket == "day" {
-		return "toStartOfDay(" + expr + ")"
+		return "toDate(" + expr + ")"
 	}
 	return expr
 }
 
-// aggregate writes the aggregate of a read: the bucket, the group-by dimensions and the
-// metrics (final exprs on the rollup side, raw exprs on the raw side) over what src yields
-// for window w, under reserved aliases (so no alias shadows a column a condition reads).
-func (rp *rollupPlan) aggregate(q querySpec, src stateSource, w readWindow, keys, metrics []outColumn) (string, error) {
+// aggregate writes one aggregate of a read: the bucket, the group-by dimensions and the
+// metrics (final exprs on the rollup side, raw or reference exprs on the raw sides) over
+// what src yields for window w, under reserved aliases (so no alias shadows a column a
+// condition reads). shift moves the bucket by a SQL interval (the previous period's buckets
+// onto the call's), or "".
+func (rp *rollupPlan) aggregate(q querySpec, src stateSource, w readWindow, shift string, keys []outColumn, metrics []outColumn) (string, error) {
 	from, where, err := src(w)
 	if err != nil {
 		return "", err
 	}
 	var sel, group []string
 	for _, k := range keys {
-		expr := rp.bucketExpr(q.bucket, q.side)
-		if k.alias != "__hg_b" {
+		var expr string
+		if k.alias == "__hg_b" {
+			expr = rp.bucketExpr(q.bucket, q.side)
+			if shift != "" {
+				expr = expr + " + " + shift
+			}
+		} else {
 			expr = rp.dimExpr(rp.dimension(k.name), q.side)
 		}
 		sel = append(sel, expr+" AS "+ident.Quote(k.alias))
@@ -204,8 +289,11 @@ func (rp *rollupPlan) aggregate(q querySpec, src stateSource, w readWindow, keys
 	}
 	for _, m := range metrics {
 		expr := m.metric.final
-		if q.side == SideRaw {
+		switch q.side {
+		case SideRaw:
 			expr = m.metric.raw
+		case SideReference:
+			expr = m.metric.ref
 		}
 		sel = append(sel, expr+" AS "+ident.Quote(m.alias))
 	}
@@ -213,7 +301,7 @@ func (rp *rollupPlan) aggregate(q querySpec, src stateSource, w readWindow, keys
 	b.WriteString("    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n")
 	b.WriteString("    FROM " + from + "\n")
 	if len(where) > 0 {
-		b.WriteString("    WHERE " + strings.Join(where, "\n        ") + "\n")
+		b.WriteString("    WHERE " + joinConditions(where) + "\n")
 	}
 	if len(group) > 0 {
 		b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n")
@@ -225,15 +313,14 @@ func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
 	return rp.read(t, q, rp.tableSource(t, q))
 }
 
-// read writes a whole read: the aggregate over src for the call's range wrapped in the
-// finalising select — the output columns named, ORDER BY and LIMIT. With q.finished (finals,
-// see PlanRead) the finished rows it yields are read beside the aggregate. The read planner
-// calls it with its own state source.
+// read writes a whole read: one aggregate over src for the call's range (and, with compare,
+// one for the previous period) wrapped in the finalising select — the output columns named
+// and typed (a day bucket is a Date), the previous period joined, ORDER BY with WITH FILL for
+// a filled time series, LIMIT and OFFSET. The read planner calls it with its own state
+// source, and with q.finished the finished rows of each window are read beside its aggregate.
 func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, error) {
-	switch q.side {
-	case SideRaw, SideRollup:
-	default:
-		return "", fmt.Errorf("unknown side %q: use %q or %q", q.side, SideRaw, SideRollup)
+	if err := checkSide(q.side); err != nil {
+		return "", err
 	}
 	outNames := map[string]bool{}
 	claim := func(name string) error {
@@ -244,9 +331,12 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 		return nil
 	}
 	var keys, metrics []outColumn
-	var defaultOrder []string
+	var defaultOrder, fillOrder []string
 	switch q.bucket {
 	case "":
+		if q.fill {
+			return "", fmt.Errorf("fill needs a bucket")
+		}
 	case "hour", "day":
 		if err := claim(q.bucket); err != nil {
 			return "", err
@@ -265,11 +355,12 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 		}
 		keys = append(keys, outColumn{alias: fmt.Sprintf("__hg_g%d", i), name: g})
 		defaultOrder = append(defaultOrder, ident.Quote(g))
+		fillOrder = append(fillOrder, ident.Quote(g))
 	}
 	names := q.metrics
 	if names == nil {
 		for _, m := range rp.metrics {
-			names = append(names, m.m.Name)
+			names = append(names, m.name)
 		}
 	}
 	if len(names) == 0 {
@@ -285,9 +376,93 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 		}
 		metrics = append(metrics, outColumn{alias: fmt.Sprintf("__hg_m%d", i), name: n, metric: m})
 	}
+	var outer []string
+	for _, k := range keys {
+		outer = append(outer, ident.Quote(k.alias)+" AS "+ident.Quote(k.name))
+	}
+	part := func(w readWindow, shift string) (string, error) {
+		agg, err := rp.aggregate(q, src, w, shift, keys, metrics)
+		if err != nil || q.finished == nil {
+			return agg, err
+		}
+		done, err := q.finished(w, shift, keys, metrics)
+		if err != nil || done == "" {
+			return agg, err
+		}
+		return done + "    UNION ALL\n" + agg, nil
+	}
+	cur, err := part(readWindow{start: t.start, end: t.end}, "")
+	if err != nil {
+		return "", err
+	}
+	var from string
+	var settings []string
+	switch q.compare {
+	case "":
+		for _, m := range metrics {
+			outer = append(outer, ident.Quote(m.alias)+" AS "+ident.Quote(m.name))
+		}
+		from = "(\n" + cur + ")"
+	case datasources.ComparePreviousPeriod:
+		// The previous period has the call's length and ends where the call starts; its
+		// buckets move by that length onto the call's, and the two join on the keys: a key
+		// present in one period only gets zero metrics in the other.
+		period := "dateDiff('second', " + t.start + ", " + t.end + ")"
+		prevWindow := readWindow{start: "(" + t.start + " - toIntervalSecond(" + period + "))", end: t.start, previous: true}
+		shift := "toIntervalSecond(" + period + ")"
+		if q.bucket == "day" {
+			shift = "toIntervalDay(intDiv(" + period + ", 86400))"
+		}
+		prev, err := part(prevWindow, shift)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range metrics {
+			c, p := "__hg_c."+ident.Quote(m.alias), "__hg_p."+ident.Quote(m.alias)
+			for _, n := range []string{m.name + "_previous", m.name + "_change"} {
+				if err := claim(n); err != nil {
+					return "", fmt.Errorf("compare: %v", err)
+				}
+			}
+			outer = append(outer, c+" AS "+ident.Quote(m.name), p+" AS "+ident.Quote(m.name+"_previous"))
+			if m.metric.cmp.numeric && !m.metric.cmp.array {
+				outer = append(outer, "if("+p+" = 0, NULL, (toFloat64("+c+") - toFloat64("+p+")) / toFloat64("+p+")) AS "+ident.Quote(m.name+"_change"))
+			}
+		}
+		join := "CROSS JOIN"
+		if len(keys) > 0 {
+			var using []string
+			for _, k := range keys {
+				using = append(using, ident.Quote(k.alias))
+			}
+			join = "FULL OUTER JOIN"
+			from = "(\n" + cur + ") AS __hg_c\n" + join + "\n(\n" + prev + ") AS __hg_p USING (" + strings.Join(using, ", ") + ")"
+		} else {
+			from = "(\n" + cur + ") AS __hg_c\n" + join + "\n(\n" + prev + ") AS __hg_p"
+		}
+		settings = append(settings, "join_use_nulls = 0")
+	default:
+		return "", fmt.Errorf("compare %q: use %q", q.compare, datasources.ComparePreviousPeriod)
+	}
 
 	order := defaultOrder
-	if len(q.orderBy) > 0 {
+	if q.fill {
+		order = append(fillOrder, ident.Quote(q.bucket)+" "+rp.fillClause(t, q.bucket))
+		if len(q.orderBy) > 0 {
+			want := strings.Join(append(append([]string{}, q.groupBy...), q.bucket), ", ")
+			var got []string
+			for _, o := range q.orderBy {
+				f := strings.Fields(o)
+				if len(f) == 2 && strings.EqualFold(f[1], "asc") {
+					f = f[:1]
+				}
+				got = append(got, strings.Join(f, " "))
+			}
+			if strings.Join(got, ", ") != want {
+				return "", fmt.Errorf("fill orders rows by %s to fill each series: remove order_by", want)
+			}
+		}
+	} else if len(q.orderBy) > 0 {
 		order = nil
 		for _, o := range q.orderBy {
 			f := strings.Fields(o)
@@ -308,35 +483,57 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 	if q.limit < 0 {
 		return "", fmt.Errorf("limit %d: must not be negative", q.limit)
 	}
+	if q.limit > 0 && q.limitParam != nil {
+		return "", fmt.Errorf("limit is both fixed and a parameter: keep one")
+	}
 
-	inner, err := rp.aggregate(q, src, readWindow{start: t.start, end: t.end}, keys, metrics)
-	if err != nil {
-		return "", err
-	}
-	if q.finished != nil {
-		done, err := q.finished(keys, metrics)
-		if err != nil {
-			return "", err
-		}
-		if done != "" {
-			inner = done + "    UNION ALL\n" + inner
-		}
-	}
-	var outer []string
-	for _, c := range append(append([]outColumn{}, keys...), metrics...) {
-		outer = append(outer, ident.Quote(c.alias)+" AS "+ident.Quote(c.name))
-	}
 	var b strings.Builder
-	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
-	b.WriteString(inner)
-	b.WriteString(")")
+	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n" + from)
 	if len(order) > 0 {
 		b.WriteString("\nORDER BY " + strings.Join(order, ", "))
 	}
-	if q.limit > 0 {
+	switch {
+	case q.limit > 0:
 		fmt.Fprintf(&b, "\nLIMIT %d", q.limit)
+	case q.limitParam != nil:
+		b.WriteString("\nLIMIT " + t.paging(q.limitParam))
+	case q.offsetParam != nil:
+		// OFFSET needs a LIMIT: the largest one.
+		b.WriteString("\nLIMIT 18446744073709551615")
+	}
+	if q.offsetParam != nil {
+		b.WriteString(" OFFSET " + t.paging(q.offsetParam))
+	}
+	if len(settings) > 0 && t.settings != nil {
+		b.WriteString(t.settings(strings.Join(settings, ", ")))
 	}
 	return b.String(), nil
+}
+
+// joinConditions joins WHERE items with AND, one a line; a template item ("{% if … %}AND …
+// {% end %}", a Tinybird filter) carries its own AND.
+func joinConditions(where []string) string {
+	var b strings.Builder
+	for i, w := range where {
+		switch {
+		case i == 0:
+		case strings.HasPrefix(w, "{%"):
+			b.WriteString("\n        ")
+		default:
+			b.WriteString("\n        AND ")
+		}
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+// fillClause is the WITH FILL of a time series: every bucket of the call's range, the first
+// and the last partial ones included.
+func (rp *rollupPlan) fillClause(t target, bucket string) string {
+	if bucket == "day" {
+		return "WITH FILL FROM toDate(" + t.start + ") TO toDate(" + t.end + " - toIntervalSecond(1)) + 1 STEP toIntervalDay(1)"
+	}
+	return "WITH FILL FROM toStartOfHour(" + t.start + ") TO " + t.end + " STEP toIntervalHour(1)"
 }
 
 // TriggerViewSQL returns the CREATE MATERIALIZED VIEW statement of a trigger rollup: an
@@ -354,7 +551,7 @@ func (ra *RollupArtifacts) TriggerViewSQL(watermark time.Time) (string, error) {
 	}
 	rp := ra.plan
 	p := rp.p
-	sel := rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), lit, "")
+	sel := rp.populateSelect(ident.Qualified(p.Database, rp.local(rp.r.Source)), nil, lit, "")
 	return "CREATE MATERIALIZED VIEW IF NOT EXISTS " + ident.Qualified(p.Database, ra.TriggerView) + rp.onCluster() +
 		" TO " + ident.Qualified(p.Database, ra.LocalTable) + "\nAS " + sel, nil
 }
@@ -374,8 +571,9 @@ func watermarkLiteral(w time.Time) (string, error) {
 
 func endpointSpec(e *datasources.Endpoint, side Side) querySpec {
 	return querySpec{
-		side: side, bucket: e.Bucket, groupBy: e.GroupBy, metrics: e.Metrics,
+		side: side, bucket: e.Bucket, fill: e.Fill, groupBy: e.GroupBy, metrics: e.Metrics,
 		filters: e.Filters, params: e.Params, orderBy: e.OrderBy, limit: e.Limit,
+		limitParam: e.LimitParam, offsetParam: e.OffsetParam, compare: e.Compare,
 	}
 }
 
@@ -402,6 +600,9 @@ func compileEndpoint(p *datasources.Project, e *datasources.Endpoint, opts optio
 		return nil, errAt(e.Pos, "endpoint %q: %v", e.Name, err)
 	}
 	if ea.RollupSQL, err = rp.query(t, endpointSpec(e, SideRollup)); err != nil {
+		return nil, errAt(e.Pos, "endpoint %q: %v", e.Name, err)
+	}
+	if ea.ReferenceSQL, err = rp.query(t, endpointSpec(e, SideReference)); err != nil {
 		return nil, errAt(e.Pos, "endpoint %q: %v", e.Name, err)
 	}
 	ea.RawView = viewSQL(p, e, ea.RawSQL)

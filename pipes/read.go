@@ -56,6 +56,8 @@ type Segment struct {
 	Table string `json:"table"`
 	// Ranges are the ranges read from Table (several for the two edges of a range).
 	Ranges []timerange.Range `json:"ranges"`
+	// Previous says the segment reads the previous period (compare: previous_period).
+	Previous bool `json:"previous,omitempty"`
 	// SQL is the segment's SELECT alone (bound with ReadPlan.Params), for --explain.
 	SQL string `json:"sql"`
 }
@@ -65,21 +67,26 @@ type ReadPlan struct {
 	Endpoint string          `json:"endpoint"`
 	Table    string          `json:"table"`
 	Range    timerange.Range `json:"range"`
+	// Previous is the previous period an endpoint with compare: previous_period reads too.
+	Previous timerange.Range `json:"previous,omitzero"`
 	// Watermark is the version's watermark the plan was made with (zero: none).
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Fresh says the hours from the watermark on are read from raw rows.
 	Fresh    bool      `json:"fresh"`
 	Segments []Segment `json:"segments"`
+	// Notes say what the plan could not use and why (finals the call's filters do not fit,
+	// grains coarser than the bucket), for --explain.
+	Notes []string `json:"notes,omitempty"`
 	// SQL is the whole read; Params the values of the segments' range parameters, to bind
 	// beside the call's own.
 	SQL    string         `json:"sql"`
 	Params map[string]any `json:"-"`
 }
 
-// Summary describes the plan in one line, e.g.
-// "week ×12 + day ×3 + hour ×17 from events_overview_hourly…, raw 1 h".
+// Summary describes the plan in one line, e.g. "week×12 + day×3 + hour×17 + raw h×1", with
+// the previous period's segments after "; previous: " when the endpoint compares.
 func (p *ReadPlan) Summary() string {
-	var parts []string
+	var cur, prev []string
 	for _, s := range p.Segments {
 		n := 0
 		for _, r := range s.Ranges {
@@ -99,17 +106,27 @@ func (p *ReadPlan) Summary() string {
 		case SegmentFinal:
 			unit = "final h"
 		}
-		parts = append(parts, fmt.Sprintf("%s×%d", unit, n))
+		part := fmt.Sprintf("%s×%d", unit, n)
+		if s.Previous {
+			prev = append(prev, part)
+		} else {
+			cur = append(cur, part)
+		}
 	}
-	if len(parts) == 0 {
-		return "empty"
+	out := strings.Join(cur, " + ")
+	if out == "" {
+		out = "empty"
 	}
-	return strings.Join(parts, " + ")
+	if len(prev) > 0 {
+		out += "; previous: " + strings.Join(prev, " + ")
+	}
+	return out
 }
 
 // PlanRead plans a call of endpoint e (which reads this rollup version) and writes its
-// statement. The statement binds the call's parameters (start, end, filters) and the plan's
-// Params.
+// statement. The statement binds the call's parameters (start, end, filters and their given
+// flags, paging) and the plan's Params. With compare: previous_period the previous period —
+// the call's length, ending where the call starts — is planned the same way.
 func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*ReadPlan, error) {
 	rp := ra.plan
 	if e.Rollup != ra.Rollup.Name {
@@ -121,69 +138,93 @@ func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*Re
 	}
 	w := call.Watermark
 	plan := &ReadPlan{Endpoint: e.Name, Table: ra.Table, Range: rg, Watermark: w, Fresh: !e.NoFresh, Params: map[string]any{}}
-	if e.NoFresh && rg.End.After(w) {
-		rg.End = maxTime(w, rg.Start) // the range ends at the watermark
-	}
-	grains := []datasources.Grain{}
+	var grains []datasources.Grain
 	for _, g := range []datasources.Grain{datasources.GrainWeek, datasources.GrainDay} {
-		if ra.Grain(g) != nil && GrainServes(g, e.Bucket) {
-			grains = append(grains, g)
+		if ra.Grain(g) == nil {
+			continue
 		}
+		if !GrainServes(g, e.Bucket) {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("grain %s not used: it is coarser than the endpoint's bucket, %s", g, e.Bucket))
+			continue
+		}
+		grains = append(grains, g)
 	}
-
-	var parts []planned
-	rest := []timerange.Range{rg}
 	fa := ra.FinalsOf(e.Name)
 	var mask uint8
-	if fa != nil && !w.IsZero() {
-		var ok bool
-		if mask, ok = fa.Serves(call.Given); ok {
+	useFinals := false
+	switch {
+	case fa == nil:
+	case w.IsZero():
+		plan.Notes = append(plan.Notes, "finals not used: the version holds no closed hour yet")
+	default:
+		if mask, useFinals = fa.Serves(call.Given); !useFinals {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("finals not used: they store no row for the filters this call gives (%s)", describeGiven(call.Given)))
+		}
+	}
+	if e.NoFresh {
+		plan.Notes = append(plan.Notes, "fresh: false: the range ends at the watermark")
+	}
+
+	// planRange covers one window with segments, one per table, its ranges in order.
+	planRange := func(rg timerange.Range, previous bool) []Segment {
+		if e.NoFresh && rg.End.After(w) {
+			rg.End = maxTime(w, rg.Start) // the range ends at the watermark
+		}
+		var parts []planned
+		rest := []timerange.Range{rg}
+		if useFinals {
 			fr := timerange.Range{Start: ceilBucket(e.Bucket, rg.Start), End: floorBucket(e.Bucket, minTime(rg.End, w))}
 			if fr.Start.Before(fr.End) {
 				parts = append(parts, planned{kind: SegmentFinal, rg: fr})
 				rest = []timerange.Range{{Start: rg.Start, End: fr.Start}, {Start: fr.End, End: rg.End}}
 			}
 		}
-	}
-	for _, r := range rest {
-		parts = append(parts, planStates(r, w, grains)...)
-	}
-
-	// One segment per table, its ranges in order.
-	order := []string{SegmentFinal, SegmentWeek, SegmentDay, SegmentHour, SegmentRaw}
-	for _, kind := range order {
-		var ranges []timerange.Range
-		for _, p := range parts {
-			if p.kind == kind && !p.rg.Empty() {
-				ranges = append(ranges, p.rg)
+		for _, r := range rest {
+			parts = append(parts, planStates(r, w, grains)...)
+		}
+		var segs []Segment
+		for _, kind := range []string{SegmentFinal, SegmentWeek, SegmentDay, SegmentHour, SegmentRaw} {
+			var ranges []timerange.Range
+			for _, p := range parts {
+				if p.kind == kind && !p.rg.Empty() {
+					ranges = append(ranges, p.rg)
+				}
 			}
+			if len(ranges) == 0 {
+				continue
+			}
+			seg := Segment{Kind: kind, Ranges: joinRanges(ranges), Previous: previous}
+			switch kind {
+			case SegmentFinal:
+				seg.Table = fa.Table
+			case SegmentWeek, SegmentDay:
+				seg.Table = ra.Grain(datasources.Grain(kind)).Table
+			case SegmentHour:
+				seg.Table = ra.Table
+			case SegmentRaw:
+				seg.Table = rp.r.Source
+			}
+			segs = append(segs, seg)
 		}
-		if len(ranges) == 0 {
-			continue
-		}
-		ranges = joinRanges(ranges)
-		seg := Segment{Kind: kind, Ranges: ranges}
-		switch kind {
-		case SegmentFinal:
-			seg.Table = fa.Table
-		case SegmentWeek, SegmentDay:
-			seg.Table = ra.Grain(datasources.Grain(kind)).Table
-		case SegmentHour:
-			seg.Table = ra.Table
-		case SegmentRaw:
-			seg.Table = rp.r.Source
-		}
-		plan.Segments = append(plan.Segments, seg)
+		return segs
+	}
+	plan.Segments = planRange(rg, false)
+	if e.Compare == datasources.ComparePreviousPeriod {
+		plan.Previous = timerange.Range{Start: rg.Start.Add(-rg.End.Sub(rg.Start)), End: rg.Start}
+		plan.Segments = append(plan.Segments, planRange(plan.Previous, true)...)
 	}
 
 	t := clickhouseTarget(rp.p.Database)
 	q := endpointSpec(e, SideRollup)
-	var states []string
+	// The states of each window, joined by UNION ALL; finished rows beside them.
+	states := map[bool][]string{}
+	finals := map[bool]int{}
 	for i := range plan.Segments {
 		seg := &plan.Segments[i]
 		var err error
 		switch seg.Kind {
 		case SegmentFinal:
+			finals[seg.Previous] = i + 1
 			continue
 		case SegmentRaw:
 			seg.SQL, err = ra.rawSegment(t, q, seg.Ranges, i, plan.Params)
@@ -193,20 +234,26 @@ func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*Re
 		if err != nil {
 			return nil, fmt.Errorf("endpoint %q: %v", e.Name, err)
 		}
-		states = append(states, seg.SQL)
+		states[seg.Previous] = append(states[seg.Previous], seg.SQL)
 	}
-	if len(states) == 0 {
-		// Nothing to merge: an empty source keeps the statement's shape.
-		sql, err := ra.storedSegment(t, q, ra.Table, nil, 0, plan.Params)
-		if err != nil {
-			return nil, fmt.Errorf("endpoint %q: %v", e.Name, err)
+	windows := []bool{false}
+	if e.Compare != "" {
+		windows = append(windows, true)
+	}
+	for _, previous := range windows {
+		if len(states[previous]) == 0 {
+			// Nothing to merge: an empty source keeps the statement's shape.
+			sql, err := ra.storedSegment(t, q, ra.Table, nil, 0, plan.Params)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %q: %v", e.Name, err)
+			}
+			states[previous] = append(states[previous], sql)
 		}
-		states = append(states, sql)
 	}
-	src := func(readWindow) (string, []string, error) {
+	src := func(w readWindow) (string, []string, error) {
 		var b strings.Builder
 		b.WriteString("(\n")
-		for i, s := range states {
+		for i, s := range states[w.previous] {
 			if i > 0 {
 				b.WriteString("\n        UNION ALL\n")
 			}
@@ -215,10 +262,14 @@ func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*Re
 		b.WriteString("\n    )")
 		return b.String(), nil, nil
 	}
-	if i := slices.IndexFunc(plan.Segments, func(s Segment) bool { return s.Kind == SegmentFinal }); i >= 0 {
-		seg := &plan.Segments[i]
-		q.finished = func(keys, metrics []outColumn) (string, error) {
-			sql, err := fa.finishedRows(t, q, seg.Ranges, mask, i, plan.Params, keys, metrics)
+	if len(finals) > 0 {
+		q.finished = func(w readWindow, shift string, keys, metrics []outColumn) (string, error) {
+			i := finals[w.previous] - 1
+			if i < 0 {
+				return "", nil
+			}
+			seg := &plan.Segments[i]
+			sql, err := fa.finishedRows(t, q, seg.Ranges, mask, i, plan.Params, shift, keys, metrics)
 			seg.SQL = sql
 			return sql, err
 		}
@@ -229,6 +280,14 @@ func (ra *RollupArtifacts) PlanRead(e *datasources.Endpoint, call ReadCall) (*Re
 	}
 	plan.SQL = sql
 	return plan, nil
+}
+
+// describeGiven lists the filter dimensions a call gives, "none" when it gives none.
+func describeGiven(given []string) string {
+	if len(given) == 0 {
+		return "none"
+	}
+	return strings.Join(given, ", ")
 }
 
 // planned is one range of a plan and what reads it.
@@ -362,7 +421,7 @@ func rangeCondition(col string, ranges []timerange.Range, i int, params map[stri
 }
 
 // segmentColumns are the state columns a read needs: the hour, the group-by dimensions and
-// the state columns of the metrics asked for.
+// the state columns of the stored metrics asked for and of the inputs of the derived ones.
 func (ra *RollupArtifacts) segmentColumns(q querySpec) ([]Column, error) {
 	rp := ra.plan
 	cols := []Column{{Name: HourColumn, Type: HourType, Role: RoleHour, Expr: rp.hour}}
@@ -376,14 +435,14 @@ func (ra *RollupArtifacts) segmentColumns(q querySpec) ([]Column, error) {
 	names := q.metrics
 	if names == nil {
 		for _, m := range rp.metrics {
-			names = append(names, m.m.Name)
+			names = append(names, m.name)
 		}
 	}
-	for _, n := range names {
-		m := rp.metric(n)
-		if m == nil {
-			return nil, fmt.Errorf("rollup %q has no metric %q", rp.r.Name, n)
-		}
+	stored, err := rp.storedMetrics(names)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range stored {
 		cols = append(cols, m.cols...)
 	}
 	return cols, nil
@@ -406,43 +465,52 @@ func (ra *RollupArtifacts) storedSegment(t target, q querySpec, table string, ra
 		names = append(names, ident.Quote(c.Name))
 	}
 	where := append([]string{rangeCondition(ident.Quote(HourColumn), ranges, i, params)}, conds...)
-	return "SELECT " + strings.Join(names, ", ") + "\nFROM " + t.table(table) + "\nWHERE " + strings.Join(where, "\n    "), nil
+	return "SELECT " + strings.Join(names, ", ") + "\nFROM " + t.table(table) + "\nWHERE " + strings.Join(where, "\n    AND "), nil
 }
 
-// rawSegment turns the raw rows of ranges into states per hour and group-by dimensions, with
-// the rollup's state exprs, filter and the call's conditions.
+// rawSegment turns the source rows of ranges into states per hour and group-by dimensions,
+// with the rollup's state exprs, filter and the call's conditions: one aggregate per range
+// (each reads the rows rowSource gives for it: a datasource's, or for a rollup over a rollup
+// its entities computed from raw rows), joined by UNION ALL.
 func (ra *RollupArtifacts) rawSegment(t target, q querySpec, ranges []timerange.Range, i int, params map[string]any) (string, error) {
 	rp := ra.plan
 	cols, err := ra.segmentColumns(q)
 	if err != nil {
 		return "", err
 	}
-	conds, err := rp.filterConditions(t, q, func(d *dimPlan) string { return d.src })
+	conds, err := rp.filterConditions(t, q, func(d *dimPlan) string { return rp.dimExpr(d, SideRaw) })
 	if err != nil {
 		return "", err
 	}
-	where := []string{rangeCondition(rp.timeCol, ranges, i, params)}
-	if f := strings.TrimSpace(rp.r.Filter); f != "" {
-		where = append(where, "AND ("+f+")")
+	var parts []string
+	for j, r := range ranges {
+		s, e := fmt.Sprintf("__hg_s%d_%d", i, j), fmt.Sprintf("__hg_e%d_%d", i, j)
+		params[s], params[e] = r.Start, r.End
+		from, where := rp.rowSource(t.table, SideRaw, param(s, TimeParamType), param(e, TimeParamType))
+		parts = append(parts, stateSelect(cols, from, append(where, conds...)))
 	}
-	return stateSelect(cols, t.table(rp.r.Source), append(where, conds...)), nil
+	return strings.Join(parts, "\nUNION ALL\n"), nil
 }
 
 // finishedRows reads the finals' rows of combination mask over ranges, under the aliases of
-// the finalising select (keys, metrics), with the conditions of the filters the combination
-// holds.
-func (fa *FinalsArtifacts) finishedRows(t target, q querySpec, ranges []timerange.Range, mask uint8, i int, params map[string]any, keys, metrics []outColumn) (string, error) {
+// the finalising select (keys, metrics; a derived metric computed from the finished values of
+// its inputs), their bucket moved by shift (the previous period's, or ""), with the
+// conditions of the filters the combination holds.
+func (fa *FinalsArtifacts) finishedRows(t target, q querySpec, ranges []timerange.Range, mask uint8, i int, params map[string]any, shift string, keys, metrics []outColumn) (string, error) {
 	rp := fa.rp
 	var sel []string
 	for _, k := range keys {
-		expr := rp.bucketExpr(q.bucket, SideRollup)
-		if k.alias != "__hg_b" {
-			expr = ident.Quote(k.name)
+		expr := ident.Quote(k.name)
+		if k.alias == "__hg_b" {
+			expr = rp.bucketExpr(q.bucket, SideRollup)
+			if shift != "" {
+				expr += " + " + shift
+			}
 		}
 		sel = append(sel, expr+" AS "+ident.Quote(k.alias))
 	}
 	for _, m := range metrics {
-		sel = append(sel, ident.Quote(m.name)+" AS "+ident.Quote(m.alias))
+		sel = append(sel, rp.finishedFace(m.metric)+" AS "+ident.Quote(m.alias))
 	}
 	fq := q
 	fq.filters = nil
@@ -459,7 +527,7 @@ func (fa *FinalsArtifacts) finishedRows(t target, q querySpec, ranges []timerang
 	}
 	setName := fmt.Sprintf("__hg_set%d", i)
 	params[setName] = mask
-	where := []string{ident.Quote(SetColumn) + " = " + param(setName, "UInt8"), "AND " + rangeCondition(ident.Quote(HourColumn), ranges, i, params)}
+	where := []string{ident.Quote(SetColumn) + " = " + param(setName, "UInt8"), rangeCondition(ident.Quote(HourColumn), ranges, i, params)}
 	where = append(where, conds...)
-	return "    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n    FROM " + t.table(fa.Table) + "\n    WHERE " + strings.Join(where, "\n        ") + "\n", nil
+	return "    SELECT\n        " + strings.Join(sel, ",\n        ") + "\n    FROM " + t.table(fa.Table) + "\n    WHERE " + joinConditions(where) + "\n", nil
 }

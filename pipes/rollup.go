@@ -2,7 +2,10 @@ package pipes
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/datasources"
@@ -40,7 +43,12 @@ type rollupPlan struct {
 	timeCol string // quoted source time column
 	dims    []*dimPlan
 	metrics []*metricPlan
-	orderBy []string // column names
+	derived []*metricPlan
+	// over is the plan of the rollup this one reads when its source is a rollup (a derived
+	// table); overTable the table of that rollup's version populate reads.
+	over      *rollupPlan
+	overTable string
+	orderBy   []string // column names
 	// nullableKey is set when a sorting-key column is Nullable.
 	nullableKey bool
 }
@@ -51,11 +59,37 @@ type dimPlan struct {
 	src string // expression over source columns
 }
 
+// metricPlan is the compiled faces of one metric (see docs/model.md): its state columns
+// (with the state exprs filling them), its raw, final and reference exprs, the type of its
+// value and how validate compares it. A derived metric has no state columns.
 type metricPlan struct {
-	m     *datasources.Metric
-	cols  []Column // state columns, with Expr
-	raw   string   // raw aggregate over source columns
-	final string   // finalisation over rollup columns
+	m    *datasources.Metric        // nil for a derived metric
+	d    *datasources.DerivedMetric // nil for a stored metric
+	name string
+	cols []Column // state columns, with Expr
+	// raw is the aggregate computing the value from source rows; final the one computing it
+	// from state columns; ref what validate compares final with (raw, except for member
+	// metrics: the set of the group's values).
+	raw, final, ref string
+	// arg and argType are the argument over source rows ("" for row counts).
+	arg     string
+	argType *chtype.Type
+	// valueType is the value's ClickHouse type ("" when only the engine knows: derived).
+	valueType string
+	cmp       compareRule
+	// inputs are the metrics a derived metric uses.
+	inputs []string
+}
+
+// compareRule is how validate compares a metric's two sides (docs/model.md): exactly, within
+// a relative tolerance (float, or a stated tolerance), element by element (array), by
+// membership in the reference's set of values (member), or not at all (skip: a derived
+// metric whose value depends on which value a member metric kept).
+type compareRule struct {
+	numeric, float, array, member, skip bool
+	tolerance                           float64
+	// sketch, for a uniq_combined count, is where two exact computations may still differ.
+	sketch *Sketch
 }
 
 func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*rollupPlan, error) {
@@ -83,10 +117,39 @@ func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*r
 		source = strings.TrimSuffix(source, datasources.LocalSuffix)
 	}
 	src := p.Datasource(source)
+	var over *rollupPlan
 	if src == nil {
-		return nil, fail("source datasource %q is not declared", r.Source)
+		sr := p.Rollup(source)
+		if sr == nil || sr == r {
+			return nil, fail("source datasource %q is not declared", r.Source)
+		}
+		if p.Cluster != "" {
+			return nil, fail("reads rollup %q: a rollup over a rollup is not supported on a cluster yet (a shard's sessions would miss the other shards' events); read the datasource %q", sr.Name, sr.Source)
+		}
+		if r.Mode == datasources.ModeTrigger {
+			return nil, fail("reads rollup %q: a rollup over a rollup is populated, never triggered; use mode: scheduled", sr.Name)
+		}
+		if r.Span <= 0 {
+			return nil, fail("reads rollup %q but has no span: write the longest an entity of %q lasts, e.g. span: 4h", sr.Name, sr.Name)
+		}
+		var err error
+		if over, err = planRollup(p, sr, options{target: opts.target}); err != nil {
+			return nil, err
+		}
+		if over.over != nil {
+			return nil, fail("reads rollup %q, which reads a rollup itself: one level only", sr.Name)
+		}
+		src = over.entitySource()
+	} else if r.Span != 0 {
+		return nil, fail("span is only for a rollup reading another rollup: remove it")
 	}
-	rp := &rollupPlan{p: p, r: r, opts: opts, target: opts.target, src: src}
+	rp := &rollupPlan{p: p, r: r, opts: opts, target: opts.target, src: src, over: over}
+	if over != nil {
+		rp.overTable = over.r.Name
+		if opts.overTable != "" {
+			rp.overTable = opts.overTable
+		}
+	}
 	tt, err := rp.colType(r.TimeColumn)
 	if err != nil {
 		return nil, fail("time column: %v", err)
@@ -156,10 +219,95 @@ func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*r
 		}
 		rp.metrics = append(rp.metrics, mp)
 	}
+	for _, d := range r.Derived {
+		if err := ident.Check(d.Name); err != nil {
+			return nil, errAt(d.Pos, "rollup %q: derived metric: %v", r.Name, err)
+		}
+		if err := use(d.Name, d.Pos); err != nil {
+			return nil, err
+		}
+		mp, err := rp.planDerived(d)
+		if err != nil {
+			return nil, errAt(d.Pos, "rollup %q: derived metric %q: %v", r.Name, d.Name, err)
+		}
+		rp.derived = append(rp.derived, mp)
+	}
 	if err := rp.planOrderBy(); err != nil {
 		return nil, err
 	}
 	return rp, nil
+}
+
+// entitySource is what a rollup reading this one sees as its source rows: one row per value
+// of its dimensions (an entity, such as a session) holding the dimensions and every metric's
+// value, named after them.
+func (rp *rollupPlan) entitySource() *datasources.Datasource {
+	d := &datasources.Datasource{Name: rp.r.Name, Pos: rp.r.Pos}
+	for _, dp := range rp.dims {
+		d.Columns = append(d.Columns, &datasources.Column{Name: dp.d.Name, Type: dp.typ.String()})
+	}
+	for _, mp := range rp.metrics {
+		d.Columns = append(d.Columns, &datasources.Column{Name: mp.name, Type: mp.valueType})
+	}
+	return d
+}
+
+// spanSeconds is the span of a rollup over a rollup, in seconds.
+func (rp *rollupPlan) spanSeconds() string {
+	return strconv.FormatInt(int64(rp.r.Span/time.Second), 10)
+}
+
+// entityRows writes the rows of the source rollup a rollup over a rollup reads, for hours
+// [lower, upper) widened by its span on both sides: one row per entity, each value
+// finalised (side SideRollup: from the source rollup's table, through table) or computed
+// from raw rows (side SideRaw or SideReference: from the raw datasource the source rollup
+// reads, with its filter). An entity belongs to the hours of its time column (e.g. a session
+// to the hour of its first hit), which only a read of its whole span can tell.
+func (rp *rollupPlan) entityRows(table func(string) string, side Side, lower, upper string) string {
+	o := rp.over
+	span := " INTERVAL " + rp.spanSeconds() + " SECOND"
+	var inner, outer, group, where []string
+	i := 0
+	add := func(expr, name string, key bool) {
+		alias := ident.Quote(fmt.Sprintf("__hg_e%d", i))
+		i++
+		inner = append(inner, expr+" AS "+alias)
+		outer = append(outer, alias+" AS "+ident.Quote(name))
+		if key {
+			group = append(group, alias)
+		}
+	}
+	var from string
+	if side == SideRollup {
+		from = table(rp.overTable)
+		h := ident.Quote(HourColumn)
+		where = append(where, h+" >= "+lower+" -"+span, h+" < "+upper+" +"+span)
+		for _, d := range o.dims {
+			add(ident.Quote(d.d.Name), d.d.Name, true)
+		}
+		for _, m := range o.metrics {
+			add(m.final, m.name, false)
+		}
+	} else {
+		from = table(o.r.Source)
+		where = append(where, o.timeCol+" >= "+lower+" -"+span, o.timeCol+" < "+upper+" +"+span)
+		if f := strings.TrimSpace(o.r.Filter); f != "" {
+			where = append(where, "("+f+")")
+		}
+		for _, d := range o.dims {
+			add(d.src, d.d.Name, true)
+		}
+		for _, m := range o.metrics {
+			add(m.raw, m.name, false)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("(\n    SELECT " + strings.Join(outer, ", ") + "\n    FROM\n    (\n")
+	b.WriteString("        SELECT " + strings.Join(inner, ", ") + "\n")
+	b.WriteString("        FROM " + from + "\n")
+	b.WriteString("        WHERE " + strings.Join(where, " AND ") + "\n")
+	b.WriteString("        GROUP BY " + strings.Join(group, ", ") + "\n    )\n)")
+	return b.String()
 }
 
 func (rp *rollupPlan) colType(name string) (*chtype.Type, error) {
@@ -316,8 +464,66 @@ func (rp *rollupPlan) merge(fn, col string) string {
 	return fn + "(" + ident.Quote(col) + ")"
 }
 
+// arg returns a metric's argument over source rows and its type: its column, or its
+// expression cast to its declared type (so the state, the raw side and every reader agree on
+// the type). Kinds that count rows take none: "" and nil.
+func (rp *rollupPlan) arg(m *datasources.Metric) (string, *chtype.Type, error) {
+	switch {
+	case m.Expr != "":
+		if m.Column != "" {
+			return "", nil, fmt.Errorf("both column and expr: keep one")
+		}
+		if m.Type == "" {
+			return "", nil, fmt.Errorf("expr needs a type: write the ClickHouse type of the expression, e.g. type: String")
+		}
+		t, err := chtype.Parse(m.Type)
+		if err != nil {
+			return "", nil, fmt.Errorf("type: %v", err)
+		}
+		return "CAST((" + m.Expr + ") AS " + t.String() + ")", t, nil
+	case m.Column != "":
+		t, err := rp.colType(m.Column)
+		if err != nil {
+			return "", nil, err
+		}
+		return ident.Quote(m.Column), t, nil
+	}
+	switch m.Kind {
+	case datasources.MetricCount, datasources.MetricCountIf:
+		return "", nil, nil
+	}
+	return "", nil, fmt.Errorf("no column given")
+}
+
+// formatNumber writes a number for SQL: the shortest form that reads back exactly.
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// quantilesFunc is the DDSketch function of a quantiles metric with its parameters:
+// quantilesDD(accuracy, level, …).
+func quantilesFunc(m *datasources.Metric) string {
+	acc := m.Accuracy
+	if acc == 0 {
+		acc = datasources.DefaultQuantileAccuracy
+	}
+	parts := []string{formatNumber(acc)}
+	for _, l := range m.Levels {
+		parts = append(parts, formatNumber(l))
+	}
+	return "quantilesDD(" + strings.Join(parts, ", ") + ")"
+}
+
+// QuantileTolerance is the relative tolerance validate holds a quantiles metric of relative
+// accuracy acc to: the raw rows and the merged hourly sketches each estimate a quantile within
+// acc of the true value, so they may differ by up to about twice that.
+func QuantileTolerance(acc float64) float64 {
+	if acc == 0 {
+		acc = datasources.DefaultQuantileAccuracy
+	}
+	return 2 * acc
+}
+
 func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
-	mp := &metricPlan{m: m}
+	mp := &metricPlan{m: m, name: m.Name}
 	name := ident.Quote(m.Name)
 	needIf := func() error {
 		if strings.TrimSpace(m.If) == "" {
@@ -325,26 +531,11 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		}
 		return nil
 	}
-	var (
-		t   *chtype.Type
-		col string
-	)
-	switch m.Kind {
-	case datasources.MetricCount, datasources.MetricCountIf:
-		if m.Column != "" {
-			var err error
-			if t, err = rp.colType(m.Column); err != nil {
-				return nil, err
-			}
-			col = ident.Quote(m.Column)
-		}
-	default:
-		var err error
-		if t, err = rp.colType(m.Column); err != nil {
-			return nil, err
-		}
-		col = ident.Quote(m.Column)
+	col, t, err := rp.arg(m)
+	if err != nil {
+		return nil, err
 	}
+	mp.arg, mp.argType = col, t
 	one := func(typ, state, raw, final string) {
 		mp.cols = []Column{{Name: m.Name, Type: typ, Role: RoleMetric, Metric: m.Name, Expr: state}}
 		mp.raw, mp.final = raw, final
@@ -358,12 +549,19 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		one(ct, state, agg, final)
 		return nil
 	}
+	// byValue says how a metric whose value is of the argument's type compares.
+	byValue := func() {
+		mp.valueType = stripLowCardinality(t).String()
+		mp.cmp = compareRule{numeric: t.IsNumeric(), float: t.IsFloat()}
+	}
+	counted := compareRule{numeric: true}
 	switch m.Kind {
 	case datasources.MetricCount:
 		agg := "count(" + col + ")"
 		if err := oneSimple("sum", "UInt64", agg, rp.merge("sum", m.Name)); err != nil {
 			return nil, err
 		}
+		mp.valueType, mp.cmp = "UInt64", counted
 	case datasources.MetricCountIf:
 		if err := needIf(); err != nil {
 			return nil, err
@@ -375,6 +573,7 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		if err := oneSimple("sum", "UInt64", agg, rp.merge("sum", m.Name)); err != nil {
 			return nil, err
 		}
+		mp.valueType, mp.cmp = "UInt64", counted
 	case datasources.MetricSum, datasources.MetricSumIf:
 		st, err := sumType(t)
 		if err != nil {
@@ -390,22 +589,52 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		if err := oneSimple("sum", st, agg, rp.merge("sum", m.Name)); err != nil {
 			return nil, err
 		}
-	case datasources.MetricMin, datasources.MetricMax:
-		if !t.IsComparable() {
+		mp.valueType, mp.cmp = st, compareRule{numeric: true, float: t.IsFloat()}
+	case datasources.MetricMin, datasources.MetricMax, datasources.MetricAny, datasources.MetricAnyLast:
+		fn := map[datasources.MetricKind]string{
+			datasources.MetricMin: "min", datasources.MetricMax: "max",
+			datasources.MetricAny: "any", datasources.MetricAnyLast: "anyLast",
+		}[m.Kind]
+		if (m.Kind == datasources.MetricMin || m.Kind == datasources.MetricMax) && !t.IsComparable() {
 			return nil, fmt.Errorf("%s of a %s column is not supported", m.Kind, t)
 		}
-		fn := string(m.Kind)
+		if isAggregateType(t) {
+			return nil, fmt.Errorf("%s of a %s column: it is already an aggregate state", m.Kind, t)
+		}
 		agg := fn + "(" + col + ")"
 		st := stripLowCardinality(t).String()
-		// min/max over a SimpleAggregateFunction column keep its type: cast back to the plain
-		// type so both sides of a read return the same columns.
+		// min/max/any over a SimpleAggregateFunction column keep its type: cast back to the
+		// plain type so both sides of a read return the same columns.
 		if err := oneSimple(fn, st, agg, "CAST("+rp.merge(fn, m.Name)+" AS "+st+")"); err != nil {
 			return nil, err
 		}
-	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined:
+		byValue()
+		if m.Kind == datasources.MetricAny || m.Kind == datasources.MetricAnyLast {
+			// Which value any keeps is unspecified: the rollup's must be one of the group's.
+			mp.cmp.member = true
+			mp.ref = "groupUniqArray(" + col + ")"
+		}
+	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined, datasources.MetricUniqIf, datasources.MetricCountDistinctIf:
+		if isAggregateType(t) {
+			return nil, fmt.Errorf("%s of a %s column: it is already an aggregate state", m.Kind, t)
+		}
 		fn := DistinctFunction(m)
-		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+")",
-			Combinator(fn, "State")+"("+col+")", fn+"("+col+")", Combinator(fn, "Merge")+"("+name+")")
+		state, raw := Combinator(fn, "State")+"("+col+")", fn+"("+col+")"
+		argType := stripLowCardinality(t)
+		if m.Kind == datasources.MetricUniqIf || m.Kind == datasources.MetricCountDistinctIf {
+			if err := needIf(); err != nil {
+				return nil, err
+			}
+			// -StateIf keeps the state of the plain function, merged like any uniq; NULLs are
+			// skipped, so its argument type is never Nullable.
+			state, raw = Combinator(fn, "StateIf")+"("+col+", "+m.If+")", Combinator(fn, "If")+"("+col+", "+m.If+")"
+			if argType.IsNullable() {
+				argType = argType.Args[0]
+			}
+		}
+		one("AggregateFunction("+fn+", "+argType.String()+")", state, raw, Combinator(fn, "Merge")+"("+name+")")
+		mp.valueType, mp.cmp = "UInt64", counted
+		mp.cmp.sketch = SketchOf(m)
 	case datasources.MetricArgMin, datasources.MetricArgMax:
 		bt, err := rp.colType(m.By)
 		if err != nil {
@@ -421,6 +650,7 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 		by := ident.Quote(m.By)
 		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+", "+stripLowCardinality(bt).String()+")",
 			fn+"State("+col+", "+by+")", fn+"("+col+", "+by+")", fn+"Merge("+name+")")
+		byValue()
 	case datasources.MetricAvg:
 		st, err := sumType(t)
 		if err != nil {
@@ -445,9 +675,81 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			num = "toFloat64(" + num + ")"
 		}
 		mp.final = num + " / " + rp.merge("sum", countCol)
+		mp.valueType, mp.cmp = "Float64", compareRule{numeric: true, float: true}
+	case datasources.MetricQuantiles:
+		if !t.IsNumeric() {
+			return nil, fmt.Errorf("quantiles of a %s column: use a number column", t)
+		}
+		if len(m.Levels) == 0 {
+			return nil, fmt.Errorf("quantiles needs levels, e.g. levels: [0.75, 0.95]")
+		}
+		if rp.target.NoDDSketch {
+			return nil, fmt.Errorf("kind quantiles is stored as a DDSketch (quantilesDD), which needs ClickHouse ≥ %s and %s lacks: use a newer server, or leave the metric out", DDSketchSince, rp.target.server())
+		}
+		fn := quantilesFunc(m)
+		merge := strings.Replace(fn, "quantilesDD(", "quantilesDDMerge(", 1)
+		one("AggregateFunction("+fn+", "+stripLowCardinality(t).String()+")",
+			strings.Replace(fn, "quantilesDD(", "quantilesDDState(", 1)+"("+col+")", fn+"("+col+")", merge+"("+name+")")
+		mp.valueType = "Array(Float64)"
+		mp.cmp = compareRule{numeric: true, float: true, array: true, tolerance: QuantileTolerance(m.Accuracy)}
 	default:
 		return nil, fmt.Errorf("unknown kind %q", m.Kind)
 	}
+	if mp.ref == "" {
+		mp.ref = mp.raw
+	}
+	return mp, nil
+}
+
+// isAggregateType reports whether t holds aggregate states.
+func isAggregateType(t *chtype.Type) bool {
+	n := t.Base().Name
+	return n == "AggregateFunction" || n == "SimpleAggregateFunction"
+}
+
+// planDerived plans a derived metric: its final and raw exprs are its expression with every
+// metric name replaced by that metric's (earlier derived ones included). It has no state.
+// It compares through its inputs: never when one of them is compared by membership (its
+// value depends on which member any kept), else as a number held to the sum of its inputs'
+// stated tolerances.
+func (rp *rollupPlan) planDerived(d *datasources.DerivedMetric) (*metricPlan, error) {
+	if strings.TrimSpace(d.Expr) == "" {
+		return nil, fmt.Errorf("no expr")
+	}
+	mp := &metricPlan{d: d, name: d.Name, valueType: "", cmp: compareRule{numeric: true, float: true}}
+	used := 0
+	var unknown []string
+	sub := func(face func(*metricPlan) string) string {
+		return ident.ReplaceRefs(d.Expr, func(n string) (string, bool) {
+			in := rp.metric(n)
+			if in == nil {
+				if !ident.IsKeyword(n) && !slices.Contains(unknown, n) {
+					unknown = append(unknown, n)
+				}
+				return "", false
+			}
+			return "(" + face(in) + ")", true
+		})
+	}
+	mp.final = sub(func(in *metricPlan) string { return in.final })
+	mp.raw = sub(func(in *metricPlan) string { return in.raw })
+	for _, r := range ident.Refs(d.Expr) {
+		if in := rp.metric(r.Name); in != nil {
+			used++
+			mp.inputs = append(mp.inputs, in.name)
+			mp.cmp.tolerance += in.cmp.tolerance
+			if in.cmp.member || in.cmp.skip {
+				mp.cmp.skip = true
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("expr uses %s, which is not a metric of the rollup declared before it", strings.Join(unknown, ", "))
+	}
+	if used == 0 {
+		return nil, fmt.Errorf("expr uses no metric")
+	}
+	mp.ref = mp.raw
 	return mp, nil
 }
 
@@ -456,9 +758,9 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 // uniqCombined(precision). "" for other kinds.
 func DistinctFunction(m *datasources.Metric) string {
 	switch m.Kind {
-	case datasources.MetricUniq:
+	case datasources.MetricUniq, datasources.MetricUniqIf:
 		return "uniq"
-	case datasources.MetricUniqExact:
+	case datasources.MetricUniqExact, datasources.MetricCountDistinctIf:
 		return "uniqExact"
 	case datasources.MetricUniqCombined:
 		p := m.Precision
@@ -602,29 +904,20 @@ func tableSettings(granularity int, nullableKey bool) string {
 
 // populateSelect writes the SELECT computing the rollup's states from source rows with time
 // column in [lower, upper) (either bound may be empty for none); from is the source table
-// reference.
-func (rp *rollupPlan) populateSelect(from, lower, upper string) string {
-	var where []string
-	if lower != "" {
-		where = append(where, rp.timeCol+" >= "+lower)
+// reference. A rollup over a rollup reads the source rollup's entities instead, its table
+// referenced through table.
+func (rp *rollupPlan) populateSelect(from string, table func(string) string, lower, upper string) string {
+	src, where := rp.rowSource(table, SideRollup, lower, upper)
+	if rp.over == nil {
+		src = from
 	}
-	if upper != "" {
-		where = append(where, rp.timeCol+" < "+upper)
-	}
-	if f := strings.TrimSpace(rp.r.Filter); f != "" {
-		where = append(where, "("+f+")")
-	}
-	for i := 1; i < len(where); i++ {
-		where[i] = "AND " + where[i]
-	}
-	return stateSelect(rp.columns(), from, where)
+	return stateSelect(rp.columns(), src, where)
 }
 
 // stateSelect writes the SELECT computing columns cols (their Expr over source rows, the
-// metric states grouped by the others) from the rows of from that where holds (its items
-// after the first start with AND). Aggregation runs in an inner query under reserved __hg_
-// aliases, so no alias can shadow a source column used by a condition; the outer query names
-// the columns.
+// metric states grouped by the others) from the rows of from that every item of where holds.
+// Aggregation runs in an inner query under reserved __hg_ aliases, so no alias can shadow a
+// source column used by a condition; the outer query names the columns.
 func stateSelect(cols []Column, from string, where []string) string {
 	var outer, inner, group []string
 	for i, c := range cols {
@@ -640,7 +933,7 @@ func stateSelect(cols []Column, from string, where []string) string {
 	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
 	b.WriteString("    FROM " + from + "\n")
 	if len(where) > 0 {
-		b.WriteString("    WHERE " + strings.Join(where, "\n        ") + "\n")
+		b.WriteString("    WHERE " + joinConditions(where) + "\n")
 	}
 	b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
 	return b.String()

@@ -87,12 +87,9 @@ func (ra *RollupArtifacts) CountRows(table string) string {
 // [{start:DateTime}, {end:DateTime}) reads (with the rollup's filter applied).
 func (ra *RollupArtifacts) CountSource() string {
 	rp := ra.plan
-	q := "SELECT count() FROM " + ident.Qualified(rp.p.Database, rp.r.Source) +
-		" WHERE " + rp.timeCol + " >= " + param(StartParam, TimeParamType) + " AND " + rp.timeCol + " < " + param(EndParam, TimeParamType)
-	if rp.r.Filter != "" {
-		q += " AND (" + rp.r.Filter + ")"
-	}
-	return q
+	from, where := rp.rowSource(func(n string) string { return ident.Qualified(rp.p.Database, n) }, SideRollup,
+		param(StartParam, TimeParamType), param(EndParam, TimeParamType))
+	return "SELECT count() FROM " + from + " WHERE " + strings.Join(where, " AND ")
 }
 
 // StagingPrefix is how every staging table of the rollup starts; leftovers of killed runs are

@@ -27,6 +27,9 @@ type Target struct {
 	// source fail ("Unknown identifier: __hg_c… while pushing to view", seen on 18.16): a
 	// deploy would break ingestion. Trigger rollups are refused for such servers.
 	NoTriggerViews bool
+	// NoDDSketch is set for servers older than 24.1, which lack quantilesDD: quantiles
+	// metrics (stored as DDSketch states) are refused for them.
+	NoDDSketch bool
 }
 
 // The releases that brought what Target describes. TriggerViewsSince is conservative: the
@@ -35,6 +38,7 @@ type Target struct {
 const (
 	SimpleAggregateFunctionSince = "19.8"
 	TriggerViewsSince            = "20.1"
+	DDSketchSince                = "24.1"
 )
 
 // TargetFor returns the target of a server of the given version ("18.16.1", "26.5.1.1"); an
@@ -48,6 +52,7 @@ func TargetFor(version string) Target {
 		Version:                   version,
 		NoSimpleAggregateFunction: !atLeast(v, SimpleAggregateFunctionSince),
 		NoTriggerViews:            !atLeast(v, TriggerViewsSince),
+		NoDDSketch:                !atLeast(v, DDSketchSince),
 	}
 }
 
@@ -85,5 +90,5 @@ func atLeast(v [2]int, release string) bool {
 // Equal reports whether t and u compile the same statements (Version only appears in
 // messages).
 func (t Target) Equal(u Target) bool {
-	return t.NoSimpleAggregateFunction == u.NoSimpleAggregateFunction && t.NoTriggerViews == u.NoTriggerViews
+	return t.NoSimpleAggregateFunction == u.NoSimpleAggregateFunction && t.NoTriggerViews == u.NoTriggerViews && t.NoDDSketch == u.NoDDSketch
 }

@@ -12,10 +12,11 @@ func TestTargetFor(t *testing.T) {
 	for v, want := range map[string]Target{
 		"":           {},
 		"garbage":    {Version: "garbage"},
-		"18.16.1":    {Version: "18.16.1", NoSimpleAggregateFunction: true, NoTriggerViews: true},
-		"19.8.3.8":   {Version: "19.8.3.8", NoTriggerViews: true},
-		"19.17.6.36": {Version: "19.17.6.36", NoTriggerViews: true},
-		"20.1.2.4":   {Version: "20.1.2.4"},
+		"18.16.1":    {Version: "18.16.1", NoSimpleAggregateFunction: true, NoTriggerViews: true, NoDDSketch: true},
+		"19.8.3.8":   {Version: "19.8.3.8", NoTriggerViews: true, NoDDSketch: true},
+		"19.17.6.36": {Version: "19.17.6.36", NoTriggerViews: true, NoDDSketch: true},
+		"20.1.2.4":   {Version: "20.1.2.4", NoDDSketch: true},
+		"24.1.1.1":   {Version: "24.1.1.1"},
 		"26.5.1.1":   {Version: "26.5.1.1"},
 	} {
 		if got := TargetFor(v); got != want {
@@ -115,5 +116,14 @@ func TestClusterNeedsShardBy(t *testing.T) {
 	p.Datasources = append(p.Datasources, &datasources.Datasource{Name: "hits_local", Managed: false, Columns: p.Datasources[0].Columns})
 	if _, err := Compile(p); err == nil || !strings.Contains(err.Error(), `"hits_local": the table name is already used`) {
 		t.Fatalf("local table name taken: %v", err)
+	}
+}
+
+// Quantiles are DDSketch states: a server without quantilesDD gets a refusal naming the
+// release that has it.
+func TestOldServerRefusesQuantiles(t *testing.T) {
+	_, err := CompileFor(kitProject(t), TargetFor("23.8.1"))
+	if err == nil || !strings.Contains(err.Error(), `metric "lcp": kind quantiles is stored as a DDSketch (quantilesDD), which needs ClickHouse ≥ 24.1 and ClickHouse 23.8.1 lacks`) {
+		t.Fatalf("quantiles on 23.8: %v", err)
 	}
 }

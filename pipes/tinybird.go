@@ -3,6 +3,7 @@ package pipes
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,9 @@ func (w *tbWriter) kv(key, what, val string) {
 func (w *tbWriter) done() (string, error) { return w.b.String(), w.err }
 
 // tinybirdTarget reads Tinybird datasources (no database qualifier) with template parameters:
-// the range is [date_from, date_to).
+// the range is [date_from, date_to) (DateTime), or the endpoint's own Date range params, the
+// last day included. A filter applies when its parameter is defined. Paging parameters keep
+// their caps with throwIf.
 func tinybirdTarget(e *datasources.Endpoint) target {
 	timeParam := func(name, tbName string) string {
 		if e != nil {
@@ -111,14 +114,72 @@ func tinybirdTarget(e *datasources.Endpoint) target {
 		}
 		return "{{DateTime(" + tbName + ", required=True)}}"
 	}
-	return target{
+	t := target{
 		table: ident.Quote,
 		start: timeParam(StartParam, TinybirdFromParam),
 		end:   timeParam(EndParam, TinybirdToParam),
-		filter: func(expr, p, typ string) string {
-			return "{% if defined(" + p + ") %}AND " + expr + " = {{" + TinybirdParamFunc(typ) + "(" + p + ")}}{% end %}"
+		condition: func(f *datasources.Filter, expr, typ string) string {
+			return "{% if defined(" + f.Param + ") %}AND " + filterSQL(f.Op, expr, tinybirdParam(f.Param, typ)) + "{% end %}"
+		},
+		paging: func(pg *datasources.Paging) string {
+			v := "{{Int32(" + pg.Param + ", " + strconv.Itoa(pg.Default) + ")}}"
+			if pg.Max > 0 {
+				return "if(" + v + " > " + strconv.Itoa(pg.Max) + ", throwIf(1, '" + pg.Param + " is above " + strconv.Itoa(pg.Max) + "'), " + v + ")"
+			}
+			return v
 		},
 	}
+	if e != nil && e.From != "" && e.From != StartParam {
+		if p := e.Param(e.From); p != nil && p.Type == "Date" {
+			t.start = tinybirdDate(p, false)
+			t.end = tinybirdDate(e.Param(e.To), true)
+			// Tinybird's own form of a Date range, the last day included.
+			from, to := tinybirdDay(p), tinybirdDay(e.Param(e.To))
+			t.rangeWhere = func(hour string) []string {
+				return []string{"toDate(" + hour + ") >= " + from, "toDate(" + hour + ") <= " + to}
+			}
+		} else if p != nil {
+			t.start = "{{DateTime(" + e.From + ", required=True)}}"
+			t.end = "{{DateTime(" + e.To + ", required=True)}}"
+		}
+	}
+	return t
+}
+
+// tinybirdParam reads parameter name of ClickHouse type typ in a Tinybird template.
+func tinybirdParam(name, typ string) string {
+	if t, err := chtype.Parse(typ); err == nil && t.Base().Name == "Array" && len(t.Base().Args) == 1 {
+		return "{{Array(" + name + ", '" + TinybirdParamFunc(t.Base().Args[0].String()) + "')}}"
+	}
+	return "{{" + TinybirdParamFunc(typ) + "(" + name + ")}}"
+}
+
+// tinybirdDay is a Date range param as a day: {{Date(p, 'default')}} when the default is a
+// date or absent (then required); a relative default (today, -7d) is computed in SQL when the
+// call does not give the param.
+func tinybirdDay(p *datasources.Param) string {
+	d := strings.TrimSpace(p.Default)
+	switch {
+	case d == "":
+		return "{{Date(" + p.Name + ", required=True)}}"
+	case d == "today" || d == "now":
+		d = "today()"
+	case strings.HasPrefix(d, "-") && strings.HasSuffix(d, "d"):
+		d = "today() - " + strings.TrimSuffix(strings.TrimPrefix(d, "-"), "d")
+	default:
+		return "{{Date(" + p.Name + ", " + ident.String(d) + ")}}"
+	}
+	return "{% if defined(" + p.Name + ") %}{{Date(" + p.Name + ")}}{% else %}" + d + "{% end %}"
+}
+
+// tinybirdDate is the start of a Date range param's day (to: of the day after it, the day
+// included) as a UTC DateTime.
+func tinybirdDate(p *datasources.Param, to bool) string {
+	v := "toDateTime(toDate(" + tinybirdDay(p) + "), 'UTC')"
+	if to {
+		v = "(" + v + " + toIntervalDay(1))"
+	}
+	return v
 }
 
 // TinybirdParamFunc is the Tinybird template function reading a parameter of ClickHouse type
@@ -330,7 +391,8 @@ func tinybirdRollupDatasource(ra *RollupArtifacts) (string, error) {
 
 // CopyWindowHours is how many closed hours a scheduled run of a rollup's copy pipe
 // recomputes: the longest gap between two runs of its schedule, rounded up to hours, plus its
-// lookback, rounded up to hours, plus one. Every hour since the previous scheduled run is
+// lookback, rounded up to hours, plus its span (a rollup over a rollup: an entity that started
+// that long ago may still take rows), plus one. Every hour since the previous scheduled run is
 // recomputed, the lookback hours before it again for late rows, and one more hour in case the
 // previous run started late (Tinybird does not promise to start a job on time, and a run
 // closes the hours before the one it starts in).
@@ -364,7 +426,7 @@ func CopyWindowHours(r *datasources.Rollup) (int, error) {
 		return 0, fmt.Errorf("rollup %q: schedule %q fires less than twice in eight years", r.Name, schedule)
 	}
 	hours := func(d time.Duration) int { return int(math.Ceil(d.Hours())) }
-	return hours(gap) + hours(r.Lookback) + 1, nil
+	return hours(gap) + hours(r.Lookback) + hours(r.Span) + 1, nil
 }
 
 // copyUnset is the default of a copy pipe's start_date and end_date: not given.
@@ -402,7 +464,7 @@ func tinybirdCopyPipe(ra *RollupArtifacts) (string, error) {
 	upper := bound(TinybirdBackfillEnd, closed)
 	h := ident.Quote(HourColumn)
 	keep := "SELECT " + rp.columnList() + "\nFROM " + ident.Quote(ra.Table) + "\nWHERE " + h + " < " + lower + "\n    OR " + h + " >= " + upper
-	sel := keep + "\nUNION ALL\n" + rp.populateSelect(tinybirdFrom(rp.src), lower, upper)
+	sel := keep + "\nUNION ALL\n" + rp.populateSelect(tinybirdFrom(rp.src), ident.Quote, lower, upper)
 
 	w := &tbWriter{}
 	w.block("DESCRIPTION", fmt.Sprintf(`Populates %s from %s (generated by hourglass).
@@ -441,7 +503,7 @@ func tinybirdMaterializedPipe(ra *RollupArtifacts) (string, error) {
 	w.block("DESCRIPTION", "Insert trigger from "+rp.src.Name+" into "+ra.Table+" (generated by hourglass).\n"+
 		"Only rows inserted after this pipe exists reach the rollup: earlier rows need a backfill.")
 	w.line("NODE " + ra.TriggerView)
-	w.block("SQL", rp.populateSelect(tinybirdFrom(rp.src), "", ""))
+	w.block("SQL", rp.populateSelect(tinybirdFrom(rp.src), nil, "", ""))
 	w.line("TYPE MATERIALIZED")
 	w.line("DATASOURCE " + ra.Table)
 	return w.done()
@@ -463,8 +525,11 @@ func tinybirdEndpoint(a *Artifacts, ea *EndpointArtifacts) (string, error) {
 		return "", fmt.Errorf("endpoint %q: %v", e.Name, err)
 	}
 	w := &tbWriter{}
-	w.block("DESCRIPTION", "Endpoint "+e.Name+" over rollup "+ra.Table+" (generated by hourglass).\n"+
-		"The range is [date_from, date_to): DateTime, UTC.")
+	rng := "The range is [date_from, date_to): DateTime, UTC."
+	if p := e.Param(e.From); p != nil && p.Type == "Date" {
+		rng = "The range is the days " + e.From + " to " + e.To + ", both included (UTC)."
+	}
+	w.block("DESCRIPTION", "Endpoint "+e.Name+" over rollup "+ra.Table+" (generated by hourglass).\n"+rng)
 	tokens := a.Project.EndpointTokens(e.Name)
 	if len(tokens) == 0 {
 		w.line("TOKEN \"" + TinybirdReadToken(a.Project) + "\" READ\n")

@@ -2,13 +2,16 @@ package populate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // BackfillOptions configure a backfill.
@@ -72,6 +75,9 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	if err != nil {
 		return nil, err
 	}
+	if err := r.sourceHolds(ctx, ra, rg); err != nil {
+		return nil, err
+	}
 	recovered, err := r.recoverFirst(ctx, ra, dep)
 	if err != nil {
 		return nil, err
@@ -84,7 +90,7 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 		}
 	}
 	rn := r.newRun(ra, KindBackfill, dep)
-	rep := &Report{RunID: rn.id, Rollup: rollup, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
+	rep := &Report{RunID: rn.id, Rollup: rollup, Table: ra.Table, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
 	// The units being skipped are durable from the run being resumed; record them under this
 	// run first, so that resuming this run (should it be interrupted too) skips them as well.
 	var carried []meta.Unit
@@ -132,9 +138,11 @@ func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (m
 }
 
 // Populate is what the :05 cron runs: for each scheduled rollup (all when names is empty) it
-// recomputes from watermark − lookback up to the last closed hour, catching up every hour
-// missed while the job was down, then advances the watermark. A rollup never backfilled is
-// refused with the backfill command to run.
+// populates every version that must be kept fresh (see PopulateOne), catching up every hour
+// missed while the job was down. The reports come one per version populated, rollup by
+// rollup, each rollup's older versions before its newest. A rollup over a rollup runs after
+// its source, and recomputes the hours its source's recomputed hours re-open too. A rollup of
+// which no version was ever backfilled is refused with the backfill command to run.
 func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error) {
 	if len(names) == 0 {
 		for _, ra := range r.artifacts.Rollups {
@@ -144,13 +152,18 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 		}
 	}
 	var reports []*Report
-	for _, name := range names {
+	for _, name := range SourcesFirst(r.artifacts, names) {
 		if err := ctx.Err(); err != nil {
 			return reports, err
 		}
 		rep, err := r.PopulateOne(ctx, name)
 		if rep != nil {
-			reports = append(reports, rep)
+			reports = append(reports, rep.Older...)
+			if rep.Table != "" {
+				own := *rep
+				own.Older = nil
+				reports = append(reports, &own)
+			}
 		}
 		if err != nil {
 			return reports, err
@@ -159,10 +172,17 @@ func (r *Runner) Populate(ctx context.Context, names []string) ([]*Report, error
 	return reports, nil
 }
 
-// PopulateOne runs the hourly populate of one rollup: it redoes the rollup version's suspect
-// partitions, then recomputes the hours in [watermark − lookback, last closed hour) from raw
-// rows, carrying each partition's other hours from the rollup, so its cost follows the
-// lookback and the hours missed, not the hour of the day or the partition size.
+// PopulateOne runs the hourly populate of one rollup, version by version: first each older
+// version an endpoint still reads (oldest first, compiled from the definition deploy recorded
+// for it: the project's YAML has moved on), then the deployed version. Each version redoes its
+// suspect partitions, then recomputes the hours in [its watermark − lookback, last closed
+// hour) from raw rows, carrying each partition's other hours from its table, so its cost
+// follows the lookback and the hours missed, not the hour of the day or the partition size.
+//
+// It returns the deployed version's report, with the older versions' in Report.Older. The
+// deployed version never backfilled is an error — unless an older version is read by an
+// endpoint: that one is populated, and the report's Note says which backfill the new version
+// waits for. A failing older version does not stop the others; the errors are joined.
 func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) {
 	started := time.Now()
 	ra, err := r.rollup(name)
@@ -172,10 +192,79 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	if ra.Rollup.Mode != datasources.ModeScheduled {
 		return nil, fmt.Errorf("rollup %s is a %s rollup: its view keeps it fresh; use hourglass reconcile to repair it", name, ra.Rollup.Mode)
 	}
-	dep, err := r.deployment(ctx, ra)
+	vs, err := versions.List(ctx, r.store, name)
 	if err != nil {
 		return nil, err
 	}
+	newest := &Report{Rollup: name, Kind: KindPopulate}
+	var errs []error
+	fail := func(err error) (*Report, error) {
+		errs = append(errs, err)
+		if len(newest.Older) == 0 && newest.Table == "" {
+			return nil, errors.Join(errs...)
+		}
+		return newest, errors.Join(errs...)
+	}
+	for _, v := range vs {
+		// A version deployed as a trigger rollup (it has a cut-over) is kept fresh by its view.
+		if v.Newest || !v.Kept() || v.Table == ra.Table || !v.Deployment.Watermark.IsZero() {
+			continue
+		}
+		vra, err := v.Artifacts(r.artifacts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("populate %s for %s: %w", v.Name(), strings.Join(v.ReadBy, ", "), err))
+			continue
+		}
+		rep, err := r.populateVersion(ctx, vra, v.Deployment)
+		if rep != nil {
+			rep.Version = v.Version
+			newest.Older = append(newest.Older, rep)
+		}
+		var ie *InterruptedError
+		if errors.As(err, &ie) || ctx.Err() != nil {
+			return fail(err)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.Name(), err))
+		}
+	}
+	dep, err := r.deployment(ctx, ra)
+	if err != nil {
+		return fail(err)
+	}
+	if _, ok, err := r.store.Watermark(ctx, ra.Table); err != nil {
+		return fail(err)
+	} else if !ok && len(newest.Older) > 0 {
+		newest.Table, newest.Version = ra.Table, dep.Version
+		cmd := fmt.Sprintf("hourglass backfill %s --from <first day> --to now", name)
+		if b, err := versions.NeededBackfill(ctx, r.e, r.store, ra, dep.Version, r.now()); err != nil {
+			return fail(err)
+		} else if b != nil {
+			cmd = b.Command
+		}
+		newest.Note = fmt.Sprintf("never backfilled, while endpoints read an older version: run %s, then switch them", cmd)
+		newest.Duration = time.Since(started)
+		return newest, errors.Join(errs...)
+	}
+	rep, err := r.populateVersion(ctx, ra, dep)
+	if rep != nil {
+		rep.Older = newest.Older
+		newest = rep
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if len(vs) > 1 {
+		newest.Version = dep.Version
+	}
+	newest.Duration = time.Since(started)
+	return newest, errors.Join(errs...)
+}
+
+// populateVersion runs the hourly populate of one version of a rollup, ra, deployed as dep.
+func (r *Runner) populateVersion(ctx context.Context, ra *pipes.RollupArtifacts, dep meta.Deployment) (*Report, error) {
+	started := time.Now()
+	name := ra.Rollup.Name
 	recovered, err := r.recoverFirst(ctx, ra, dep)
 	if err != nil {
 		return nil, err
@@ -190,8 +279,15 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 		return nil, fmt.Errorf("rollup %s was never backfilled: run hourglass backfill %s --from <first day> --to %q", name, name, timerange.Format(closed))
 	}
 	rg := timerange.Range{Start: w.Add(-ra.Rollup.Lookback).Truncate(time.Hour), End: closed}
+	reopen, err := r.reopened(ctx, ra, w)
+	if err != nil {
+		return nil, err
+	}
+	if !reopen.IsZero() && reopen.Before(rg.Start) {
+		rg.Start = reopen
+	}
 	rn := r.newRun(ra, KindPopulate, dep)
-	rep := &Report{RunID: rn.id, Rollup: name, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
+	rep := &Report{RunID: rn.id, Rollup: name, Table: ra.Table, Kind: KindPopulate, Range: rg, Watermark: w, Recovered: recovered}
 	if rg.Empty() {
 		rep.Duration = time.Since(started)
 		return rep, nil
@@ -207,4 +303,75 @@ func (r *Runner) PopulateOne(ctx context.Context, name string) (*Report, error) 
 	}
 	rep.Duration = time.Since(started)
 	return rep, nil
+}
+
+// SourcesFirst orders rollup names so that a rollup over a rollup comes after its source when
+// both are named, keeping the given order otherwise.
+func SourcesFirst(a *pipes.Artifacts, names []string) []string {
+	named := map[string]bool{}
+	for _, n := range names {
+		named[n] = true
+	}
+	var out, readers []string
+	for _, n := range names {
+		if ra := a.Rollup(n); ra != nil && named[ra.SourceRollup()] {
+			readers = append(readers, n)
+			continue
+		}
+		out = append(out, n)
+	}
+	return append(out, readers...)
+}
+
+// reopened is, for a rollup over a rollup whose watermark is w, the first hour a late source
+// row may have changed since it last ran: its source recomputes [its watermark − its
+// lookback, …) on every run, and an entity (a session) with a row in a recomputed hour may
+// have started up to span before it — so the entity's hour is re-opened. Zero for a rollup
+// of a datasource, or when the source holds nothing yet.
+func (r *Runner) reopened(ctx context.Context, ra *pipes.RollupArtifacts, w time.Time) (time.Time, error) {
+	src := r.artifacts.Rollup(ra.SourceRollup())
+	if src == nil {
+		return time.Time{}, nil
+	}
+	sw, ok, err := r.store.Watermark(ctx, src.Table)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	from := w
+	if sw.Before(from) {
+		from = sw
+	}
+	return from.Add(-src.Rollup.Lookback).Truncate(time.Hour).Add(-ra.Rollup.Span), nil
+}
+
+// sourceHolds checks, for a rollup over a rollup, that its source holds the closed hours of
+// rg it reads: a backfill of sessions per hour reads the sessions rollup, so that one is
+// backfilled first (from span before rg, for the sessions that started earlier).
+func (r *Runner) sourceHolds(ctx context.Context, ra *pipes.RollupArtifacts, rg timerange.Range) error {
+	src := r.artifacts.Rollup(ra.SourceRollup())
+	if src == nil {
+		return nil
+	}
+	need := rg.Intersect(timerange.Range{Start: rg.Start, End: timerange.ClosedEnd(r.now(), src.Rollup.Delay)})
+	if need.Empty() {
+		return nil
+	}
+	c, err := r.store.Coverage(ctx, src.Table, "")
+	if err != nil {
+		return err
+	}
+	var held timerange.Range
+	if c.HasWatermark {
+		held = c.Through(c.Watermark)
+	}
+	if held.Empty() || held.Start.After(need.Start) || held.End.Before(need.End) {
+		what := "holds no backfilled hours"
+		if !held.Empty() {
+			what = "holds " + held.String()
+		}
+		return fmt.Errorf("rollup %s reads rollup %s, which %s: backfill %s first, from %s before (its entities may start that early): hourglass backfill %s %s --from %q --to %q",
+			ra.Rollup.Name, src.Rollup.Name, what, src.Rollup.Name, ra.Rollup.Span, src.Rollup.Name, ra.Rollup.Name,
+			timerange.Format(rg.Start.Add(-ra.Rollup.Span)), timerange.Format(rg.End))
+	}
+	return nil
 }

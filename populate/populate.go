@@ -172,8 +172,12 @@ func (r *Runner) emit(mu *sync.Mutex, ev Event) {
 
 // Report is what a run did.
 type Report struct {
-	RunID   string          `json:"run_id"`
-	Rollup  string          `json:"rollup"`
+	RunID  string `json:"run_id"`
+	Rollup string `json:"rollup"`
+	// Table is the rollup version's table the run wrote.
+	Table string `json:"table"`
+	// Version is the version's number, set when the rollup has several versions.
+	Version int             `json:"version,omitempty"`
 	Kind    string          `json:"kind"`
 	Range   timerange.Range `json:"range"`
 	Units   int             `json:"units"`
@@ -189,6 +193,11 @@ type Report struct {
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Recovered lists the suspect partitions (ids) redone before the run's own units.
 	Recovered []string `json:"recovered,omitempty"`
+	// Older are the reports of the rollup's older versions the hourly populate kept fresh
+	// with this one, because endpoints still read them (see Runner.PopulateOne).
+	Older []*Report `json:"older_versions,omitempty"`
+	// Note says why the run did less than asked (a new version waiting for its backfill).
+	Note string `json:"note,omitempty"`
 }
 
 // InterruptedError says a run stopped early (Ctrl-C, SIGTERM) after finishing the units in

@@ -190,6 +190,35 @@ func (p *crashProject) afterCrash(exclude string) (suspect []string, before orac
 	return suspect, before
 }
 
+// validateAfterKill runs hourglass validate over the project's range after a backfill was
+// killed at step in its third unit (the day 2026-10-03): validate must never say EXACT while
+// that day (with the units grouped with it) may be doubled — also when the unit was killed before its swap ran, or after the
+// purge, when the numbers agree — and must say EXACT when the kill left nothing in doubt.
+func (p *crashProject) validateAfterKill(step populate.Step) {
+	p.t.Helper()
+	code, out, errOut := hg(p.t, p.args("-o", "json", "validate", crashRollup, "--from", timerange.Format(p.rg.Start), "--to", timerange.Format(p.rg.End), "--now", p.clock())...)
+	var rep struct {
+		Exact   bool `json:"exact"`
+		Suspect []struct {
+			Start time.Time `json:"start"`
+		} `json:"suspect"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		p.t.Fatalf("validate after a kill at %s: exit %d, %v\n%s\n%s", step, code, err, out, errOut)
+	}
+	third := p.rg.Start.AddDate(0, 0, 2)
+	named := false
+	for _, s := range rep.Suspect {
+		named = named || s.Start.Equal(third)
+	}
+	switch {
+	case inDoubt(step) && (code != 1 || rep.Exact || !named):
+		p.t.Fatalf("validate after a kill at %s: exit %d, exact %v, suspect %v: want exit 1 naming %s suspect\n%s", step, code, rep.Exact, rep.Suspect, timerange.Format(third), errOut)
+	case !inDoubt(step) && (code != 0 || !rep.Exact):
+		p.t.Fatalf("validate after a kill at %s, which leaves nothing in doubt: exit %d, exact %v, suspect %v\n%s", step, code, rep.Exact, rep.Suspect, errOut)
+	}
+}
+
 // inDoubt reports whether a crash at step leaves the unit in doubt (its partition suspect).
 func inDoubt(s populate.Step) bool {
 	return s == populate.StepSwapRecorded || s == populate.StepSwapped || s == populate.StepPurged
@@ -221,6 +250,7 @@ func TestEmbeddedKillAtEveryStep(t *testing.T) {
 		t.Run("backfill/"+string(step), func(t *testing.T) {
 			p.t = t
 			killChild(t, spec("backfill", step, 3))
+			p.validateAfterKill(step)
 			if step == populate.StepSwapped { // the text status marks the rollup and its partitions
 				code, out, _ := hg(t, p.args("status", "--now", p.clock())...)
 				if code != 1 || !strings.Contains(out, "SUSPECT "+crashRollup) || !strings.Contains(out, "20261003") ||

@@ -18,6 +18,14 @@
 // order. When the scheduler starts (or takes the lease over) it runs a catch-up tick for
 // every rollup that is behind; a rollup that is up to date waits for its next fire time.
 //
+// After a changed rollup was deployed as a new version, a tick populates every version of it
+// that must be kept fresh: each older version an endpoint still reads (from the definition it
+// was deployed with), then the new one (populate.Runner.PopulateOne). The scheduler reads
+// which older versions endpoints read at every tick and refresh (a switch moves endpoints
+// while it runs): a rollup whose new version waits for its backfill runs while one of them
+// serves, its watermark (lag, hours behind, catch-up) is the lowest of its versions kept
+// fresh, and their suspect partitions count in health and metrics.
+//
 // A rollup never runs twice at once: when its fire time comes while its previous run (or that
 // run's retries) is still going, the tick is skipped, logged and counted
 // (hourglass_skipped_ticks_total); the running tick covers the same hours.

@@ -19,6 +19,7 @@ import (
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/timerange"
+	"github.com/hourglass-dev/hourglass/versions"
 )
 
 // Populator runs the hourly populate of one rollup: *populate.Runner. Tests wrap it to inject
@@ -110,6 +111,10 @@ type state struct {
 	// read; suspectErr says why they could not be read.
 	suspect    []string
 	suspectErr string
+	// served are the tables of the rollup's older versions that endpoints read, as last read
+	// (see servedTables); servedSuspect their suspect partitions (ids), by table.
+	served        []string
+	servedSuspect map[string][]string
 }
 
 // New checks the options and parses every scheduled rollup's cron line.
@@ -207,7 +212,7 @@ func (s *Scheduler) Check(ctx context.Context) error {
 	now := s.clock.Now()
 	var errs []error
 	for _, e := range s.entries {
-		_, ok, err := s.store.Watermark(ctx, e.table)
+		_, ok, err := s.watermark(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -379,7 +384,7 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 			}
 		}
 		closed := timerange.ClosedEnd(now, e.rollup.Delay)
-		w, ok, err := s.store.Watermark(ctx, e.table)
+		w, ok, err := s.watermark(ctx, e)
 		switch {
 		case err == nil && !ok:
 			nb := &NotBackfilledError{Rollup: name, ClosedEnd: closed}
@@ -410,11 +415,16 @@ func (s *Scheduler) runEntry(ctx context.Context, e *entry, fire time.Time, catc
 		e.st.lastDuration = took
 		if rep != nil {
 			e.st.rowsWritten += rep.RowsWritten
-			if !rep.Watermark.IsZero() {
-				e.st.watermark = rep.Watermark
+			for _, o := range rep.Older {
+				e.st.rowsWritten += o.RowsWritten
 			}
 		}
 		s.mu.Unlock()
+		if w, ok, werr := s.watermark(context.WithoutCancel(ctx), e); werr == nil && ok {
+			s.mu.Lock()
+			e.st.watermark = w
+			s.mu.Unlock()
+		}
 		if err == nil {
 			s.mu.Lock()
 			e.st.lastSuccess = s.clock.Now()
@@ -507,7 +517,7 @@ func (s *Scheduler) load(ctx context.Context) {
 func (s *Scheduler) refresh(ctx context.Context) {
 	for _, e := range s.entries {
 		s.refreshSuspect(ctx, e)
-		w, ok, err := s.store.Watermark(ctx, e.table)
+		w, ok, err := s.watermark(ctx, e)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("cannot read the watermark", "rollup", e.rollup.Name, "err", err)
@@ -522,10 +532,67 @@ func (s *Scheduler) refresh(ctx context.Context) {
 	}
 }
 
-// refreshSuspect re-reads the partitions of e's rollup version that may be counted twice after
-// a crash: until the next populate redoes them, /healthz says so and /metrics counts them.
+// watermark returns the lowest watermark of the versions of e's rollup that must be kept
+// fresh and were backfilled — the deployed one, and the older ones endpoints read — so that
+// lag, hours behind and catch-up follow the version furthest behind. ok is false when none of
+// them was ever backfilled (a new version waiting for its backfill does not count while an
+// older one serves).
+func (s *Scheduler) watermark(ctx context.Context, e *entry) (w time.Time, ok bool, err error) {
+	served, err := s.servedTables(ctx, e)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, t := range append([]string{e.table}, served...) {
+		tw, tok, err := s.store.Watermark(ctx, t)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if tok && (!ok || tw.Before(w)) {
+			w, ok = tw, true
+		}
+	}
+	return w, ok, nil
+}
+
+// servedTables reads the tables of the older versions of e's rollup that endpoints read now
+// — populate keeps them fresh with the deployed version, and a switch moves endpoints while
+// the scheduler runs — and remembers them for Status.
+func (s *Scheduler) servedTables(ctx context.Context, e *entry) ([]string, error) {
+	vs, err := versions.List(ctx, s.store, e.rollup.Name)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for _, v := range vs {
+		if v.Kept() && !v.Newest && v.Table != e.table {
+			tables = append(tables, v.Table)
+		}
+	}
+	s.mu.Lock()
+	e.st.served = tables
+	s.mu.Unlock()
+	return tables, nil
+}
+
+// refreshSuspect re-reads the partitions of e's rollup versions (the deployed one and the
+// older ones endpoints read) that may be counted twice after a crash: until the next populate
+// redoes them, /healthz says so and /metrics counts them.
 func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
 	sus, err := populate.Suspects(ctx, s.store, e.rollup, e.table)
+	tables, terr := s.servedTables(ctx, e)
+	if err == nil {
+		err = terr
+	}
+	served := map[string][]string{}
+	for _, t := range tables {
+		if err != nil {
+			break
+		}
+		var ss []populate.Suspect
+		if ss, err = populate.Suspects(ctx, s.store, e.rollup, t); len(ss) > 0 {
+			served[t] = populate.SuspectIDs(ss)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -534,7 +601,7 @@ func (s *Scheduler) refreshSuspect(ctx context.Context, e *entry) {
 		}
 		return
 	}
-	e.st.suspect, e.st.suspectErr = populate.SuspectIDs(sus), ""
+	e.st.suspect, e.st.servedSuspect, e.st.suspectErr = populate.SuspectIDs(sus), served, ""
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -245,7 +245,12 @@ func TestRunFiresOnScheduleAndSkipsOverlap(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	idle := func() bool { return f.clock.pending() == 1 && p.inFlight() == 0 }
+	// Idle: the loop waits on the clock, no populate is in flight, and the scheduler itself
+	// has finished the run's bookkeeping (it marks the run over only after populate returns).
+	idle := func() bool {
+		st, _, _ := s.Status()
+		return f.clock.pending() == 1 && p.inFlight() == 0 && st[0].State != scheduler.StateRunning
+	}
 
 	eventually(t, "the loop to wait", idle)
 	if n := p.count(overview); n != 0 {

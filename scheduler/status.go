@@ -51,6 +51,10 @@ type RollupStatus struct {
 	// counted twice after a crash, until the next populate redoes them.
 	Table   string   `json:"table"`
 	Suspect []string `json:"suspect_partitions,omitempty"`
+	// Served are the tables of older versions endpoints read, kept fresh with this one;
+	// ServedSuspect their suspect partitions, by table.
+	Served        []string            `json:"served_versions,omitempty"`
+	ServedSuspect map[string][]string `json:"served_suspect_partitions,omitempty"`
 }
 
 // Status returns every scheduled rollup's status at the scheduler's clock, and whether this
@@ -64,7 +68,7 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 		rs := RollupStatus{Rollup: e.rollup.Name, Schedule: e.spec, Next: st.next, Watermark: st.watermark,
 			LastStart: st.lastStart, LastSuccess: st.lastSuccess, LastDuration: st.lastDuration,
 			RowsWritten: st.rowsWritten, Runs: st.runs, Failures: st.failures, Skipped: st.skipped, Healthy: true,
-			Table: e.table, Suspect: st.suspect}
+			Table: e.table, Suspect: st.suspect, Served: st.served, ServedSuspect: st.servedSuspect}
 		if !st.watermark.IsZero() {
 			rs.Lag = max(now.Sub(st.watermark), 0)
 			if c := timerange.ClosedEnd(now, e.rollup.Delay); c.After(st.watermark) {
@@ -98,6 +102,12 @@ func (s *Scheduler) Status() (rollups []RollupStatus, leader bool, lease Lease) 
 		if len(st.suspect) > 0 {
 			why = append(why, fmt.Sprintf("%d partition(s) of %s may be counted twice after a crash (%s): the next populate redoes them first; run hourglass populate %s now",
 				len(st.suspect), e.table, strings.Join(st.suspect, ", "), e.rollup.Name))
+		}
+		for _, t := range st.served {
+			if ids := st.servedSuspect[t]; len(ids) > 0 {
+				why = append(why, fmt.Sprintf("%d partition(s) of %s, an older version endpoints read, may be counted twice after a crash (%s): the next populate redoes them first; run hourglass populate %s now",
+					len(ids), t, strings.Join(ids, ", "), e.rollup.Name))
+			}
 		}
 		if st.suspectErr != "" {
 			why = append(why, "cannot tell whether a crash left partitions counted twice: "+st.suspectErr)
@@ -183,8 +193,14 @@ var rollupMetrics = []metric{
 		func(r RollupStatus) float64 { return float64(r.Skipped) }, nil},
 	{"hourglass_healthy", "gauge", "1 when the rollup's last tick succeeded or is inside its retry window and no partition is suspect, else 0.",
 		func(r RollupStatus) float64 { return boolFloat(r.Healthy) }, nil},
-	{"hourglass_suspect_partitions", "gauge", "Partitions of the rollup's version that may be counted twice after a crash, until the next populate redoes them.",
-		func(r RollupStatus) float64 { return float64(len(r.Suspect)) }, nil},
+	{"hourglass_suspect_partitions", "gauge", "Partitions of the rollup's versions (the deployed one and those endpoints read) that may be counted twice after a crash, until the next populate redoes them.",
+		func(r RollupStatus) float64 {
+			n := len(r.Suspect)
+			for _, ids := range r.ServedSuspect {
+				n += len(ids)
+			}
+			return float64(n)
+		}, nil},
 }
 
 func (s *Scheduler) serveMetrics(w http.ResponseWriter, _ *http.Request) {

@@ -90,6 +90,28 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("cannot read time %q: write 2026-11-02, \"2026-11-02 10:00\" or 2026-11-02T10:00:00Z (UTC)", s)
 }
 
+// ParseDay reads a day: 2026-11-01, today (or now: the day of now), or a number of days
+// before it (-7d). It returns the day's start, UTC.
+func ParseDay(v string, now time.Time) (time.Time, error) {
+	s := strings.TrimSpace(v)
+	day := func(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+	switch {
+	case s == "today" || s == "now":
+		return day(now), nil
+	case strings.HasPrefix(s, "-"):
+		d, err := ParseDuration(s[1:])
+		if err != nil || d%(24*time.Hour) != 0 {
+			return time.Time{}, fmt.Errorf("%q is not a number of days before today: write e.g. -7d", s)
+		}
+		return day(now).Add(-d), nil
+	}
+	t, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
+	if err != nil || t.Before(Earliest) || !t.Before(Latest) {
+		return time.Time{}, fmt.Errorf("%q is not a day: write 2026-11-01, today or -7d", s)
+	}
+	return t, nil
+}
+
 // ParseDuration reads a duration that may use days: "30d", "2h", "90m", "1d12h".
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)

@@ -151,3 +151,18 @@ func TestParseAtAnyMinute(t *testing.T) {
 		t.Errorf("now..now: %v", err)
 	}
 }
+
+func TestParseDay(t *testing.T) {
+	now := time.Date(2026, 11, 5, 3, 30, 0, 0, time.UTC)
+	for in, want := range map[string]string{"today": "2026-11-05", "now": "2026-11-05", "-7d": "2026-10-29", "2026-11-01": "2026-11-01"} {
+		got, err := ParseDay(in, now)
+		if err != nil || got.Format(time.DateOnly) != want || got.Hour() != 0 {
+			t.Errorf("ParseDay(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-7h", "2026-11-01 10:00", "yesterday", "1900-01-01"} {
+		if _, err := ParseDay(bad, now); err == nil {
+			t.Errorf("ParseDay(%q) accepted", bad)
+		}
+	}
+}

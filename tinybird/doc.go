@@ -13,8 +13,8 @@
 //   - A materialized pipe (TYPE MATERIALIZED) or copy pipe (TYPE COPY) whose last node is a
 //     GROUP BY over toStartOfHour(column) (or a day: toDate, toStartOfDay — the hourly rollup
 //     is finer) with aggregates hourglass stores — count, sum, avg, min, max, uniq, uniqExact,
-//     uniqCombined(p) (uniq_combined with its precision), argMin, argMax, plain or with
-//     -State, -SimpleState, and -If for count and sum — becomes a
+//     uniqCombined(p) (uniq_combined with its precision), argMin, argMax, any, anyLast, plain
+//     or with -State, -SimpleState, and -If for count and sum — becomes a
 //     rollup named after the datasource it fills (trigger mode for a materialized pipe,
 //     scheduled with the COPY_SCHEDULE for a copy pipe). The rollup reads through nodes and
 //     plain pipes that only select columns; columns they extract from JSON text
@@ -23,9 +23,15 @@
 //     partition key and sorting key give the rollup's partition and order.
 //   - An endpoint pipe (TYPE ENDPOINT) that aggregates a rollup's datasource — the bucket
 //     column or its day, dimensions, metrics finalised (countMerge, sumMerge, uniqMerge, sum,
-//     max, …) — over bucket >= {{DateTime(date_from)}} AND bucket < {{DateTime(date_to)}}, with
-//     {% if defined(p) %} AND dimension = {{Type(p)}} {% end %} filters, ORDER BY and LIMIT,
-//     becomes an endpoint; date_from and date_to become its start and end.
+//     max, …) and columns computed from them (derived metrics of the rollup) — over
+//     bucket >= {{DateTime(date_from)}} AND bucket < {{DateTime(date_to)}} (date_from and
+//     date_to become its start and end) or day >= {{Date(date_from)}} AND
+//     day <= {{Date(date_to)}} (a Date range, the last day included), with
+//     {% if defined(p) %} AND … {% end %} filters on a dimension (= {{Type(p)}}, a comparison,
+//     IN {{Array(p, 'Type')}} or has({{Array(p, 'Type')}}, dimension), negated or not),
+//     ORDER BY (WITH FILL: a filled time series) and LIMIT — a number, or parameters
+//     LIMIT {{Int32(limit, 50)}} [OFFSET {{Int32(skip, 0)}}] or LIMIT skip, limit — becomes an
+//     endpoint.
 //
 // Everything else is a Diagnostic at the file and line it comes from, saying what was left
 // out and why (a construct, a node, a template function, a whole pipe), and the rest is still

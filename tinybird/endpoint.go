@@ -103,6 +103,10 @@ var finalizers = map[string][]datasources.MetricKind{
 	"avgMerge":       {datasources.MetricAvg},
 	"argMinMerge":    {datasources.MetricArgMin},
 	"argMaxMerge":    {datasources.MetricArgMax},
+	"any":            {datasources.MetricAny},
+	"anyMerge":       {datasources.MetricAny},
+	"anyLast":        {datasources.MetricAnyLast},
+	"anyLastMerge":   {datasources.MetricAnyLast},
 }
 
 // precisionOf is a uniq_combined metric's precision, its default when it declares none.
@@ -338,6 +342,20 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 		}
 		m, why := rt.metricRead(x)
 		if m == nil {
+			if expr, ok := rt.derivedRead(x); ok && asName(x) == "" {
+				if d := r.DerivedMetric(name); d != nil && d.Expr != expr {
+					im.warn(p.File, it.line, "column %s = %s is not imported: rollup %s already has the derived metric %s = %s", name, text(it.expr), r.Name, name, d.Expr)
+					continue
+				} else if d == nil && (r.Metric(name) != nil || r.Dimension(name) != nil) {
+					im.warn(p.File, it.line, "column %s = %s is not imported: %s names a metric or dimension of %s", name, text(it.expr), name, r.Name)
+					continue
+				} else if d == nil {
+					r.Derived = append(r.Derived, &datasources.DerivedMetric{Name: name, Expr: expr})
+				}
+				e.Metrics = append(e.Metrics, name)
+				out[name] = name
+				continue
+			}
 			im.warn(p.File, it.line, "column %s = %s is not imported: %s", name, text(it.expr), why)
 			continue
 		}
@@ -405,7 +423,7 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 			}
 			continue
 		}
-		if f, prm, ok := rt.filter(toks); ok {
+		if f, prm, ok := rt.filter(toks); ok || c.guard != "" && rt.opFilter(toks, c.guard, &f, &prm) {
 			if prm.Name == pipes.TinybirdFromParam || prm.Name == pipes.TinybirdToParam || prm.Name == pipes.StartParam || prm.Name == pipes.EndParam {
 				im.warn(p.File, c.line, "condition %s: parameter %s holds the time range in hourglass; not imported", text(toks), prm.Name)
 				continue
@@ -419,24 +437,58 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 			e.Filters = append(e.Filters, f)
 			continue
 		}
-		why := "hourglass endpoints filter only by dimension = parameter (skipped when the parameter is not given)"
-		if in := indexTop(toks, 0, "IN"); in > 0 {
-			why = "IN filters are not in hourglass's endpoint model yet"
-		}
+		why := "hourglass endpoints filter a dimension by a parameter: dim = {{T(p)}}, dim IN {{Array(p, 'T')}}, has({{Array(p, 'T')}}, dim) or a comparison, each in {% if defined(p) %} … {% end %}"
 		im.warn(p.File, c.line, "condition %s is not imported: %s", text(toks), why)
 	}
 	if start == nil || end == nil {
 		im.warn(p.File, s.line, "no time range %s >= {{DateTime(date_from)}} AND %s < {{DateTime(date_to)}}: an hourglass endpoint always reads [start, end)", rt.bucket, rt.bucket)
 	}
 	var params []*datasources.Param
-	if start != nil && start.Default != "" {
-		params = append(params, start)
-	}
-	if end != nil && end.Default != "" {
-		params = append(params, end)
+	if start != nil && end != nil && start.Type == "Date" && end.Type == "Date" && start.Name != end.Name {
+		// The days date_from to date_to, both included: a Date range.
+		e.From, e.To = start.Name, end.Name
+		params = append(params, start, end)
+	} else {
+		for _, b := range []**datasources.Param{&start, &end} {
+			if *b != nil && (*b).Type == "Date" {
+				// Only one end is a Date: read both as hourglass's DateTime range.
+				dp, isStart := *b, *b == start
+				im.warn(p.File, s.line, "{{Date(%s)}} with a DateTime other end: hourglass reads the range as DateTimes; pass the day's midnight", dp.Name)
+				name := pipes.EndParam
+				if isStart {
+					name = pipes.StartParam
+				}
+				nd := &datasources.Param{Name: name, Type: "DateTime"}
+				if d, err := time.Parse("2006-01-02", dp.Default); err == nil {
+					if !isStart {
+						d = d.AddDate(0, 0, 1)
+					}
+					nd.Default = d.Format("2006-01-02 15:04:05")
+				}
+				*b = nd
+			}
+		}
+		if start != nil && start.Default != "" {
+			params = append(params, start)
+		}
+		if end != nil && end.Default != "" {
+			params = append(params, end)
+		}
 	}
 	e.Params = append(params, e.Params...)
-	// ORDER BY output columns, LIMIT a number.
+	// ORDER BY output columns (the time series filled: WITH FILL), LIMIT a number or a
+	// parameter with its cap.
+	if n := len(s.orderBy); n > 0 {
+		last := s.orderBy[n-1]
+		if w := indexTop(last, 0, "WITH"); w > 0 && w+1 < len(last) && last[w+1].is("FILL") {
+			s.orderBy[n-1] = last[:w]
+			if e.Bucket != "" {
+				e.Fill = true
+			} else {
+				im.warn(p.File, last[w].line, "WITH FILL without a time bucket is not imported: hourglass fills a time series")
+			}
+		}
+	}
 	for _, o := range s.orderBy {
 		dir := ""
 		if n := len(o); n > 1 && (o[n-1].is("ASC") || o[n-1].is("DESC")) {
@@ -463,6 +515,12 @@ func (im *importer) translateEndpoint(p *Pipe) (*datasources.Endpoint, *pipeErro
 	}
 	if strings.Join(e.OrderBy, ",") == strings.Join(append(byDefault, e.GroupBy...), ",") {
 		e.OrderBy = nil
+	}
+	if e.Fill && strings.Join(e.OrderBy, ",") == strings.Join(append(append([]string{}, e.GroupBy...), e.Bucket), ",") {
+		e.OrderBy = nil // the order fill keeps
+	}
+	if len(s.limit) > 0 && im.paging(p, e, s.limit) {
+		s.limit = nil
 	}
 	if len(s.limit) > 0 {
 		switch {
@@ -556,6 +614,12 @@ func (rt *rollupT) timeBound(toks []token) (prm *datasources.Param, isStart bool
 	}
 	prm = &datasources.Param{Name: param, Type: "DateTime", Default: def}
 	switch {
+	case fn == "Date" && (isStart && op.raw == ">=" || !isStart && op.raw == "<="):
+		// A Date range, the last day included: hourglass's own Date range params.
+		if _, err := time.Parse("2006-01-02", def); def != "" && err != nil {
+			return nil, false, "", false
+		}
+		return &datasources.Param{Name: name, Type: "Date", Default: def}, isStart, "", true
 	case fn == "Date" || day:
 		note = fmt.Sprintf("%s %s {{%s}} compares days: hourglass's %s is a DateTime (UTC, on the hour); pass the day's midnight", text(lhs), op.raw, rhs.val, param)
 		if !isStart && op.raw == "<=" {
@@ -621,6 +685,210 @@ func (rt *rollupT) filter(toks []token) (*datasources.Filter, *datasources.Param
 	case "Integer":
 		typ = "Int32"
 	}
-	f := &datasources.Filter{Dimension: dim, Param: name}
+	f := &datasources.Filter{Dimension: dim, Param: name, Op: datasources.FilterEq}
 	return f, &datasources.Param{Name: name, Type: typ, Default: def}, true
+}
+
+// derivedRead reads an endpoint column computed from finalised metrics of the rollup (e.g.
+// if(sum(visits) = 0, 0, sum(bounces) / sum(visits))) as a derived metric: its expression
+// with every finalisation replaced by the metric's name. ok is false when it reads nothing
+// else than metrics, or something that is not one.
+func (rt *rollupT) derivedRead(x []token) (string, bool) {
+	var out []token
+	used := false
+	for i := 0; i < len(x); i++ {
+		t := x[i]
+		if t.kind == tExpr || t.kind == tStmt {
+			return "", false
+		}
+		if t.kind == tIdent && !t.quoted && !isKeyword(t) && i+1 < len(x) && x[i+1].is("(") {
+			// A call: a metric's finalisation (with CAST and the avg form handled by
+			// metricRead), or a function whose arguments are read in turn.
+			if close := matching(x, i+1); close > 0 {
+				if close+1 < len(x) && x[close+1].is("(") {
+					// A parametric call, uniqCombinedMerge(14)(m): both lists.
+					if c2 := matching(x, close+1); c2 > 0 {
+						close = c2
+					}
+				}
+				if m, _ := rt.metricRead(x[i : close+1]); m != nil {
+					out = append(out, token{kind: tIdent, raw: m.Name, val: m.Name, line: t.line})
+					used = true
+					i = close
+					continue
+				}
+			}
+			out = append(out, t)
+			continue
+		}
+		if t.kind == tIdent && !isKeyword(t) {
+			return "", false // a column that is not a finalised metric
+		}
+		out = append(out, t)
+	}
+	if !used {
+		return "", false
+	}
+	// hourglass writes each input in parentheses: drop those around a lone name.
+	var clean []token
+	for i := 0; i < len(out); i++ {
+		if out[i].is("(") && i+2 < len(out) && out[i+1].kind == tIdent && out[i+2].is(")") &&
+			(i == 0 || !(out[i-1].kind == tIdent && !isKeyword(out[i-1]))) {
+			clean = append(clean, out[i+1])
+			i += 2
+			continue
+		}
+		clean = append(clean, out[i])
+	}
+	return text(clean), true
+}
+
+// opFilter reads a guarded condition on a dimension other than dim = {{T(p)}}: a list
+// (dim IN {{Array(p, 'T')}}, has({{Array(p, 'T')}}, dim), their negations) or a comparison
+// (dim >= {{T(p)}}, …), the parameter guard's own.
+func (rt *rollupT) opFilter(toks []token, guard string, f **datasources.Filter, prm **datasources.Param) bool {
+	negate := false
+	if len(toks) > 1 && toks[0].is("NOT") {
+		negate, toks = true, stripParens(toks[1:])
+	}
+	dimOf := func(x []token) string {
+		if n := asName(stripParens(x)); n != "" && rt.r.Dimension(n) != nil {
+			return n
+		}
+		return ""
+	}
+	list := func(t []token) (string, string, bool) {
+		if len(t) != 1 {
+			return "", "", false
+		}
+		fn, name, _, ok := templateParam(t[0])
+		if !ok || fn != "Array" || name != guard {
+			return "", "", false
+		}
+		el := "String"
+		if m := regexp.MustCompile(`,\s*'([A-Za-z0-9]+)'`).FindStringSubmatch(t[0].val); m != nil {
+			el = tinybirdType(m[1])
+		}
+		return name, "Array(" + el + ")", true
+	}
+	set := func(dim, op, name, typ string) bool {
+		*f = &datasources.Filter{Dimension: dim, Param: name, Op: op}
+		*prm = &datasources.Param{Name: name, Type: typ}
+		return true
+	}
+	inOp := datasources.FilterIn
+	if negate {
+		inOp = datasources.FilterNotIn
+	}
+	if c := asCall(toks); c != nil && c.name == "has" && len(c.args) == 2 {
+		if name, typ, ok := list(c.args[0]); ok {
+			if dim := dimOf(c.args[1]); dim != "" {
+				return set(dim, inOp, name, typ)
+			}
+		}
+	}
+	if i := indexTop(toks, 0, "IN"); i > 0 {
+		lhs, neg := toks[:i], negate
+		if i > 1 && toks[i-1].is("NOT") {
+			lhs, neg = toks[:i-1], !neg
+		}
+		op := datasources.FilterIn
+		if neg {
+			op = datasources.FilterNotIn
+		}
+		if name, typ, ok := list(toks[i+1:]); ok {
+			if dim := dimOf(lhs); dim != "" {
+				return set(dim, op, name, typ)
+			}
+		}
+	}
+	if negate || len(toks) < 3 || toks[len(toks)-2].kind != tOp {
+		return false
+	}
+	op := toks[len(toks)-2].raw
+	switch op {
+	case "!=", "<>":
+		op = datasources.FilterNe
+	case ">=", ">", "<=", "<":
+	default:
+		return false
+	}
+	fn, name, _, ok := templateParam(toks[len(toks)-1])
+	if !ok || name != guard || fn == "Array" {
+		return false
+	}
+	if dim := dimOf(toks[:len(toks)-2]); dim != "" {
+		return set(dim, op, name, tinybirdType(fn))
+	}
+	return false
+}
+
+// tinybirdType is the ClickHouse type a Tinybird template type function reads.
+func tinybirdType(fn string) string {
+	switch fn {
+	case "String", "UUID":
+		return "String"
+	case "Boolean":
+		return "Bool"
+	case "Int", "Integer":
+		return "Int32"
+	}
+	return fn
+}
+
+// pagingParam reads {{Int32(p, default)}}, or hourglass's capped form
+// if({{Int32(p, d)}} > max, throwIf(…), {{Int32(p, d)}}), as a paging parameter.
+func pagingParam(toks []token) *datasources.Paging {
+	toks = stripParens(toks)
+	if len(toks) == 1 {
+		fn, name, def, ok := templateParam(toks[0])
+		n, err := strconv.Atoi(def)
+		if !ok || !strings.Contains(fn, "Int") || err != nil && def != "" {
+			return nil
+		}
+		return &datasources.Paging{Param: name, Default: n}
+	}
+	c := asCall(toks)
+	if c == nil || c.name != "if" || len(c.args) != 3 {
+		return nil
+	}
+	gt := splitTop(c.args[0], ">")
+	if len(gt) != 2 || len(gt[1]) != 1 || gt[1][0].kind != tNumber {
+		return nil
+	}
+	pg := pagingParam(gt[0])
+	if pg == nil || text(gt[0]) != text(c.args[2]) {
+		return nil
+	}
+	if thr := asCall(c.args[1]); thr == nil || thr.name != "throwIf" {
+		return nil
+	}
+	pg.Max, _ = strconv.Atoi(gt[1][0].raw)
+	return pg
+}
+
+// paging reads LIMIT p [OFFSET o], LIMIT o, p and the capped forms as the endpoint's
+// limit and offset parameters; false when the LIMIT is not made of parameters.
+func (im *importer) paging(p *Pipe, e *datasources.Endpoint, limit []token) bool {
+	var lim, off []token
+	if i := indexTop(limit, 0, "OFFSET"); i > 0 {
+		lim, off = limit[:i], limit[i+1:]
+	} else if parts := splitTop(limit, ","); len(parts) == 2 {
+		off, lim = parts[0], parts[1]
+	} else {
+		lim = limit
+	}
+	l := pagingParam(lim)
+	if l == nil || l.Default <= 0 {
+		return false
+	}
+	var o *datasources.Paging
+	if len(off) > 0 {
+		if o = pagingParam(off); o == nil {
+			return false
+		}
+	}
+	// The loader declares the paging params (UInt64, the paging's default).
+	e.LimitParam, e.OffsetParam = l, o
+	return true
 }

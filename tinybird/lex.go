@@ -169,7 +169,7 @@ func space(prev, t token) bool {
 		return false
 	case t.is(")") || t.is("]") || t.is(",") || t.is(".") || t.is("::"):
 		return false
-	case t.is("(") && (prev.kind == tIdent && !isKeyword(prev) || prev.is(")")):
+	case t.is("(") && (prev.kind == tIdent && (!isKeyword(prev) || prev.is("ANY")) || prev.is(")")):
 		return false // a call, or a parametric aggregate's second argument list
 	}
 	return true
@@ -217,7 +217,9 @@ type call struct {
 
 // asCall reads toks as exactly one function call, or returns nil.
 func asCall(toks []token) *call {
-	if len(toks) < 3 || toks[0].kind != tIdent || toks[0].quoted || isKeyword(toks[0]) || !toks[1].is("(") {
+	// ANY is a JOIN keyword, and any(x) the aggregate: a keyword followed by ( is a call
+	// only for it.
+	if len(toks) < 3 || toks[0].kind != tIdent || toks[0].quoted || isKeyword(toks[0]) && !toks[0].is("ANY") || !toks[1].is("(") {
 		return nil
 	}
 	lists, end := [][][]token{}, 1

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/deploy"
+	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/ident"
@@ -110,14 +111,17 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 					hg: map[string]string{"start": "2026-11-01 05:00:00", "end": "2026-11-02 07:00:00", "device": "mobile-ios"}, nonEmpty: true},
 				{pipe: "top_sources", tb: map[string]string{"date_from": "2026-11-01 10:00:00", "date_to": "2026-11-03 00:00:00"},
 					hg: map[string]string{"start": "2026-11-01 10:00:00", "end": "2026-11-03 00:00:00"}, nonEmpty: true},
+				// The IN filter and the limit parameter the importer now reads.
+				{pipe: "top_sources", tb: map[string]string{"devices": "mobile-android,desktop"}, hg: map[string]string{"devices": "mobile-android,desktop"}, nonEmpty: true},
+				{pipe: "top_pages", tb: map[string]string{"limit": "3", "device": "desktop"}, hg: map[string]string{"limit": "3", "device": "desktop"}, nonEmpty: true},
 				{pipe: "trend", tb: map[string]string{"date_from": "2026-11-01 00:00:00", "date_to": "2026-11-04 00:00:00"},
 					hg: map[string]string{"start": "2026-11-01 00:00:00", "end": "2026-11-04 00:00:00"}, columns: map[string]string{"pageviews": "hits"}, nonEmpty: true},
-				// date_to is an inclusive Date: hourglass's end is the midnight after it.
+				// date_to is an inclusive Date, as hourglass's Date range reads it.
 				{pipe: "sessions_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-02"},
-					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-03 00:00:00"}, nonEmpty: true},
+					hg: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-02"}, nonEmpty: true},
 				{pipe: "sessions_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
 				{pipe: "visits_by_device", tb: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-03"},
-					hg: map[string]string{"start": "2026-11-02 00:00:00", "end": "2026-11-04 00:00:00"}, nonEmpty: true},
+					hg: map[string]string{"date_from": "2026-11-02", "date_to": "2026-11-03"}, nonEmpty: true},
 				{pipe: "visits_by_device", tb: map[string]string{}, hg: map[string]string{}, nonEmpty: true},
 			},
 		},
@@ -191,7 +195,7 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 				if c.nonEmpty && len(want.Rows) == 0 {
 					t.Fatalf("%s %v: the original returns no rows: the case checks nothing", c.pipe, c.tb)
 				}
-				params := hgParams(t, ea.Endpoint, c.hg)
+				params := hgParams(t, ea.Endpoint, c.hg, clock)
 				for _, side := range []struct {
 					name, sql string
 				}{{"rollup", ea.RollupSQL}, {"raw", ea.RawSQL}} {
@@ -217,25 +221,13 @@ func TestImportedEndpointsGiveTheOriginalNumbers(t *testing.T) {
 
 // hgParams binds every parameter of an imported endpoint: the given values (times in UTC),
 // else its default, else "" for filters and an error for the range.
-func hgParams(t *testing.T, e *datasources.Endpoint, given map[string]string) engine.Params {
+func hgParams(t *testing.T, e *datasources.Endpoint, given map[string]string, now time.Time) engine.Params {
 	t.Helper()
-	out := engine.Params{}
-	for _, prm := range e.Params {
-		v, ok := given[prm.Name]
-		if !ok {
-			v = prm.Default
-		}
-		if prm.Type == "DateTime" {
-			tm, err := time.Parse("2006-01-02 15:04:05", v)
-			if err != nil {
-				t.Fatalf("endpoint %s: parameter %s = %q: %v", e.Name, prm.Name, v, err)
-			}
-			out[prm.Name] = tm
-			continue
-		}
-		out[prm.Name] = v
+	call, err := endpoints.Bind(e, given, now, 5*time.Minute)
+	if err != nil {
+		t.Fatalf("endpoint %s: %v", e.Name, err)
 	}
-	return out
+	return call.Params
 }
 
 // align returns the original's rows and the imported endpoint's rows with the latter's

@@ -146,6 +146,9 @@ func parseSelect(toks []token) (*selectStmt, error) {
 			continue
 		}
 		kw := strings.ToUpper(t.raw)
+		if len(marks) > 0 && marks[len(marks)-1].kw == "ORDER" && kw != "LIMIT" && kw != "SETTINGS" && kw != "FORMAT" {
+			continue // ORDER BY … WITH FILL FROM … TO … STEP …: FROM is the fill's
+		}
 		for _, c := range clauseStarts {
 			if kw == c && (kw != "GROUP" && kw != "ORDER" || j+1 < len(toks) && toks[j+1].is("BY")) {
 				marks = append(marks, mark{kw, j})

@@ -780,6 +780,17 @@ func (im *importer) metric(v *view, a *agg, name string, pending *[]*datasources
 		if plain && (a.base == "avg" || a.base == "uniq" || a.base == "uniqExact") {
 			finished = fmt.Sprintf("%s is stored as a finished number per hour, which cannot be combined across hours; hourglass stores a mergeable state, so endpoints over several hours get the exact figure", text(a.call.toTokens()))
 		}
+	case "any", "anyLast":
+		if m.If != "" || len(args) != 1 {
+			return nil, fmt.Sprintf("hourglass's %s takes one column", a.base)
+		}
+		m.Kind = datasources.MetricAny
+		if a.base == "anyLast" {
+			m.Kind = datasources.MetricAnyLast
+		}
+		if m.Column, why = colArg(0); why != "" {
+			return nil, why
+		}
 	case "argMin", "argMax":
 		if m.If != "" || len(args) != 2 {
 			return nil, fmt.Sprintf("hourglass's %s takes a column and an ordering column", a.base)
@@ -811,7 +822,7 @@ func (im *importer) metric(v *view, a *agg, name string, pending *[]*datasources
 			finished = fmt.Sprintf("%s is stored as a finished number per hour, which cannot be combined across hours; hourglass stores a mergeable state", text(a.call.toTokens()))
 		}
 	default:
-		return nil, fmt.Sprintf("%s has no hourglass metric kind (count, sum, avg, min, max, uniq, uniqExact, uniqCombined, argMin, argMax, with -If for count and sum)", a.base)
+		return nil, fmt.Sprintf("%s has no hourglass metric kind (count, sum, avg, min, max, uniq, uniqExact, uniqCombined, argMin, argMax, any, anyLast, with -If for count and sum)", a.base)
 	}
 	return m, finished
 }

@@ -3,6 +3,7 @@ package tinybird
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,9 @@ func rollupYAML(r *datasources.Rollup) string {
 	if r.Filter != "" {
 		b.WriteString("filter: " + scalar(r.Filter) + "\n")
 	}
+	if r.Span != 0 {
+		b.WriteString("span: " + duration(r.Span) + "\n")
+	}
 	b.WriteString("dimensions:\n")
 	for _, d := range r.Dimensions {
 		switch {
@@ -138,7 +142,24 @@ func rollupYAML(r *datasources.Rollup) string {
 		if m.Precision != 0 {
 			precision = itoa(m.Precision)
 		}
-		b.WriteString("  - " + flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "if", m.If, "by", m.By, "precision", precision) + "\n")
+		line := flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "expr", m.Expr, "type", m.Type, "if", m.If, "by", m.By, "precision", precision)
+		if len(m.Levels) > 0 {
+			var lv []string
+			for _, l := range m.Levels {
+				lv = append(lv, strconv.FormatFloat(l, 'g', -1, 64))
+			}
+			line = strings.TrimSuffix(line, "}") + ", levels: [" + strings.Join(lv, ", ") + "]}"
+		}
+		if m.Accuracy != 0 {
+			line = strings.TrimSuffix(line, "}") + ", accuracy: " + strconv.FormatFloat(m.Accuracy, 'g', -1, 64) + "}"
+		}
+		b.WriteString("  - " + line + "\n")
+	}
+	if len(r.Derived) > 0 {
+		b.WriteString("derived:\n")
+		for _, d := range r.Derived {
+			b.WriteString("  - " + flow("name", d.Name, "expr", d.Expr) + "\n")
+		}
 	}
 	if len(r.OrderBy) > 0 {
 		b.WriteString("order_by: " + list(r.OrderBy) + "\n")
@@ -157,9 +178,29 @@ func endpointYAML(e *datasources.Endpoint) string {
 	if e.Bucket != "" {
 		b.WriteString("bucket: " + e.Bucket + "\n")
 	}
-	if len(e.Params) > 0 {
+	if e.Fill {
+		b.WriteString("fill: true\n")
+	}
+	if e.From != "" && e.From != "start" || e.To != "" && e.To != "end" {
+		b.WriteString("range: " + flow("from", e.From, "to", e.To) + "\n")
+	}
+	// The loader declares the range and paging params the endpoint leaves out: write only
+	// those it would not declare alike.
+	var params []*datasources.Param
+	for _, p := range e.Params {
+		implicit := (p.Name == e.From || p.Name == e.To) && p.Type == datasources.DefaultTimeParamType && p.Default == ""
+		for _, pg := range []*datasources.Paging{e.LimitParam, e.OffsetParam} {
+			if pg != nil && pg.Param == p.Name && p.Type == "UInt64" && p.Default == itoa(pg.Default) {
+				implicit = true
+			}
+		}
+		if !implicit {
+			params = append(params, p)
+		}
+	}
+	if len(params) > 0 {
 		b.WriteString("params:\n")
-		for _, p := range e.Params {
+		for _, p := range params {
 			typ := p.Type
 			if typ == datasources.DefaultParamType {
 				typ = ""
@@ -170,10 +211,14 @@ func endpointYAML(e *datasources.Endpoint) string {
 	if len(e.Filters) > 0 {
 		b.WriteString("filters:\n")
 		for _, f := range e.Filters {
-			if f.Param == f.Dimension {
+			op := f.Op
+			if op == datasources.FilterEq {
+				op = ""
+			}
+			if f.Param == f.Dimension && op == "" {
 				b.WriteString("  - " + scalar(f.Dimension) + "\n")
 			} else {
-				b.WriteString("  - " + flow("dimension", f.Dimension, "param", f.Param) + "\n")
+				b.WriteString("  - " + flow("dimension", f.Dimension, "param", f.Param, "op", op) + "\n")
 			}
 		}
 	}
@@ -182,6 +227,24 @@ func endpointYAML(e *datasources.Endpoint) string {
 	}
 	if e.Limit > 0 {
 		b.WriteString("limit: " + itoa(e.Limit) + "\n")
+	}
+	paging := func(key string, pg *datasources.Paging) {
+		if pg == nil {
+			return
+		}
+		kv := []string{"param", pg.Param}
+		if pg.Default != 0 {
+			kv = append(kv, "default", itoa(pg.Default))
+		}
+		if pg.Max != 0 {
+			kv = append(kv, "max", itoa(pg.Max))
+		}
+		b.WriteString(key + ": " + strings.ReplaceAll(flow(kv...), `"`, "") + "\n")
+	}
+	paging("limit", e.LimitParam)
+	paging("offset", e.OffsetParam)
+	if e.Compare != "" {
+		b.WriteString("compare: " + e.Compare + "\n")
 	}
 	return b.String()
 }

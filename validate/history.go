@@ -42,11 +42,17 @@ func ReadHistory(ctx context.Context, store *meta.Store, ra *pipes.RollupArtifac
 	end, ok := c.Watermark, c.HasWatermark
 	trigger := ra.Rollup.Mode == datasources.ModeTrigger
 	if trigger {
-		deps, err := store.Deployments(ctx)
+		// The cut-over of this version: each version's view was created at its own.
+		vs, err := store.RollupVersions(ctx, ra.Rollup.Name)
 		if err != nil {
 			return nil, err
 		}
-		end, ok = deps[ra.Rollup.Name].Watermark, !deps[ra.Rollup.Name].Watermark.IsZero()
+		end, ok = time.Time{}, false
+		for _, v := range vs {
+			if v.Table == ra.Table {
+				end, ok = v.Watermark, !v.Watermark.IsZero()
+			}
+		}
 	}
 	if !ok {
 		return h, nil
@@ -73,20 +79,27 @@ func (h *History) Describe() string {
 }
 
 // checkSuspect fills r.Suspect with the partitions of the compared range that a crashed unit
-// may have doubled. It is the one place validate asks: units a run started and never finished
-// (meta.Coverage.Pending) until the write path keeps its own list of suspect partitions.
+// may have doubled: the suspect partitions of the version's table (meta.Store.Suspect — units
+// a run that is no longer alive left in doubt; a run still alive is swapping atomically for
+// readers, and is not suspect).
 func (r *Report) checkSuspect(ctx context.Context, store *meta.Store, ra *pipes.RollupArtifacts) error {
 	if store == nil {
 		return nil
 	}
-	c, err := store.Coverage(ctx, ra.Table, "")
+	if ok, err := store.Exists(ctx); err != nil || !ok {
+		return err
+	}
+	units, err := store.Suspect(ctx, ra.Table)
 	if err != nil {
 		return err
 	}
 	p := timerange.Partition(ra.Rollup.Partition)
-	for _, u := range c.Pending {
-		part := timerange.Range{Start: timerange.PartitionStart(p, u.Start), End: timerange.PartitionEnd(p, timerange.PartitionStart(p, u.Start))}
-		if !part.Intersect(r.Range).Empty() {
+	seen := map[time.Time]bool{}
+	for _, u := range units {
+		start := timerange.PartitionStart(p, u.Start)
+		part := timerange.Range{Start: start, End: timerange.PartitionEnd(p, start)}
+		if !seen[start] && !part.Intersect(r.Range).Empty() {
+			seen[start] = true
 			r.Suspect = append(r.Suspect, part)
 		}
 	}

@@ -9,7 +9,9 @@
 //
 // Counts, integer sums, min/max and distinct counts from merged states must match exactly;
 // float sums and averages within a relative tolerance (DefaultTolerance unless overridden per
-// metric). A bucket present on one side only is a mismatch too: a coverage gap. The hour that
+// metric); quantiles within their stated tolerance (pipes.QuantileTolerance); any and
+// any_last must be one of the values of their group. Derived metrics are proven through
+// their inputs. A bucket present on one side only is a mismatch too: a coverage gap. The hour that
 // is still open (not yet closed by the rollup's delay) is never compared, and a partition a
 // crashed run may have doubled is never reported exact. ReadHistory says which hours a rollup
 // version holds, from the run log and watermark of its table.
@@ -224,7 +226,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 		Dimensions: append([]string{}, opts.Dimensions...), Tolerance: map[string]float64{},
 		Differences: Differences{MismatchesByMetric: map[string]int{}, Mismatches: []Mismatch{}}, Suspect: []timerange.Range{},
 	}
-	closed := timerange.ClosedEnd(now, r.Delay)
+	closed := ClosedEnd(ra, now)
 	if rep.Range.End.After(closed) {
 		rep.Range.End = closed
 		rep.OpenHourExcluded = true
@@ -276,7 +278,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 // (rep.Range and rep.By follow).
 func (rep *Report) queries(ra *pipes.RollupArtifacts, opts Options) (raw, rollup string, err error) {
 	if opts.Grain == "" {
-		if raw, err = ra.MetricsQuery(pipes.SideRaw, rep.By, opts.Dimensions, rep.Metrics); err != nil {
+		if raw, err = ra.MetricsQuery(pipes.SideReference, rep.By, opts.Dimensions, rep.Metrics); err != nil {
 			return "", "", err
 		}
 		rollup, err = ra.MetricsQuery(pipes.SideRollup, rep.By, opts.Dimensions, rep.Metrics)
@@ -291,7 +293,7 @@ func (rep *Report) queries(ra *pipes.RollupArtifacts, opts Options) (raw, rollup
 		return "", "", fmt.Errorf("--grain %s: %s holds no whole %s of closed hours: give a longer range", opts.Grain, rep.Range, opts.Grain)
 	}
 	rep.Range, rep.By, rep.Rollup = whole, string(opts.Grain), ga.Table
-	if raw, err = ga.MetricsQuery(pipes.SideRaw, opts.Dimensions, rep.Metrics); err != nil {
+	if raw, err = ga.MetricsQuery(pipes.SideReference, opts.Dimensions, rep.Metrics); err != nil {
 		return "", "", err
 	}
 	rollup, err = ga.MetricsQuery(pipes.SideRollup, opts.Dimensions, rep.Metrics)
@@ -306,15 +308,22 @@ func dimensionNames(r *datasources.Rollup) []string {
 	return out
 }
 
+// ClosedEnd is the end of the last hour of rollup ra that is final at now: the last closed
+// hour, or for a rollup over a rollup (sessions from events) the last hour whose entities can
+// no longer change — an entity starting in hour h may take rows until h + 1h + span.
+func ClosedEnd(ra *pipes.RollupArtifacts, now time.Time) time.Time {
+	return timerange.ClosedEnd(now, ra.Rollup.Delay).Add(-ra.Rollup.Span)
+}
+
 // tolerances returns the relative tolerance of every metric: the override when given, else
 // DefaultTolerance for float sums and averages and 0 (exact) for everything else.
 func tolerances(ra *pipes.RollupArtifacts, override map[string]float64) (map[string]float64, error) {
 	out := map[string]float64{}
 	for _, m := range ra.Rollup.Metrics {
-		if v, _ := ra.MetricValue(m.Name); v.Float {
+		v, _ := ra.MetricValue(m.Name)
+		out[m.Name] = v.Tolerance
+		if v.Float && v.Tolerance < DefaultTolerance {
 			out[m.Name] = DefaultTolerance
-		} else {
-			out[m.Name] = 0
 		}
 	}
 	names := make([]string, 0, len(override))

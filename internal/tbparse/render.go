@@ -121,6 +121,11 @@ func renderValue(expr string, params map[string]string) (string, error) {
 	name := strings.TrimSpace(args[0])
 	var def *string
 	required := false
+	elem := ""
+	if fn == "Array" && len(args) > 1 {
+		// Array(name, 'Type'[, default]): the element type comes first.
+		elem, args = unquote(strings.TrimSpace(args[1])), append(args[:1:1], args[2:]...)
+	}
 	for _, a := range args[1:] {
 		a = strings.TrimSpace(a)
 		if k, v, ok := strings.Cut(a, "="); ok && !strings.HasPrefix(a, "'") && !strings.HasPrefix(a, "\"") {
@@ -147,6 +152,21 @@ func renderValue(expr string, params map[string]string) (string, error) {
 		v = *def
 	}
 	switch fn {
+	case "Array":
+		// Tinybird reads a list as comma-separated values of the element type.
+		var items []string
+		for _, it := range strings.Split(v, ",") {
+			switch elem {
+			case "String", "UUID", "Date", "DateTime", "":
+				items = append(items, "'"+strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(it)+"'")
+			default:
+				if _, err := strconv.ParseFloat(it, 64); err != nil {
+					return "", fmt.Errorf("template: %s=%q: %q is not a number", name, v, it)
+				}
+				items = append(items, it)
+			}
+		}
+		return "[" + strings.Join(items, ",") + "]", nil
 	case "String", "UUID", "Date", "DateTime", "DateTime64":
 		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'", nil
 	case "Boolean":

@@ -10,7 +10,7 @@ SELECT
 FROM
 (
     SELECT
-        toStartOfDay(`hour`) AS `__hg_b`,
+        toDate(`hour`) AS `__hg_b`,
         `event_type` AS `__hg_g0`,
         sum(`events`) AS `__hg_m0`,
         uniqCombinedMerge(14)(`users`) AS `__hg_m1`
@@ -18,14 +18,14 @@ FROM
         SELECT `hour`, `event_type`, `events`, `users`
         FROM `analytics`.`events_hourly_day`
         WHERE `hour` >= {__hg_s0_0:DateTime} AND `hour` < {__hg_e0_0:DateTime}
-            AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
-            AND ({event_type:String} = '' OR `event_type` = {event_type:String})
+            AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
+            AND (NOT {__hg_has_event_type:UInt8} OR `event_type` = {event_type:String})
         UNION ALL
         SELECT `hour`, `event_type`, `events`, `users`
         FROM `analytics`.`events_hourly`
         WHERE (`hour` >= {__hg_s1_0:DateTime} AND `hour` < {__hg_e1_0:DateTime} OR `hour` >= {__hg_s1_1:DateTime} AND `hour` < {__hg_e1_1:DateTime})
-            AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
-            AND ({event_type:String} = '' OR `event_type` = {event_type:String})
+            AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
+            AND (NOT {__hg_has_event_type:UInt8} OR `event_type` = {event_type:String})
         UNION ALL
         SELECT
             `__hg_c0` AS `hour`,
@@ -40,9 +40,10 @@ FROM
                 count() AS `__hg_c2`,
                 uniqCombinedState(14)(`user_id`) AS `__hg_c3`
             FROM `analytics`.`events`
-            WHERE `ts` >= {__hg_s2_0:DateTime} AND `ts` < {__hg_e2_0:DateTime}
-                AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
-                AND ({event_type:String} = '' OR `event_type` = {event_type:String})
+            WHERE `ts` >= {__hg_s2_0:DateTime}
+                AND `ts` < {__hg_e2_0:DateTime}
+                AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
+                AND (NOT {__hg_has_event_type:UInt8} OR `event_type` = {event_type:String})
             GROUP BY `__hg_c0`, `__hg_c1`
         )
     )

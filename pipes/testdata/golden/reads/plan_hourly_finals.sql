@@ -14,7 +14,7 @@ FROM
     FROM `analytics`.`hourly_final_events_hourly`
     WHERE `__hg_set` = {__hg_set0:UInt8}
         AND `hour` >= {__hg_s0_0:DateTime} AND `hour` < {__hg_e0_0:DateTime}
-        AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+        AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
     UNION ALL
     SELECT
         `hour` AS `__hg_b`,
@@ -32,8 +32,9 @@ FROM
                 count() AS `__hg_c1`,
                 uniqCombinedState(14)(`user_id`) AS `__hg_c2`
             FROM `analytics`.`events`
-            WHERE `ts` >= {__hg_s1_0:DateTime} AND `ts` < {__hg_e1_0:DateTime}
-                AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            WHERE `ts` >= {__hg_s1_0:DateTime}
+                AND `ts` < {__hg_e1_0:DateTime}
+                AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
             GROUP BY `__hg_c0`
         )
     )

@@ -24,8 +24,9 @@ FROM
                 uniqCombinedState(14)(`user_id`) AS `__hg_c2`,
                 sum(`value`) AS `__hg_c3`
             FROM `analytics`.`events`
-            WHERE `ts` >= {__hg_s0_0:DateTime} AND `ts` < {__hg_e0_0:DateTime}
-                AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            WHERE `ts` >= {__hg_s0_0:DateTime}
+                AND `ts` < {__hg_e0_0:DateTime}
+                AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
             GROUP BY `__hg_c0`
         )
     )

@@ -17,17 +17,17 @@ FROM
         SELECT `hour`, `events`, `users`, `value`
         FROM `analytics`.`events_hourly_week`
         WHERE `hour` >= {__hg_s0_0:DateTime} AND `hour` < {__hg_e0_0:DateTime}
-            AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
         UNION ALL
         SELECT `hour`, `events`, `users`, `value`
         FROM `analytics`.`events_hourly_day`
         WHERE (`hour` >= {__hg_s1_0:DateTime} AND `hour` < {__hg_e1_0:DateTime} OR `hour` >= {__hg_s1_1:DateTime} AND `hour` < {__hg_e1_1:DateTime})
-            AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
         UNION ALL
         SELECT `hour`, `events`, `users`, `value`
         FROM `analytics`.`events_hourly`
         WHERE (`hour` >= {__hg_s2_0:DateTime} AND `hour` < {__hg_e2_0:DateTime} OR `hour` >= {__hg_s2_1:DateTime} AND `hour` < {__hg_e2_1:DateTime})
-            AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
         UNION ALL
         SELECT
             `__hg_c0` AS `hour`,
@@ -42,8 +42,9 @@ FROM
                 uniqCombinedState(14)(`user_id`) AS `__hg_c2`,
                 sum(`value`) AS `__hg_c3`
             FROM `analytics`.`events`
-            WHERE `ts` >= {__hg_s3_0:DateTime} AND `ts` < {__hg_e3_0:DateTime}
-                AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+            WHERE `ts` >= {__hg_s3_0:DateTime}
+                AND `ts` < {__hg_e3_0:DateTime}
+                AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
             GROUP BY `__hg_c0`
         )
     )

@@ -15,7 +15,7 @@ FROM
     WHERE `timestamp` >= {start:DateTime}
         AND `timestamp` < {end:DateTime}
         AND (event_type != 'debug')
-        AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+        AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
     GROUP BY `__hg_b`
 )
 ORDER BY `hour`;

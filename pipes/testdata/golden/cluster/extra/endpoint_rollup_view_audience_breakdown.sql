@@ -18,7 +18,7 @@ FROM
     FROM `analytics`.`sessions_hourly`
     WHERE `hour` >= {start:DateTime}
         AND `hour` < {end:DateTime}
-        AND ({workspace_id:String} = '' OR `workspace_id` = {workspace_id:String})
+        AND (NOT {__hg_has_workspace_id:UInt8} OR `workspace_id` = {workspace_id:String})
     GROUP BY `__hg_g0`, `__hg_g1`
 )
 ORDER BY `session_count` DESC, `country`

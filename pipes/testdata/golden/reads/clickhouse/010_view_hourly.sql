@@ -12,7 +12,7 @@ FROM
     FROM `analytics`.`events`
     WHERE `ts` >= {start:DateTime}
         AND `ts` < {end:DateTime}
-        AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+        AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
     GROUP BY `__hg_b`
 )
 ORDER BY `hour`;

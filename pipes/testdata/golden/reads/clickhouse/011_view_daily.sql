@@ -7,15 +7,15 @@ SELECT
 FROM
 (
     SELECT
-        toStartOfDay(toStartOfHour(`ts`, 'UTC')) AS `__hg_b`,
+        toDate(toStartOfHour(`ts`, 'UTC')) AS `__hg_b`,
         `event_type` AS `__hg_g0`,
         count() AS `__hg_m0`,
         uniqCombined(14)(`user_id`) AS `__hg_m1`
     FROM `analytics`.`events`
     WHERE `ts` >= {start:DateTime}
         AND `ts` < {end:DateTime}
-        AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
-        AND ({event_type:String} = '' OR `event_type` = {event_type:String})
+        AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
+        AND (NOT {__hg_has_event_type:UInt8} OR `event_type` = {event_type:String})
     GROUP BY `__hg_b`, `__hg_g0`
 )
 ORDER BY `day`, `event_type`;

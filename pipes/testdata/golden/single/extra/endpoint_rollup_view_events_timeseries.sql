@@ -14,7 +14,7 @@ FROM
     FROM `analytics`.`events_hourly`
     WHERE `hour` >= {start:DateTime}
         AND `hour` < {end:DateTime}
-        AND ({campaign_id:String} = '' OR `campaign_id` = {campaign_id:String})
+        AND (NOT {__hg_has_campaign_id:UInt8} OR `campaign_id` = {campaign_id:String})
     GROUP BY `__hg_b`
 )
 ORDER BY `hour`

@@ -1,0 +1,31 @@
+CREATE OR REPLACE VIEW `analytics`.`kpis` AS
+SELECT
+    `__hg_b` AS `day`,
+    `__hg_m0` AS `visits`,
+    `__hg_m1` AS `pageviews`,
+    `__hg_m2` AS `bounce_rate`,
+    `__hg_m3` AS `avg_session_sec`
+FROM
+(
+    SELECT
+        toDate(toStartOfHour(`first_hit`, 'UTC')) AS `__hg_b`,
+        count() AS `__hg_m0`,
+        sum(`hits`) AS `__hg_m1`,
+        if((count()) = 0, 0, (countIf(hits = 1)) / (count())) AS `__hg_m2`,
+        if((count()) = 0, 0, (sum(CAST((dateDiff('second', first_hit, latest_hit)) AS Int64))) / (count())) AS `__hg_m3`
+    FROM (
+    SELECT `__hg_e0` AS `session_id`, `__hg_e1` AS `first_hit`, `__hg_e2` AS `latest_hit`, `__hg_e3` AS `hits`, `__hg_e4` AS `device`, `__hg_e5` AS `browser`, `__hg_e6` AS `location`, `__hg_e7` AS `referrer`
+    FROM
+    (
+        SELECT toString(coalesce(session_id, '0')) AS `__hg_e0`, min(`timestamp`) AS `__hg_e1`, max(`timestamp`) AS `__hg_e2`, count() AS `__hg_e3`, any(CAST((multiIf(match(user_agent, 'iPhone|Android'), 'mobile', 'desktop')) AS String)) AS `__hg_e4`, any(CAST((multiIf(match(user_agent, 'Firefox'), 'firefox', match(user_agent, 'Safari') AND NOT match(user_agent, 'Chrome'), 'safari', 'chrome')) AS String)) AS `__hg_e5`, any(`location`) AS `__hg_e6`, anyLast(`referrer`) AS `__hg_e7`
+        FROM `analytics`.`analytics_events`
+        WHERE `timestamp` >= {start:DateTime} - INTERVAL 14400 SECOND AND `timestamp` < {end:DateTime} + INTERVAL 14400 SECOND AND (action = 'page_hit')
+        GROUP BY `__hg_e0`
+    )
+)
+    WHERE `first_hit` >= {start:DateTime}
+        AND `first_hit` < {end:DateTime}
+        AND (NOT {__hg_has_device:UInt8} OR `device` = {device:String})
+    GROUP BY `__hg_b`
+)
+ORDER BY `day` WITH FILL FROM toDate({start:DateTime}) TO toDate({end:DateTime} - toIntervalSecond(1)) + 1 STEP toIntervalDay(1);

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS `analytics`.`analytics_pages_hourly_v2_mv`;
+DROP TABLE IF EXISTS `analytics`.`analytics_pages_hourly_v2`;
+DROP TABLE IF EXISTS `analytics`.`analytics_pages_hourly_v2_staging`;

@@ -1,0 +1,20 @@
+CREATE OR REPLACE VIEW `analytics`.`top_pages` AS
+SELECT
+    `__hg_g0` AS `pathname`,
+    `__hg_m0` AS `visits`,
+    `__hg_m1` AS `hits`
+FROM
+(
+    SELECT
+        `pathname` AS `__hg_g0`,
+        uniqExactMerge(`visits`) AS `__hg_m0`,
+        sum(`hits`) AS `__hg_m1`
+    FROM `analytics`.`analytics_pages_hourly`
+    WHERE `hour` >= {start:DateTime}
+        AND `hour` < {end:DateTime}
+        AND (NOT {__hg_has_devices:UInt8} OR has({devices:Array(String)}, `device`))
+        AND (NOT {__hg_has_locations:UInt8} OR NOT has({locations:Array(String)}, `location`))
+    GROUP BY `__hg_g0`
+)
+ORDER BY `visits` DESC, `pathname`
+LIMIT {limit:UInt64} OFFSET {skip:UInt64}
