@@ -45,6 +45,9 @@ rollups:
       - {name: users_uniq, kind: uniq, column: user_id}
       - {name: users_exact, kind: uniq_exact, column: user_id}
       - {name: value, kind: sum, column: value}
+      - {name: value_q, kind: quantiles, column: value, levels: [0.5, 0.9]}
+    derived:
+      - {name: value_per_hit, expr: "if(hits = 0, 0, value / hits)"}
 endpoints:
   - name: totals
     rollup: hits_hourly
@@ -72,6 +75,24 @@ endpoints:
     params: [{name: site, type: String}]
     filters: [{dimension: site, param: site}]
     finals: [[], [site]]
+  - name: trend
+    rollup: hits_hourly
+    metrics: [hits, users, value_per_hit]
+    bucket: day
+    fill: true
+    compare: previous_period
+    params: [{name: site, type: String}, {name: pages, type: Array(String)}]
+    filters: [{dimension: site, param: site}, {dimension: page, param: pages, op: in}]
+    finals: true
+  - name: top_pages
+    rollup: hits_hourly
+    metrics: [hits, users, value_q]
+    group_by: [page]
+    params: [{name: site, type: String}, {name: pages, type: Array(String)}]
+    filters: [{dimension: site, param: site}, {dimension: page, param: pages, op: not in}]
+    order_by: [hits DESC, page]
+    limit: {param: limit, default: 3, max: 10}
+    offset: {param: offset, max: 10}
 `
 
 // The reads fixture: 40 days of hits ending at readsEnd, every rollup hour backfilled (which
@@ -132,6 +153,7 @@ func TestPlannedReads(t *testing.T) {
 		run  func(*testing.T, *projecttest.Fixture)
 	}{
 		{"EqualRaw", plannedReadsEqualRaw},
+		{"DashboardShapes", plannedDashboardShapes},
 		{"FollowLateRowsAndRepopulates", servedReadsFollowLateRowsAndRepopulates},
 		{"GateProvesGrainsAndFinals", gateProvesGrainsAndFinals},
 		{"OpenHourWithoutPopulate", openHourServedWithoutPopulate},

@@ -41,6 +41,8 @@ rollups:
       - {name: users_uniq, kind: uniq, column: user_id}
       - {name: users_exact, kind: uniq_exact, column: user_id}
       - {name: value, kind: sum, column: value}
+    derived:
+      - {name: value_per_event, expr: "if(events = 0, 0, value / events)"}
 endpoints:
   - name: totals
     rollup: events_hourly
@@ -66,6 +68,15 @@ endpoints:
     rollup: events_hourly
     metrics: [events]
     fresh: false
+  - name: trend
+    rollup: events_hourly
+    metrics: [events, users, value_per_event]
+    bucket: day
+    fill: true
+    compare: previous_period
+    params: [{name: campaign_id, type: String}, {name: types, type: Array(String)}]
+    filters: [{dimension: campaign_id, param: campaign_id}, {dimension: event_type, param: types, op: in}]
+    finals: true
 `
 
 func readsProject(t *testing.T) *datasources.Project {
@@ -116,6 +127,8 @@ func TestGoldenReads(t *testing.T) {
 		{"daily_finals", "daily", timerange.Range{Start: at("2026-11-01 05:00:00"), End: at("2026-11-20 12:00:00")}, w, nil},
 		{"daily_no_finals_for_event_type", "daily", timerange.Range{Start: at("2026-11-01 05:00:00"), End: at("2026-11-20 12:00:00")}, w, []string{"event_type"}},
 		{"closed_only", "closed_only", timerange.Range{Start: at("2026-11-01 00:00:00"), End: at("2026-11-20 12:00:00")}, w, nil},
+		{"trend_compare_finals", "trend", timerange.Range{Start: at("2026-11-06 00:00:00"), End: at("2026-11-21 00:00:00")}, w, []string{"campaign_id"}},
+		{"trend_compare_list_filter", "trend", timerange.Range{Start: at("2026-11-06 00:00:00"), End: at("2026-11-21 00:00:00")}, w, []string{"campaign_id", "event_type"}},
 	} {
 		plan, err := ra.PlanRead(a.Endpoint(c.endpoint).Endpoint, ReadCall{Range: c.rg, Watermark: c.w, Given: c.given})
 		if err != nil {
@@ -124,10 +137,15 @@ func TestGoldenReads(t *testing.T) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "-- %s over %s, watermark %s: %s\n", c.endpoint, c.rg, timerange.Format(c.w), plan.Summary())
 		for _, s := range plan.Segments {
-			fmt.Fprintf(&b, "-- %s %s %v\n", s.Kind, s.Table, s.Ranges)
+			fmt.Fprintf(&b, "-- %s %s %v previous=%v\n", s.Kind, s.Table, s.Ranges, s.Previous)
+		}
+		for _, n := range plan.Notes {
+			fmt.Fprintf(&b, "-- note: %s\n", n)
 		}
 		files["plan_"+c.name+".sql"] = []byte(b.String() + plan.SQL + ";\n")
 	}
+	// A version's statements to drop it take its grain and finals tables with it.
+	files["drop_version.sql"] = []byte(strings.Join(ra.DropVersion(), ";\n") + ";\n")
 	checkGolden(t, filepath.Join("testdata", "golden", "reads"), files)
 }
 

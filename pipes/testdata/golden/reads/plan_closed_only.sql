@@ -1,7 +1,8 @@
 -- closed_only over [2026-11-01 00:00:00, 2026-11-20 12:00:00), watermark 2026-11-20 10:00:00: week×2 + day×5 + hour×10
--- week events_hourly_week [[2026-11-02 00:00:00, 2026-11-16 00:00:00)]
--- day events_hourly_day [[2026-11-01 00:00:00, 2026-11-02 00:00:00) [2026-11-16 00:00:00, 2026-11-20 00:00:00)]
--- hour events_hourly [[2026-11-20 00:00:00, 2026-11-20 10:00:00)]
+-- week events_hourly_week [[2026-11-02 00:00:00, 2026-11-16 00:00:00)] previous=false
+-- day events_hourly_day [[2026-11-01 00:00:00, 2026-11-02 00:00:00) [2026-11-16 00:00:00, 2026-11-20 00:00:00)] previous=false
+-- hour events_hourly [[2026-11-20 00:00:00, 2026-11-20 10:00:00)] previous=false
+-- note: fresh: false: the range ends at the watermark
 SELECT
     `__hg_m0` AS `events`
 FROM

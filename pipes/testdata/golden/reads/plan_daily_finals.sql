@@ -1,7 +1,8 @@
 -- daily over [2026-11-01 05:00:00, 2026-11-20 12:00:00), watermark 2026-11-20 10:00:00: final h×432 + hour×29 + raw h×2
--- final daily_final_events_hourly [[2026-11-02 00:00:00, 2026-11-20 00:00:00)]
--- hour events_hourly [[2026-11-01 05:00:00, 2026-11-02 00:00:00) [2026-11-20 00:00:00, 2026-11-20 10:00:00)]
--- raw events [[2026-11-20 10:00:00, 2026-11-20 12:00:00)]
+-- final daily_final_events_hourly [[2026-11-02 00:00:00, 2026-11-20 00:00:00)] previous=false
+-- hour events_hourly [[2026-11-01 05:00:00, 2026-11-02 00:00:00) [2026-11-20 00:00:00, 2026-11-20 10:00:00)] previous=false
+-- raw events [[2026-11-20 10:00:00, 2026-11-20 12:00:00)] previous=false
+-- note: grain week not used: it is coarser than the endpoint's bucket, day
 SELECT
     `__hg_b` AS `day`,
     `__hg_g0` AS `event_type`,

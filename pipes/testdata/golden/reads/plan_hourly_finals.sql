@@ -1,6 +1,8 @@
 -- hourly over [2026-11-01 00:00:00, 2026-11-20 12:00:00), watermark 2026-11-20 10:00:00: final h×466 + raw h×2
--- final hourly_final_events_hourly [[2026-11-01 00:00:00, 2026-11-20 10:00:00)]
--- raw events [[2026-11-20 10:00:00, 2026-11-20 12:00:00)]
+-- final hourly_final_events_hourly [[2026-11-01 00:00:00, 2026-11-20 10:00:00)] previous=false
+-- raw events [[2026-11-20 10:00:00, 2026-11-20 12:00:00)] previous=false
+-- note: grain week not used: it is coarser than the endpoint's bucket, hour
+-- note: grain day not used: it is coarser than the endpoint's bucket, hour
 SELECT
     `__hg_b` AS `hour`,
     `__hg_m0` AS `events`,

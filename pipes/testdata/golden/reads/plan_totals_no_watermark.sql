@@ -1,5 +1,5 @@
 -- totals over [2026-11-02 00:00:00, 2026-11-03 00:00:00), watermark 0001-01-01 00:00:00: raw h×24
--- raw events [[2026-11-02 00:00:00, 2026-11-03 00:00:00)]
+-- raw events [[2026-11-02 00:00:00, 2026-11-03 00:00:00)] previous=false
 SELECT
     `__hg_m0` AS `events`,
     `__hg_m1` AS `users`,
