@@ -58,3 +58,25 @@ func TestSketchRule(t *testing.T) {
 		t.Error("a nil rule is not exact")
 	}
 }
+
+// TestAcceptSketchedDerived: a derived column (a rate over distinct sessions) takes the served
+// value only in a row where its uniq_combined input differs by the sketch's rule — 512 vs
+// 511 — and is compared as it is everywhere else.
+func TestAcceptSketchedDerived(t *testing.T) {
+	sk := pipes.SketchOf(&datasources.Metric{Kind: datasources.MetricUniqCombined, Precision: 14})
+	sketches, derived := map[int]*pipes.Sketch{1: sk}, map[int][]int{2: {1}}
+	raw := [][]any{{"h1", uint64(512), 204.0 / 512}, {"h2", uint64(400), 0.5}, {"h3", uint64(300), 0.25}}
+	served := [][]any{{"h1", uint64(511), 204.0 / 511}, {"h2", uint64(401), 0.6}, {"h3", uint64(300), 0.26}}
+	want := AcceptSketched(raw, served, sketches, derived)
+	if d := RowsDiff(want[:1], served[:1], 1e-9, sketches); d != "" {
+		t.Errorf("the row at the set size: %s", d)
+	}
+	for i := 1; i < 3; i++ {
+		if RowsDiff(want[i:i+1], served[i:i+1], 1e-9, sketches) == "" {
+			t.Errorf("row %d (inputs equal, or differing away from the set size) compares equal", i)
+		}
+	}
+	if raw[0][2] != 204.0/512 {
+		t.Error("AcceptSketched changed its input")
+	}
+}

@@ -31,6 +31,10 @@ type DiffValue struct {
 	// Sketch, for a uniq_combined count, is where two exact computations may still differ
 	// (see Sketch); nil for every other value.
 	Sketch *Sketch
+	// SketchInputs, for a derived metric, are the uniq_combined counts it is computed from: in
+	// a row where one of them (compared in the same query) differs by its sketch's rule, the
+	// derived value may differ too.
+	SketchInputs []string
 	// Array says the values are arrays of numbers, compared element by element (each with
 	// Tolerance; arrays of different lengths differ).
 	Array bool
@@ -126,6 +130,19 @@ func DiffQuery(d Diff) (string, error) {
 	}
 	sample = append(sample, "__hg_in_ref", "__hg_in_cand")
 	var anyMismatch, totals []string
+	// sketchDiffers is, for a uniq_combined count compared at index i, the condition "its two
+	// sides differ, as the sketch's rule allows" (see Sketch).
+	sketchDiffers := func(i int, sk *Sketch) string {
+		r, c := fmt.Sprintf("__hg_ref%d", i), fmt.Sprintf("__hg_cand%d", i)
+		var sizes []string
+		for _, n := range sk.Sizes {
+			sizes = append(sizes, strconv.FormatUint(n, 10))
+		}
+		in := "(" + strings.Join(sizes, ", ") + ")"
+		fr, fc := "toFloat64("+r+")", "toFloat64("+c+")"
+		return fmt.Sprintf("ifNull(%s != %s AND (%s IN %s OR %s IN %s) AND abs(%s - %s) <= %s * least(%s, %s), 0)",
+			r, c, r, in, c, in, fc, fr, strconv.FormatFloat(sk.Tolerance, 'g', -1, 64), fr, fc)
+	}
 	for i, v := range d.Values {
 		r, c := fmt.Sprintf("__hg_ref%d", i), fmt.Sprintf("__hg_cand%d", i)
 		same := fmt.Sprintf("(ifNull(%s = %s, 0) OR (isNull(%s) AND isNull(%s)))", r, c, r, c)
@@ -157,13 +174,12 @@ func DiffQuery(d Diff) (string, error) {
 					same, fc, fr, strconv.FormatFloat(v.Tolerance, 'g', -1, 64), fr, fc)
 			}
 			if v.Sketch != nil {
-				var sizes []string
-				for _, n := range v.Sketch.Sizes {
-					sizes = append(sizes, strconv.FormatUint(n, 10))
+				equal = "(" + equal + " OR " + sketchDiffers(i, v.Sketch) + ")"
+			}
+			for j, in := range d.Values {
+				if in.Sketch != nil && slices.Contains(v.SketchInputs, in.Name) {
+					equal = "(" + equal + " OR " + sketchDiffers(j, in.Sketch) + ")"
 				}
-				in := "(" + strings.Join(sizes, ", ") + ")"
-				equal = fmt.Sprintf("(%s OR ifNull((%s IN %s OR %s IN %s) AND abs(%s - %s) <= %s * least(%s, %s), 0))",
-					equal, r, in, c, in, fc, fr, strconv.FormatFloat(v.Sketch.Tolerance, 'g', -1, 64), fr, fc)
 			}
 			x := fmt.Sprintf("abs(%s - %s) / greatest(abs(%s), abs(%s))", fc, fr, fr, fc)
 			rel = fmt.Sprintf("ifNull(if(isFinite(%s), %s, 1), 1)", x, x)
@@ -228,7 +244,8 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 		return DiffValue{}, false
 	}
 	c := mp.cmp
-	return DiffValue{Name: metric, Numeric: c.numeric, Float: c.float, Tolerance: c.tolerance, Array: c.array, Member: c.member, Skip: c.skip, Sketch: c.sketch}, true
+	return DiffValue{Name: metric, Numeric: c.numeric, Float: c.float, Tolerance: c.tolerance, Array: c.array, Member: c.member, Skip: c.skip,
+		Sketch: c.sketch, SketchInputs: c.sketchInputs}, true
 }
 
 // IsDerived reports whether metric is a derived metric of the rollup (computed from the

@@ -88,8 +88,10 @@ type metricPlan struct {
 type compareRule struct {
 	numeric, float, array, member, skip bool
 	tolerance                           float64
-	// sketch, for a uniq_combined count, is where two exact computations may still differ.
-	sketch *Sketch
+	// sketch, for a uniq_combined count, is where two exact computations may still differ;
+	// sketchInputs, for a derived metric, the uniq_combined counts it is computed from.
+	sketch       *Sketch
+	sketchInputs []string
 }
 
 func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*rollupPlan, error) {
@@ -740,6 +742,14 @@ func (rp *rollupPlan) planDerived(d *datasources.DerivedMetric) (*metricPlan, er
 			mp.cmp.tolerance += in.cmp.tolerance
 			if in.cmp.member || in.cmp.skip {
 				mp.cmp.skip = true
+			}
+			if in.cmp.sketch != nil && !slices.Contains(mp.cmp.sketchInputs, in.name) {
+				mp.cmp.sketchInputs = append(mp.cmp.sketchInputs, in.name)
+			}
+			for _, n := range in.cmp.sketchInputs {
+				if !slices.Contains(mp.cmp.sketchInputs, n) {
+					mp.cmp.sketchInputs = append(mp.cmp.sketchInputs, n)
+				}
 			}
 		}
 	}

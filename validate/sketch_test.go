@@ -1,12 +1,14 @@
 package validate_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
+	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
 	"github.com/hourglass-dev/hourglass/validate"
 )
@@ -55,5 +57,37 @@ SELECT toDateTime(%d + number %% 3600, 'UTC'), 'w1', 'p1', %s, 'e1', 'pageview',
 	rep = f.validate("events_totals_hourly", validate.Options{Range: rg})
 	if rep.Exact || rep.MismatchCount != 1 || rep.MismatchesByMetric["unique_users"] != 1 {
 		t.Fatalf("a changed user: %s", rep.Summary())
+	}
+}
+
+// TestSketchBoundaryOfDerived: a derived metric computed from a uniq_combined count (a bounce
+// rate over distinct sessions) differs with it where the count is at the sketch's set size —
+// 512 counted exactly on one side, the HyperLogLog's 511 on the other — and only there: with
+// the counts equal, or different away from the set size, a different derived value is a
+// mismatch. Both sides are SQL written here.
+func TestSketchBoundaryOfDerived(t *testing.T) {
+	f := newFixture(t)
+	sk, ok := f.A.Rollup("events_totals_hourly").MetricValue("unique_sessions")
+	rate, ok2 := f.A.Rollup("events_totals_hourly").MetricValue("bounce_rate")
+	if !ok || !ok2 || sk.Sketch == nil || len(rate.SketchInputs) != 1 || rate.SketchInputs[0] != "unique_sessions" {
+		t.Fatalf("unique_sessions %+v, bounce_rate %+v: want a sketch, and bounce_rate computed from it", sk, rate)
+	}
+	for _, c := range []struct {
+		ref, cand string
+		exact     bool
+	}{
+		{"SELECT toUInt64(512) AS unique_sessions, 204 / 512 AS bounce_rate", "SELECT toUInt64(511) AS unique_sessions, 204 / 511 AS bounce_rate", true},
+		{"SELECT toUInt64(512) AS unique_sessions, 204 / 512 AS bounce_rate", "SELECT toUInt64(512) AS unique_sessions, 205 / 512 AS bounce_rate", false},
+		{"SELECT toUInt64(400) AS unique_sessions, 204 / 400 AS bounce_rate", "SELECT toUInt64(401) AS unique_sessions, 204 / 401 AS bounce_rate", false},
+	} {
+		rep, err := validate.CompareQueries(context.Background(), f.E, validate.QueryComparison{
+			Reference: c.ref, Candidate: c.cand, Values: []pipes.DiffValue{sk, rate},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Exact != c.exact {
+			t.Errorf("%s vs %s: exact %v, want %v (%+v)", c.ref, c.cand, rep.Exact, c.exact, rep.Mismatches)
+		}
 	}
 }
