@@ -12,17 +12,21 @@
 //     behind, so it recomputes 3 hours), with 7 and with 365 days of rollup history, for day
 //     (events_overview_hourly) and month (events_overview_monthly) partitions;
 //  2. validate time of events_hourly over 30 days and over its whole history;
-//  3. per endpoint, rows read and latency raw vs rollup at 7, 30 and 365 days;
-//  4. hourglass serve: requests/s and p50/p99 latency of /v0/pipes/sum_primitives.json and
-//     timeseries_primitives.json for the busiest campaign over 30 days, cold vs cached, from
-//     a bounded load generator on loopback (bench/serve.go).
+//  3. reads: hourglass demo on the issue's data set (BENCH_EVENTS over 90 days, a project of
+//     its own), which measures every default endpoint unfiltered and for its busiest tenant
+//     at 7 d, 30 d and all time: rows read, the median of interleaved runs of raw and of the
+//     served planned read (BENCH_RUNS + 4 each), the plan and the distinct-count error against
+//     uniqExact; the load average before and after it is recorded;
+//  4. hourglass serve, on that demo project: requests/s and p50/p99 latency of
+//     /v0/pipes/sum_primitives.json and timeseries_primitives.json for the busiest campaign
+//     over 30 days, cold vs cached, from a bounded load generator on loopback (bench/serve.go).
 //
 // BENCH_ONLY=serve BENCH_PROJECT=DIR measures only 4, on the project in DIR as hourglass demo
 // leaves it (make demo, then BENCH_ONLY=serve BENCH_PROJECT=hourglass-demo make bench).
 //
-// Every backfill, populate, INSERT and validate is a child process (the hourglass binary,
-// BENCH_BIN, default ./bin/hourglass), so its peak RSS is the child's own (wait4 rusage
-// Maxrss); the endpoints are measured in this process on the embedded engine. Results go to
+// Every backfill, populate, INSERT, validate and the demo is a child process (the hourglass
+// binary, BENCH_BIN, default ./bin/hourglass), so its peak RSS is the child's own (wait4 rusage
+// Maxrss). Results go to
 // bench/results.json and bench/results.md, and into docs/benchmarks.md between the
 // <!-- bench:begin --> and <!-- bench:end --> markers.
 package main
@@ -37,6 +41,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,6 +82,7 @@ type results struct {
 	Generate figure            `json:"generate"`
 	Figures  []figure          `json:"figures"`
 	Table    []demo.Line       `json:"endpoints"`
+	Demo     *demo.Result      `json:"demo"`
 	Serve    []serveLine       `json:"serve"`
 	Targets  []string          `json:"targets"`
 }
@@ -227,18 +233,13 @@ func main() {
 	valAll := repeat(fmt.Sprintf("validate events_hourly, whole history (%d d)", days), runs, ev365, nil, "validate", "events_hourly")
 	res.Figures = append(wp, val, valAll)
 
-	// 5. endpoints, after backfilling every rollup over the whole range.
-	for _, r := range []string{"audience_hourly", "sessions_hourly"} {
-		child("backfill", r, "--from", ago(days), "--to", f(end))
-	}
-	res.Table = endpointsTable(end, days, runs+2)
-	// 6. serve: the overview endpoints switched to their rollup, as the demo leaves them.
-	child("backfill", "events_overview_hourly", "--from", ago(days), "--to", f(end))
-	for _, ep := range []string{"sum_primitives", "timeseries_primitives"} {
-		child("switch", ep, "--to", "rollup", "--now", end.Add(7*time.Minute).Format(time.RFC3339))
-	}
-	res.Serve = serveTable(context.Background(), proj)
-
+	// 5. endpoints: hourglass demo on the issue's data set (BENCH_EVENTS over 90 days), which
+	// measures every default endpoint unfiltered and for its busiest tenant at 7 d, 30 d and all
+	// time, raw vs the served planned read, interleaved.
+	res.Demo = demoTable(events, runs+4, dir)
+	res.Table = res.Demo.Table
+	// 6. serve, on the demo's project: its endpoints are switched to their rollups.
+	res.Serve = serveTable(context.Background(), filepath.Join(dir, "demo"))
 	// Targets.
 	t := func(ok bool, format string, args ...any) string {
 		v := "met"
@@ -259,16 +260,14 @@ func main() {
 		res.Targets = append(res.Targets, t(hi <= 1.2*lo, "hourly populate's own work within ±20 %% across hour of day (00:07, 23:07) and history (7 d, %d d), %s: %.3f s to %.3f s",
 			days, r, lo, hi))
 	}
-	for _, l := range res.Table {
-		if l.Period == "7d" {
-			continue
-		}
-		res.Targets = append(res.Targets,
-			t(l.Reduction >= 99, "%s %s: %.2f %% fewer rows read (≥ 99 %%)", l.Endpoint, l.Period, l.Reduction),
-			t(l.Speedup >= 10, "%s %s: %.1f× lower latency (≥ 10×)", l.Endpoint, l.Period, l.Speedup))
-		if l.Period == "365d" || l.Period == "all" {
-			res.Targets = append(res.Targets, t(l.Rollup.Latency < 100*time.Millisecond, "%s all time: rollup %.1f ms (< 100 ms)", l.Endpoint, float64(l.Rollup.Latency)/1e6))
-		}
+	names := make([]string, 0, len(res.Demo.Targets))
+	for k := range res.Demo.Targets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := res.Demo.Targets[k]
+		res.Targets = append(res.Targets, t(v.Met, "endpoints %s%s", k, strings.TrimSuffix(": "+v.Detail, ": ")))
 	}
 	write(res)
 }
@@ -374,28 +373,39 @@ func summarise(f *figure) {
 	}
 }
 
-func endpointsTable(end time.Time, days, runs int) []demo.Line {
-	ctx := context.Background()
-	def, err := datasources.Load(os.DirFS(proj))
-	must(err)
-	a, err := pipes.Compile(def)
-	must(err)
-	e, err := engine.Open(ctx, "chdb://"+filepath.Join(proj, ".hourglass", "data"))
-	must(err)
-	defer e.Close()
-	var out []demo.Line
-	for _, ea := range a.Endpoints {
-		for _, d := range []int{7, 30, days} {
-			rg := timerange.Range{Start: end.Add(-time.Duration(d) * 24 * time.Hour), End: end}
-			l, err := demo.Measure(ctx, e, a, ea.Endpoint.Name, rg, runs)
-			must(err)
-			l.Period = fmt.Sprintf("%dd", d)
-			fmt.Fprintf(os.Stderr, "bench: %s %s: rows %d → %d (%.2f %%), %.1f ms → %.1f ms\n", l.Endpoint, l.Period,
-				l.Raw.RowsRead, l.Rollup.RowsRead, l.Reduction, float64(l.Raw.Latency)/1e6, float64(l.Rollup.Latency)/1e6)
-			out = append(out, *l)
-		}
+// demoTable runs hourglass demo (a child process, on a fresh project of its own: events over
+// 90 days) with runs timed runs per side and returns its result, with the machine's load
+// average read before and after it.
+func demoTable(events int64, runs int, dir string) *demo.Result {
+	before := loadAvg()
+	out := filepath.Join(dir, "demo")
+	cmd := exec.Command(bin, "demo", "--dir", out, "--events", fmt.Sprint(events), "--days", "90", "--runs", fmt.Sprint(runs))
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stderr, &errb
+	fmt.Fprintf(os.Stderr, "bench: hourglass demo --events %d --days 90 --runs %d\n", events, runs)
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: hourglass demo: %v\n%s", err, errb.String())
+		os.Exit(2)
 	}
-	return out
+	b, err := os.ReadFile(filepath.Join(out, demo.ResultsFile))
+	must(err)
+	var r demo.Result
+	must(json.Unmarshal(b, &r))
+	r.Load = before + " → " + loadAvg()
+	return &r
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func machine() map[string]string {
@@ -438,10 +448,11 @@ func write(res *results) {
 		}
 		fmt.Fprintf(&md, "| %s | %.2f s | %s | %s | %.0f MB |\n", f.Name, f.Seconds, work, eps, f.RSSMB)
 	}
-	md.WriteString("\n| endpoint | period | raw rows read | rollup rows read | reduction | raw latency | rollup latency | speed-up |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, l := range res.Table {
-		fmt.Fprintf(&md, "| %s | %s | %d | %d | %.2f %% | %.1f ms | %.1f ms | %.1f× |\n", l.Endpoint, l.Period, l.Raw.RowsRead, l.Rollup.RowsRead,
-			l.Reduction, float64(l.Raw.Latency)/1e6, float64(l.Rollup.Latency)/1e6, l.Speedup)
+	if res.Demo != nil {
+		d := res.Demo
+		fmt.Fprintf(&md, "\nEndpoints: `hourglass demo`, %d events and %d sessions over %s, median of %d interleaved runs per side; load average (1, 5, 15 min) %s. Served = the planned read (grains, hours, raw tail); dc error = largest relative error of the served distinct counts against uniqExact.\n\n",
+			d.Data.Events, d.Data.Sessions, d.Range, d.Runs, d.Load)
+		md.WriteString(demo.MarkdownTable(res.Table))
 	}
 	writeServe(&md, res.Serve)
 	md.WriteString("\nTargets:\n\n")

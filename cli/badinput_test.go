@@ -286,6 +286,7 @@ func badInputBase(t *testing.T) string {
                    ['DE', 'US', 'FR'][1 + number % 3], (number % 100) / 10
             FROM numbers(8000)`},
 		{"backfill", "events_overview_hourly", "--from", "2026-11-01", "--to", "2026-11-03", "--now", "2026-11-10T00:00:00Z"},
+		{"backfill", "events_totals_hourly", "--from", "2026-11-01", "--to", "2026-11-03", "--now", "2026-11-10T00:00:00Z"},
 	} {
 		if code, out, errOut := run(t, append([]string{"--project", dir}, args...)...); code != ExitOK {
 			t.Fatalf("base project: hourglass %s: exit %d\n%s%s", args[0], code, out, errOut)

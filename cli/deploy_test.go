@@ -118,13 +118,13 @@ func TestChangedMetricIsDestructive(t *testing.T) {
 		t.Fatalf("deploy: %q", errOut)
 	}
 	before := tableNames(t, dir)
-	edit(t, dir, "rollups/events.yaml", "{name: unique_users, kind: uniq, column: user_id}", "{name: unique_users, kind: uniq_exact, column: user_id}")
+	edit(t, dir, "rollups/events.yaml", "{name: unique_users, kind: uniq_combined, precision: 14, column: user_id}", "{name: unique_users, kind: uniq_exact, column: user_id}")
 
 	code, out, errOut := run(t, "--project", dir, "plan")
 	if code != ExitOK {
 		t.Fatalf("plan: exit %d, stderr %q", code, errOut)
 	}
-	for _, want := range []string{"destructive", "events_hourly → events_hourly_v2", "metric unique_users: type AggregateFunction(uniq, String) → AggregateFunction(uniqExact, String)", "--allow-destructive"} {
+	for _, want := range []string{"destructive", "events_hourly → events_hourly_v2", "metric unique_users: type AggregateFunction(uniqCombined(14), String) → AggregateFunction(uniqExact, String)", "--allow-destructive"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan lacks %q:\n%s", want, out)
 		}
@@ -189,7 +189,7 @@ func TestAddedColumnIsAlterAndLintWarnings(t *testing.T) {
 func TestBadDefinitionsWriteNothing(t *testing.T) {
 	needLibrary(t)
 	dir := initProject(t)
-	edit(t, dir, "rollups/events.yaml", "{name: unique_users, kind: uniq, column: user_id}", "{name: unique_users, kind: uniq, column: no_such_column}")
+	edit(t, dir, "rollups/events.yaml", "{name: unique_users, kind: uniq_combined, precision: 14, column: user_id}", "{name: unique_users, kind: uniq_combined, precision: 14, column: no_such_column}")
 	code, out, errOut := run(t, "--project", dir, "deploy")
 	if code != ExitError || out != "" || !strings.Contains(errOut, "rollups/events.yaml:") || !strings.Contains(errOut, "no_such_column") {
 		t.Fatalf("deploy of bad definitions: exit %d, out %q, stderr %q", code, out, errOut)
@@ -218,7 +218,7 @@ func TestBuildTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(ds), "AggregateFunction(uniq, String)") || !strings.Contains(string(ds), "SimpleAggregateFunction(sum, UInt64)") {
+	if !strings.Contains(string(ds), "AggregateFunction(uniqCombined(14), String)") || !strings.Contains(string(ds), "SimpleAggregateFunction(sum, UInt64)") {
 		t.Errorf("rollup datasource:\n%s", ds)
 	}
 	// Deterministic: a second build writes the same bytes.

@@ -64,7 +64,7 @@ func TestNewcomerFlow(t *testing.T) {
 	}
 	exact := must("-o", "json", "sql", `SELECT
         (SELECT sum(event_count) FROM analytics.events_overview_hourly) = (SELECT count() FROM analytics.events WHERE timestamp < '2026-11-04 06:00:00') AS counts,
-        (SELECT uniqMerge(unique_users) FROM analytics.events_overview_hourly) = (SELECT uniq(user_id) FROM analytics.events WHERE timestamp < '2026-11-04 06:00:00') AS users,
+        (SELECT uniqCombinedMerge(14)(unique_users) FROM analytics.events_overview_hourly) = (SELECT uniqCombined(14)(user_id) FROM analytics.events WHERE timestamp < '2026-11-04 06:00:00') AS users,
         (SELECT count() FROM (SELECT hour FROM analytics.events_overview_hourly GROUP BY hour)) AS hours`)
 	var r struct{ Rows [][]any }
 	if err := json.Unmarshal([]byte(exact), &r); err != nil {

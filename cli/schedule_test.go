@@ -70,7 +70,9 @@ func scheduleProject(t *testing.T, backfill bool) (string, string) {
 		must(e.Exec(ctx, d.CreateTable, nil))
 	}
 	for _, r := range a.Rollups {
-		must(e.Exec(ctx, r.CreateTable, nil))
+		for _, q := range r.CreateTables() {
+			must(e.Exec(ctx, q, nil))
+		}
 		must(store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}))
 	}
 	must(e.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.events (timestamp, workspace_id, session_id, user_id)

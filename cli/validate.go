@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/timerange"
@@ -19,7 +20,7 @@ import (
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
-	var from, to, by, junit, endpoint string
+	var from, to, by, junit, endpoint, grain string
 	var dims, tolerance []string
 	var maxMismatches int
 	var now clockFlag
@@ -36,10 +37,15 @@ validates the whole history the rollup's deployed version holds (its first backf
 watermark). Both sides are computed and compared inside the engine, in one query: only the
 differing values come back. A partition a crashed run may have doubled is never reported EXACT.
 
-With --endpoint NAME it validates an endpoint instead: the endpoint on its rollup and the query
-it replaces (its current_sql; its raw version when it has none) run with the same parameters —
-each of its tests, and the whole history — and are compared row by row inside the engine. The
-report names the parameters, the row and the column that differ.
+With --grain day or --grain week it validates the rollup's day or week table instead (grains:
+[day, week]): every metric per day or ISO week and dimension value, over the whole periods of the
+range, against the same metric computed from raw rows.
+
+With --endpoint NAME it validates an endpoint instead: the endpoint as it is served (its planned
+read of the rollup) and the query it replaces (its current_sql; its raw version when it has none)
+run with the same parameters — each of its tests, and the whole history — and are compared row by
+row inside the engine. The report names the parameters, the row and the column that differ. An
+endpoint with finals also has its finals table compared with raw, per combination of filters.
 
 Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With several rollups,
 --output json prints a list of reports.`,
@@ -48,6 +54,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
   hourglass validate sessions_hourly --from -7d --to now --by day --dimensions campaign_id,country
   hourglass validate events_hourly --from -30d --to now --tolerance total_value_usd=1e-6 --junit accuracy.xml
   hourglass validate events_hourly events_overview_hourly --from -7d --to now --output json
+  hourglass validate events_overview_hourly --grain week --dimensions campaign_id
   hourglass validate --endpoint sum_primitives`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -77,6 +84,11 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 			if err != nil {
 				return err
 			}
+			switch datasources.Grain(grain) {
+			case "", datasources.GrainDay, datasources.GrainWeek:
+			default:
+				return fmt.Errorf("--grain %q: use day or week (a grain the rollup declares), or leave it out for the hourly table", grain)
+			}
 			ctx := cmd.Context()
 			s, err := g.openLiveSession(ctx, clock)
 			if err != nil {
@@ -94,6 +106,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 				}
 				rep, err := validate.Run(ctx, s.engine, s.artifacts, name, validate.Options{
 					Range: rg, By: by, Dimensions: dims, Tolerance: tol, Now: t, MaxMismatches: maxMismatches, Store: s.store,
+					Grain: datasources.Grain(grain),
 				})
 				if err != nil {
 					return fmt.Errorf("validate %s: %w", name, err)
@@ -139,6 +152,7 @@ Exit code: 0 when everything agrees, 1 when anything differs, 2 on errors. With 
 	f.StringVar(&from, "from", "", "start of the range (inclusive, UTC): 2026-11-01, \"2026-11-01 10:00\", -7d (floored to the hour); default: the whole history")
 	f.StringVar(&to, "to", "", "end of the range (exclusive, UTC): 2026-11-22, now (the end of the last closed hour)")
 	f.StringVar(&by, "by", "hour", "bucket to compare per: hour or day")
+	f.StringVar(&grain, "grain", "", "validate the rollup's day or week table instead of its hourly one: day or week")
 	f.StringSliceVar(&dims, "dimensions", nil, "dimensions to compare per value, comma-separated: campaign_id,country")
 	f.StringSliceVar(&tolerance, "tolerance", nil, "relative tolerance of a metric, METRIC=REL (repeatable): total_value_usd=1e-6")
 	f.StringVar(&endpoint, "endpoint", "", "validate an endpoint instead: run it and its current query (or raw version) on its tests and the whole history, row by row")
@@ -194,16 +208,40 @@ func validateEndpoint(ctx context.Context, g *globals, s *session, name, from, t
 	if err != nil {
 		return err
 	}
-	if g.output == "json" {
+	// An endpoint with finals has its finals table compared with raw too.
+	var finals *validate.Report
+	if ra := s.artifacts.Rollup(ea.Endpoint.Rollup); ra != nil && ra.FinalsOf(name) != nil {
+		rg := vo.Range
+		if rg.Empty() {
+			h, err := validate.ReadHistory(ctx, s.store, ra, opts.Now)
+			if err != nil {
+				return err
+			}
+			rg = h.Covered
+		}
+		if finals, err = validate.Finals(ctx, s.engine, ra, name, validate.Options{Range: rg, Now: opts.Now, MaxMismatches: maxMismatches, Store: s.store}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case g.output == "json" && finals != nil:
+		err = writeJSON(g.io.Out, map[string]any{"verification": v, "finals": finals})
+	case g.output == "json":
 		err = writeJSON(g.io.Out, v)
-	} else {
-		err = writeVerification(g.io.Out, v)
+	default:
+		if err = writeVerification(g.io.Out, v); err == nil && finals != nil {
+			fmt.Fprintln(g.io.Out)
+			err = writeValidation(g.io.Out, finals)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	if !v.Exact {
 		return fmt.Errorf("%w: %s", ErrCheckFailed, v.Summary())
+	}
+	if finals != nil && !finals.Exact {
+		return fmt.Errorf("%w: %s", ErrCheckFailed, finals.Summary())
 	}
 	return nil
 }

@@ -67,7 +67,9 @@ func accuracyProject(t *testing.T) []string {
 		exec(d.CreateTable)
 	}
 	for _, r := range a.Rollups {
-		exec(r.CreateTable)
+		for _, q := range r.CreateTables() {
+			exec(q)
+		}
 		if err := store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +222,7 @@ func TestSwitchAndEndpointCommands(t *testing.T) {
 	g := accuracyProject(t)
 	// Clean: switch accepted, recorded.
 	code, out, errOut := run(t, args(g, "switch", "sum_primitives", "--to", "rollup", "--window", "2d", nowFlag)...)
-	if code != ExitOK || !strings.Contains(out, "EXACT") || !strings.Contains(out, "sum_primitives now reads its rollup version (events_overview_hourly)") {
+	if code != ExitOK || !strings.Contains(out, "EXACT") || !strings.Contains(out, "sum_primitives now reads its rollup version (events_totals_hourly)") {
 		t.Fatalf("switch: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// The endpoint runs from the view.
@@ -239,14 +241,14 @@ func TestSwitchAndEndpointCommands(t *testing.T) {
 		t.Fatalf("compare json: exit %d %s", code, out)
 	}
 	// Drift: the switch of another endpoint on the same rollup is refused with exit 1.
-	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly DELETE WHERE hour = '2026-11-19 13:00:00' SETTINGS mutations_sync = 2")...)
+	run(t, args(g, "sql", "ALTER TABLE analytics.events_totals_hourly DELETE WHERE hour = '2026-11-19 13:00:00' SETTINGS mutations_sync = 2")...)
 	code, out, errOut = run(t, args(g, "switch", "timeseries_primitives", "--to", "rollup", nowFlag)...)
 	if code != ExitCheckFailed || !strings.Contains(out, "MISMATCH") || !strings.Contains(out, "2026-11-19 13:00:00") || !strings.Contains(out, "REFUSED") {
 		t.Fatalf("refused switch: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// --force says what it skips and is recorded.
 	code, out, _ = run(t, args(g, "switch", "timeseries_primitives", "--to", "rollup", "--force", nowFlag)...)
-	if code != ExitOK || !strings.Contains(out, "WARNING: skipped validation of events_overview_hourly") || !strings.Contains(out, "(forced)") {
+	if code != ExitOK || !strings.Contains(out, "WARNING: skipped validation of events_totals_hourly") || !strings.Contains(out, "(forced)") {
 		t.Fatalf("forced: exit %d\n%s", code, out)
 	}
 	// Rollback.
@@ -304,16 +306,19 @@ func TestReconcileExitCodes(t *testing.T) {
 	}
 }
 
-// TestValidateEndpoint: validate --endpoint runs the endpoint against its reference (here its
-// raw version: the scaffold's endpoints carry no current query) over the whole history the
-// rollup holds; a drifted rollup row is named with its row, column and parameters, exit 1.
+// TestValidateEndpoint: validate --endpoint runs the endpoint as it is served (its planned
+// read) against its reference (here its raw version: the scaffold's endpoints carry no current
+// query) over the whole history the rollup holds; a drifted row of the day grain it reads is
+// named with its row, column and parameters, exit 1.
 func TestValidateEndpoint(t *testing.T) {
 	g := accuracyProject(t)
 	code, out, errOut := run(t, args(g, "validate", "--endpoint", "conversions_breakdown", nowFlag)...)
 	if code != ExitOK || !strings.Contains(out, "conversions_breakdown against its raw version on events_overview_hourly: EXACT — 1 cases") {
 		t.Fatalf("clean: exit %d\n%s%s", code, out, errOut)
 	}
-	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly UPDATE event_count = event_count + 2 WHERE hour = '2026-11-19 08:00:00' AND event_id = 'e1' SETTINGS mutations_sync = 2")...)
+	// The endpoint is served from the day grain for the whole day of 2026-11-19: drift there
+	// is what it returns.
+	run(t, args(g, "sql", "ALTER TABLE analytics.events_overview_hourly_day UPDATE event_count = event_count + 2 WHERE hour = '2026-11-19 00:00:00' AND event_id = 'e1' SETTINGS mutations_sync = 2")...)
 	code, out, errOut = run(t, args(g, "validate", "--endpoint", "conversions_breakdown", "--from", "2026-11-19", "--to", "now", nowFlag)...)
 	if code != ExitCheckFailed || !strings.Contains(out, "DIFFERENT") || !strings.Contains(out, `the whole range (end="2026-11-20 00:00:00" limit=100 offset=0 start="2026-11-19 00:00:00")`) ||
 		!regexp.MustCompile(`event_id=e1 event_type=\w+ +event_count`).MatchString(out) {

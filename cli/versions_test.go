@@ -79,7 +79,9 @@ func (s *story) servedMatchesRaw(first time.Time, table string, maxTime bool) {
 		s.t.Fatal(err)
 	}
 	where := fmt.Sprintf("timestamp >= toDateTime(%d, 'UTC') AND timestamp < toDateTime(%d, 'UTC')", first.Unix(), closed.Unix())
-	raw := s.rows("SELECT count(), uniq(session_id) AS s, uniq(user_id), sum(value_usd)," +
+	// The default project counts distinct values with uniqCombined(14), and so does the edit.
+	fn, merge := "uniqCombined(14)", "uniqCombinedMerge(14)"
+	raw := s.rows("SELECT count(), " + fn + "(session_id) AS s, " + fn + "(user_id), sum(value_usd)," +
 		" if(s = 0, 0, countIf(is_page_unload = 1) / s), if(s = 0, 0, sum(time_on_page) / s) FROM analytics.events WHERE " + where)
 	if got := fmt.Sprint(ep.Rows); got != raw {
 		s.t.Fatalf("at %s sum_primitives serves %s, raw SQL gives %s", s.now.Format(time.DateTime), got, raw)
@@ -89,11 +91,11 @@ func (s *story) servedMatchesRaw(first time.Time, table string, maxTime bool) {
 		metric, state = "max(time_on_page)", "max(max_time_on_page)"
 	}
 	perHour := s.rows(fmt.Sprintf(`SELECT count(), countIf(r.c != o.c OR r.u != o.u OR r.v != o.v OR r.m != o.m) FROM
-        (SELECT toStartOfHour(timestamp) AS h, count() AS c, uniq(user_id) AS u, sum(value_usd) AS v, %s AS m FROM analytics.events WHERE %s GROUP BY h) AS r
+        (SELECT toStartOfHour(timestamp) AS h, count() AS c, %s(user_id) AS u, sum(value_usd) AS v, %s AS m FROM analytics.events WHERE %s GROUP BY h) AS r
         FULL OUTER JOIN
-        (SELECT hour AS h, sum(event_count) AS c, uniqMerge(unique_users) AS u, sum(total_value_usd) AS v, %s AS m FROM analytics.%s
+        (SELECT hour AS h, sum(event_count) AS c, %s(unique_users) AS u, sum(total_value_usd) AS v, %s AS m FROM analytics.%s
          WHERE hour >= toDateTime(%d, 'UTC') AND hour < toDateTime(%d, 'UTC') GROUP BY h) AS o USING h`,
-		metric, where, state, table, first.Unix(), closed.Unix()))
+		fn, metric, where, merge, state, table, first.Unix(), closed.Unix()))
 	if want := fmt.Sprintf("[[%d 0]]", closed.Sub(first)/time.Hour); perHour != want {
 		s.t.Fatalf("at %s %s per hour against raw SQL: [hours, hours that differ] = %s, want %s", s.now.Format(time.DateTime), table, perHour, want)
 	}
@@ -141,7 +143,7 @@ func (s *story) versionsOf(rollup string) []versionStatus {
 // block is made of commands this test runs, as written.
 func TestChangeAndPromote(t *testing.T) {
 	needLibrary(t)
-	const rollup = "events_overview_hourly"
+	const rollup = "events_totals_hourly"
 	first := time.Date(2026, 11, 17, 0, 0, 0, 0, time.UTC)
 	s := &story{t: t, dir: initProject(t), now: time.Date(2026, 11, 20, 10, 37, 21, 0, time.UTC)}
 	s.must("deploy")
@@ -155,15 +157,15 @@ func TestChangeAndPromote(t *testing.T) {
 	s.servedMatchesRaw(first, rollup, false)
 
 	// Add a metric to the rollup the endpoint reads: a new version, beside the served one.
-	edit(t, s.dir, "rollups/events.yaml", "  metrics: *event_metrics\n", `  metrics:
+	edit(t, s.dir, "rollups/events.yaml", "  metrics: *event_metrics\n  # Computed", `  metrics:
     - {name: event_count, kind: count}
-    - {name: unique_sessions, kind: uniq, column: session_id}
-    - {name: unique_users, kind: uniq, column: user_id}
+    - {name: unique_sessions, kind: uniq_combined, precision: 14, column: session_id}
+    - {name: unique_users, kind: uniq_combined, precision: 14, column: user_id}
     - {name: total_value_usd, kind: sum, column: value_usd}
     - {name: page_unload_count, kind: count_if, if: "is_page_unload = 1"}
     - {name: total_time_on_page, kind: sum, column: time_on_page}
     - {name: max_time_on_page, kind: max, column: time_on_page}
-`)
+  # Computed`)
 	if code, _, errOut := s.hg("deploy"); code != ExitError || !strings.Contains(errOut, "--allow-destructive") {
 		t.Fatalf("deploy of a changed rollup without --allow-destructive: exit %d, %s", code, errOut)
 	}

@@ -111,7 +111,7 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 	now := time.Now().UTC()
 	from := now.Truncate(24*time.Hour).AddDate(0, 0, -31).Format(time.DateOnly)
 	to := now.Truncate(time.Hour).Format("2006-01-02 15:04")
-	for _, r := range []string{"events_hourly", "events_overview_hourly", "sessions_hourly", "audience_hourly"} {
+	for _, r := range []string{"events_hourly", "events_overview_hourly", "events_totals_hourly", "sessions_hourly", "audience_hourly"} {
 		p.must("backfill", r, "--from", from, "--to", to)
 	}
 
@@ -167,7 +167,7 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 		t.Fatalf("endpoint run: %v %v", err, run.Rows)
 	}
 	var raw engine.Result
-	if err := json.Unmarshal([]byte(p.must("-o", "json", "sql", "SELECT count(), uniq(session_id), uniq(user_id) FROM analytics.events WHERE timestamp >= toDateTime('"+start+"', 'UTC') AND timestamp < toDateTime('"+end+"', 'UTC')")), &raw); err != nil {
+	if err := json.Unmarshal([]byte(p.must("-o", "json", "sql", "SELECT count(), uniqCombined(14)(session_id), uniqCombined(14)(user_id) FROM analytics.events WHERE timestamp >= toDateTime('"+start+"', 'UTC') AND timestamp < toDateTime('"+end+"', 'UTC')")), &raw); err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(api.Data[0]["event_count"], api.Data[0]["unique_sessions"], api.Data[0]["unique_users"])
@@ -278,7 +278,7 @@ func checkStatusPage(t *testing.T, addr string) {
 			Rollup string `json:"rollup"`
 		} `json:"rollups"`
 	}
-	if err := json.Unmarshal(body, &st); err != nil || resp.StatusCode != 200 || len(st.Rollups) != 4 {
+	if err := json.Unmarshal(body, &st); err != nil || resp.StatusCode != 200 || len(st.Rollups) != 5 {
 		t.Fatalf("/status.json: %d %s (%v)", resp.StatusCode, body, err)
 	}
 	chromium, err := exec.LookPath("chromium")

@@ -40,11 +40,13 @@ const (
 	CodeMetricType     = "HG126" // a metric kind that does not fit its column
 	CodeMetricKind     = "HG127" // unknown metric kind
 	CodeMetricArgs     = "HG128" // column/if/by missing or not allowed for the kind
+	CodePrecision      = "HG129" // precision on a kind other than uniq_combined, or out of range
 	CodeCron           = "HG130" // invalid cron expression
 	CodeSchedule       = "HG131" // schedule firing more often than hourly
 	CodeDuration       = "HG132" // negative lookback/delay, delay ≥ 1h
 	CodeMode           = "HG133" // mode other than scheduled/trigger
 	CodeRollupOrderBy  = "HG134" // rollup order_by not made of hour and every dimension
+	CodeGrains         = "HG135" // grains other than day/week, twice, or week without day
 
 	// Endpoints.
 	CodeUnknownRollup    = "HG140" // endpoint rollup is not a declared rollup
@@ -63,6 +65,7 @@ const (
 	CodeFill             = "HG153" // fill without a bucket, or with an order_by it cannot keep
 	CodeDerived          = "HG154" // a derived metric naming what is not a metric, or in a cycle
 	CodeDerivedSource    = "HG155" // a rollup over a rollup without span, or over one it cannot read
+	CodeFinals           = "HG160" // finals without a bucket, or naming a dimension the endpoint does not filter by
 
 	// Lint warnings.
 	WarnSortingKey      = "HGW001" // rollup sorting key not tenant dimensions then hour

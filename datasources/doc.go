@@ -85,6 +85,7 @@
 //	lookback: 2h                # default from defaults, else 2h; "0s" for none
 //	delay: 5m                   # under 1h; default from defaults, else 5m
 //	filter: event_type != 'bot' # optional WHERE condition on source rows
+//	grains: [day, week]         # optional: also store day and week tables (see below)
 //	dimensions:
 //	  - workspace_id                             # a source column
 //	  - {name: country_code, column: country}    # a source column, renamed
@@ -95,6 +96,7 @@
 //	  - {name: total_value_usd, kind: sum, column: value_usd}
 //	  - {name: paid_value_usd, kind: sum_if, column: value_usd, if: "value_usd > 0"}
 //	  - {name: unique_users, kind: uniq, column: user_id}
+//	  - {name: visitors, kind: uniq_combined, precision: 14, column: user_id}
 //	  - {name: last_page, kind: arg_max, column: page_path, by: timestamp}
 //	  - {name: device, kind: any, column: device_type}
 //	  - {name: lcp, kind: quantiles, column: lcp_ms, levels: [0.75, 0.95], accuracy: 0.01}
@@ -111,6 +113,7 @@
 //	sum, sum_if, avg         a numeric column; sum_if needs if
 //	min, max                 a comparable column (number, string, date, time, UUID, enum)
 //	uniq, uniq_exact         any column that is not an aggregate state
+//	uniq_combined            the same; precision 12…20 (default 17)
 //	uniq_if                  like uniq, of the rows meeting if
 //	count_distinct_if        like uniq_exact, of the rows meeting if
 //	arg_min, arg_max         a column and by, a comparable column
@@ -119,11 +122,29 @@
 //	                         relative accuracy of its DDSketch state, defaults to 0.01
 //
 // Only count_if, sum_if, uniq_if and count_distinct_if take if; only arg_min and arg_max take
-// by; only quantiles takes levels and accuracy. Every kind that takes a column takes expr in
-// its place — a SQL expression over the source's columns — with type, the expression's
-// ClickHouse type: the state is declared with it and the expression is cast to it. "hour" is
-// the rollup's time bucket column and cannot name a dimension or metric; dimension, metric and
-// derived metric names share one namespace.
+// by; only quantiles takes levels and accuracy; only uniq_combined takes precision. Every kind
+// that takes a column takes expr in its place — a SQL expression over the source's columns —
+// with type, the expression's ClickHouse type: the state is declared with it and the
+// expression is cast to it. "hour" is the rollup's time bucket column and cannot name a
+// dimension or metric; dimension, metric and derived metric names share one namespace.
+//
+// Distinct counts keep their function on every side: uniq is ClickHouse's uniq (adaptive
+// sampling, about 0.8 % error), uniq_exact uniqExact, uniq_combined uniqCombined(precision), a
+// sketch of 2^precision cells whose merges cost the same whatever the count: precision 14 errs
+// about as much as uniq and merges several times faster, which is what makes long ranges fast
+// (measure your data with hourglass estimate ROLLUP --reads). Validation compares rollup and
+// raw with the same function, so it stays exact, with one exception measured and stated:
+// uniqCombined keeps the values themselves until it holds 2^(precision−5) of them
+// (2^(precision−4) for 32-bit arguments) and becomes a HyperLogLog at the next value, even a
+// repeated one, so a group of exactly that many distinct values counts either exactly or as the
+// HyperLogLog's estimate depending on the order rows and states arrive — in raw SQL too. There,
+// and only there, validate accepts both (pipes.Sketch).
+//
+// grains: [day] or [day, week] stores, beside the hourly table T, the tables T_day and T_week
+// with the same columns, one row per day (ISO week, Monday 00:00 UTC) and dimension values,
+// merged from T's states (never from raw rows) and kept in step by every populate and backfill
+// unit. Reads of long ranges take their whole days and weeks from them (see Endpoints). A
+// trigger rollup cannot have grains; grains are not supported on a cluster yet.
 //
 // Metrics are stored as mergeable states and validated against raw rows by their kind's rule:
 // counts, sums of integers, min/max and distinct counts exactly; float sums and averages
@@ -202,6 +223,10 @@
 //	tests:                         # optional parameter sets to check it with
 //	  - {campaign_id: c1}                           # start/end left out: the whole history
 //	  - {campaign_id: c2, start: -7d, end: now}
+//	fresh: true                    # default; false: stop at the rollup's watermark
+//	finals: true                   # time series only: store finished numbers per bucket
+//	                               # for every combination of the filters, or a list of
+//	                               # combinations, e.g. [[], [campaign_id]]
 //
 // Every endpoint has a time range: the DateTime params start and end, the half-open range
 // [start, end), added first when not declared; or the params range names, Date or DateTime:
@@ -223,6 +248,16 @@
 // must be declared under params, and every declared param must be used by a filter, the range,
 // limit or offset: a call giving a param nothing reads would be silently ignored. A call giving
 // a param the endpoint does not declare is an error.
+//
+// Served reads are planned per call: the hours after the rollup's watermark — those no
+// populate has stored yet, the still-open hour included — come from raw rows turned into
+// states, unless fresh: false; the whole weeks and days before it from the rollup's grains
+// (never a grain coarser than the bucket); the rest from the hourly table; all merged once. With
+// finals, a time series also stores the finished numbers of each closed bucket per combination
+// of its filters (one table, "<endpoint>_final_<rollup table>", filled by GROUPING SETS and
+// kept in step by populate), and a call whose given filters are one of the combinations reads
+// them for its whole buckets. Grains and finals are part of the rollup version: adding or
+// changing them deploys a new version.
 //
 // current_sql is the SQL of the query the endpoint replaces, with the endpoint's parameters
 // written as ClickHouse query parameters ({name:Type}; using one the endpoint does not declare

@@ -51,17 +51,17 @@ var (
 	defaultsKeys   = []string{"partition", "schedule", "lookback", "delay"}
 	datasourceKeys = []string{"name", "managed", "engine", "partition_by", "order_by", "sample_by", "ttl", "shard_by", "columns"}
 	columnKeys     = []string{"name", "type", "codec", "default", "json"}
-	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "span", "dimensions", "metrics", "derived"}
+	rollupKeys     = []string{"name", "source", "time_column", "granularity", "partition", "order_by", "mode", "schedule", "lookback", "delay", "filter", "span", "dimensions", "metrics", "derived", "grains"}
 	dimensionKeys  = []string{"name", "column", "expr"}
-	metricKeys     = []string{"name", "kind", "column", "expr", "type", "if", "by", "levels", "accuracy"}
+	metricKeys     = []string{"name", "kind", "column", "expr", "type", "if", "by", "levels", "accuracy", "precision"}
 	derivedKeys    = []string{"name", "expr"}
-	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "fill", "range", "params", "filters", "order_by", "limit", "offset", "compare", "current_sql", "current_sql_file", "tests"}
+	endpointKeys   = []string{"name", "rollup", "metrics", "group_by", "bucket", "fill", "range", "params", "filters", "order_by", "limit", "offset", "compare", "current_sql", "current_sql_file", "tests", "fresh", "finals"}
 	paramKeys      = []string{"name", "type", "default"}
 	filterKeys     = []string{"dimension", "param", "op"}
 	rangeKeys      = []string{"from", "to"}
 	pagingKeys     = []string{"param", "default", "max"}
 
-	metricKinds = []string{"count", "count_if", "sum", "sum_if", "min", "max", "uniq", "uniq_exact", "uniq_if", "count_distinct_if", "avg", "arg_min", "arg_max", "any", "any_last", "quantiles"}
+	metricKinds = []string{"count", "count_if", "sum", "sum_if", "min", "max", "uniq", "uniq_exact", "uniq_combined", "uniq_if", "count_distinct_if", "avg", "arg_min", "arg_max", "any", "any_last", "quantiles"}
 
 	engineRe   = regexp.MustCompile(`(?s)^(Replicated)?(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing|Graphite)?MergeTree\s*(\(.*\))?$`)
 	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -520,7 +520,31 @@ func (l *loader) parseRollup(n *yaml.Node) *Rollup {
 			r.Derived = append(r.Derived, d)
 		}
 	}
+	l.parseGrains(m, r, what)
 	return r
+}
+
+// parseGrains reads a rollup's grains: day and week, each once; week is merged from the day
+// grain, so it needs day.
+func (l *loader) parseGrains(m *mapNode, r *Rollup, what string) {
+	names, pos := l.strList(m, "grains")
+	for i, g := range names {
+		at := pos[i]
+		switch Grain(g) {
+		case GrainDay, GrainWeek:
+		default:
+			l.errAt(at, CodeGrains, "%s grain %q is not supported: write grains: [day] or grains: [day, week]", what, g)
+			continue
+		}
+		if r.HasGrain(Grain(g)) {
+			l.errAt(at, CodeGrains, "%s lists grain %s twice: keep one", what, g)
+			continue
+		}
+		r.Grains = append(r.Grains, Grain(g))
+	}
+	if r.HasGrain(GrainWeek) && !r.HasGrain(GrainDay) {
+		l.errf(deref(m.vals["grains"]), CodeGrains, "%s has grain week without day: weeks are merged from days, write grains: [day, week]", what)
+	}
 }
 
 func (l *loader) parseDerived(n *yaml.Node, rollup string) *DerivedMetric {
@@ -592,6 +616,16 @@ func (l *loader) parseMetric(n *yaml.Node, rollup string) *Metric {
 	}
 	mt.If = l.expr(m, "if", what)
 	mt.By, _ = l.str(m, "by")
+	if i, ok := l.integer(m, "precision"); ok {
+		mt.Precision = i
+		at := deref(m.vals["precision"])
+		switch {
+		case mt.Kind != MetricUniqCombined:
+			l.errf(at, CodePrecision, "%s has a precision, which only kind uniq_combined takes: use kind uniq_combined, or remove precision", what)
+		case i < MinPrecision || i > MaxPrecision:
+			l.errf(at, CodePrecision, "%s precision %d is out of range: write %d to %d (the sketch holds 2^precision cells; 14 errs about as much as uniq)", what, i, MinPrecision, MaxPrecision)
+		}
+	}
 	for _, it := range l.list(m, "levels", true) {
 		it = deref(it)
 		f, err := strconv.ParseFloat(it.Value, 64)
@@ -705,12 +739,82 @@ func (l *loader) parseEndpoint(n *yaml.Node) *Endpoint {
 	}
 	e.Params = append(implicit, e.Params...)
 	l.parseCurrentSQL(m, e, what)
+	if b, ok := l.boolean(m, "fresh"); ok {
+		e.NoFresh = !b
+	}
+	l.parseFinals(m, e, what)
 	for _, it := range l.list(m, "tests", false) {
 		if tc := l.parseEndpointTest(it, what); tc != nil {
 			e.Tests = append(e.Tests, tc)
 		}
 	}
 	return e
+}
+
+// parseFinals reads an endpoint's finals: true (every combination of its filters), false, or
+// a list of combinations, each a list of filter dimensions ([] for no filter).
+func (l *loader) parseFinals(m *mapNode, e *Endpoint, what string) {
+	n := deref(m.vals["finals"])
+	if n == nil || isNull(n) {
+		return
+	}
+	l.fields[&e.Finals] = map[string]Pos{"": l.at(n)}
+	if n.Kind == yaml.ScalarNode {
+		b, ok := l.boolean(m, "finals")
+		if ok && b {
+			e.Finals = filterCombinations(e.Filters)
+		}
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errf(n, CodeFinals, "%s finals: write true (every combination of the endpoint's filters) or a list of combinations, e.g. [[], [campaign_id]]; got %s", what, kindName(n))
+		return
+	}
+	for _, c := range n.Content {
+		c = deref(c)
+		if c.Kind != yaml.SequenceNode {
+			l.errf(c, CodeFinals, "%s finals: each combination is a list of filter dimensions, e.g. [campaign_id] or [] for none; got %s", what, kindName(c))
+			continue
+		}
+		combo := []string{}
+		for _, d := range c.Content {
+			d = deref(d)
+			if d.Kind != yaml.ScalarNode {
+				l.errf(d, CodeFinals, "%s finals: %s is not a dimension name", what, kindName(d))
+				continue
+			}
+			combo = append(combo, d.Value)
+		}
+		e.Finals = append(e.Finals, combo)
+	}
+}
+
+// filterCombinations returns every subset of an endpoint's equality filter dimensions, each
+// in declaration order, the empty one first. A dimension with another op (in, <, …) selects
+// several values, whose finished numbers cannot be added up, so it is in none.
+func filterCombinations(filters []*Filter) [][]string {
+	var dims, other []string
+	for _, f := range filters {
+		if f.Op != "" && f.Op != FilterEq {
+			other = append(other, f.Dimension)
+		}
+	}
+	for _, f := range filters {
+		if !contains(dims, f.Dimension) && !contains(other, f.Dimension) {
+			dims = append(dims, f.Dimension)
+		}
+	}
+	var out [][]string
+	for mask := 0; mask < 1<<len(dims); mask++ {
+		combo := []string{}
+		for i, d := range dims {
+			if mask&(1<<i) != 0 {
+				combo = append(combo, d)
+			}
+		}
+		out = append(out, combo)
+	}
+	return out
 }
 
 // parseCurrentSQL reads current_sql or current_sql_file and checks what can be checked

@@ -50,7 +50,7 @@ func TestScaffoldLoadsCleanly(t *testing.T) {
 	for _, r := range p.Rollups {
 		names = append(names, r.Name)
 	}
-	if diff := cmp.Diff([]string{"events_hourly", "events_overview_hourly", "sessions_hourly", "audience_hourly"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"events_hourly", "events_overview_hourly", "events_totals_hourly", "sessions_hourly", "audience_hourly"}, names); diff != "" {
 		t.Errorf("rollups (-want +got):\n%s", diff)
 	}
 	for _, e := range []string{"sum_primitives", "timeseries_primitives", "audience_breakdown", "conversions_breakdown"} {

@@ -137,6 +137,10 @@ type Rollup struct {
 	Delay time.Duration
 	// Filter is an optional WHERE condition on source rows.
 	Filter string
+	// Grains are the coarser grains the rollup also stores (GrainDay, GrainWeek): tables
+	// "<table>_day" and "<table>_week" merged from the hourly states, never from raw rows,
+	// which reads of long ranges use for their whole periods (see package pipes, ReadPlan).
+	Grains []Grain
 	// Derived are metrics computed from the stored ones after the merge (never stored).
 	Derived []*DerivedMetric
 	// Span is, for a rollup whose source is another rollup (a derived table, e.g. sessions
@@ -155,6 +159,27 @@ type DerivedMetric struct {
 	// Expr is a SQL expression over the rollup's metric names (and earlier derived ones).
 	Expr string
 	Pos  Pos
+}
+
+// Grain is a bucket coarser than the hour that a rollup stores beside its hourly table.
+type Grain string
+
+// Grains.
+const (
+	// GrainDay buckets by UTC day.
+	GrainDay Grain = "day"
+	// GrainWeek buckets by ISO week, Monday 00:00 UTC; it is merged from the day grain.
+	GrainWeek Grain = "week"
+)
+
+// HasGrain reports whether the rollup stores grain g.
+func (r *Rollup) HasGrain(g Grain) bool {
+	for _, x := range r.Grains {
+		if x == g {
+			return true
+		}
+	}
+	return false
 }
 
 // Dimension is a GROUP BY key of a rollup: a source column, or an expression with an alias.
@@ -181,9 +206,12 @@ const (
 	MetricMax       MetricKind = "max"
 	MetricUniq      MetricKind = "uniq"
 	MetricUniqExact MetricKind = "uniq_exact"
-	MetricAvg       MetricKind = "avg"
-	MetricArgMin    MetricKind = "arg_min"
-	MetricArgMax    MetricKind = "arg_max"
+	// MetricUniqCombined counts distinct values with uniqCombined(Precision): a fixed-size
+	// sketch whose merges cost the same whatever the count.
+	MetricUniqCombined MetricKind = "uniq_combined"
+	MetricAvg          MetricKind = "avg"
+	MetricArgMin       MetricKind = "arg_min"
+	MetricArgMax       MetricKind = "arg_max"
 	// MetricAny and MetricAnyLast keep one value of the column per group (any, anyLast):
 	// which one is unspecified, so validate checks it is one of the group's values.
 	MetricAny     MetricKind = "any"
@@ -214,12 +242,22 @@ type Metric struct {
 	If string
 	// By is the ordering column of arg_min and arg_max.
 	By string
+	// Precision is the precision of uniq_combined, MinPrecision…MaxPrecision (0: the
+	// default, DefaultPrecision): its sketch holds 2^Precision cells.
+	Precision int
 	// Levels are the quantile levels of a quantiles metric, each in (0, 1); Accuracy its
 	// relative accuracy (DefaultQuantileAccuracy when zero).
 	Levels   []float64
 	Accuracy float64
 	Pos      Pos
 }
+
+// The precisions uniq_combined accepts (ClickHouse's uniqCombined(K)).
+const (
+	MinPrecision     = 12
+	MaxPrecision     = 20
+	DefaultPrecision = 17
+)
 
 // Param is a parameter of an endpoint.
 type Param struct {
@@ -314,7 +352,14 @@ type Endpoint struct {
 	CurrentSQLFile string
 	// Tests are parameter sets validate --endpoint and the switch gate run the endpoint with.
 	Tests []*EndpointTest
-	Pos   Pos
+	// NoFresh is set by `fresh: false`: served reads stop at the rollup's watermark instead of
+	// reading the hours after it (the still-open hour included) from raw rows.
+	NoFresh bool
+	// Finals are the filter combinations (each a list of filter dimensions, in the order the
+	// endpoint declares its filters) for which a time-series endpoint stores finished numbers
+	// per bucket (`finals: true` is every combination). Empty: no finals table.
+	Finals [][]string
+	Pos    Pos
 }
 
 // EndpointTest is one parameter set an endpoint is checked with: parameter name → value as

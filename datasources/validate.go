@@ -191,6 +191,9 @@ func (l *loader) validateRollup(r *Rollup) {
 	}
 	l.validateRollupOrderBy(r, where)
 	l.validateDerived(r, where)
+	if len(r.Grains) > 0 && r.Mode == ModeTrigger {
+		l.errAt(l.posOf(r, "grains", r.Pos), CodeGrains, "%s has grains and mode trigger: grains are kept in step by populate, which a trigger rollup skips after its cut-over; use mode: scheduled, or remove grains", where)
+	}
 
 	// Source.
 	srcPos := l.posOf(r, "source", r.Pos)
@@ -523,7 +526,7 @@ func (l *loader) validateMetric(src *Datasource, m *Metric, rollup string) {
 		check = numeric
 	case MetricMin, MetricMax:
 		check = comparable
-	default: // uniq…, count_distinct_if, arg_min/max, any, any_last
+	default: // uniq…, uniq_combined, count_distinct_if, arg_min/max, any, any_last
 		check = anyPlain
 	}
 	switch {
@@ -741,6 +744,7 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 			l.errAt(l.posOf(e, "order_by", e.Pos), CodeFill, "%s has fill, which orders rows by %s to fill each series: remove order_by", where, strings.Join(want, ", "))
 		}
 	}
+	l.validateFinals(e, r, where)
 	for i, o := range e.OrderBy {
 		pos := l.posOf(&e.OrderBy, strconv.Itoa(i), e.Pos)
 		fields := strings.Fields(o)
@@ -748,6 +752,52 @@ func (l *loader) validateEndpoint(e *Endpoint) {
 		if !ok || !out[fields[0]] {
 			l.errAt(pos, CodeEndpointOrderBy, "%s order_by %q: write an output column (a listed metric, group_by dimension or the bucket), optionally followed by ASC or DESC%s", where, o, hint(firstField(fields), sortedKeys(out)))
 		}
+	}
+}
+
+// validateFinals checks an endpoint's finals: a time series (finished numbers are stored per
+// bucket), of a rollup populate keeps in step, each combination naming filter dimensions of
+// the endpoint once, and no combination twice.
+func (l *loader) validateFinals(e *Endpoint, r *Rollup, where string) {
+	if len(e.Finals) == 0 {
+		return
+	}
+	pos := l.posOf(&e.Finals, "", e.Pos)
+	if e.Bucket == "" {
+		l.errAt(pos, CodeFinals, "%s has finals but no bucket: finished numbers are stored per bucket of a time series; add bucket: hour or bucket: day, or remove finals", where)
+		return
+	}
+	if r.Mode == ModeTrigger {
+		l.errAt(pos, CodeFinals, "%s has finals over rollup %q, a trigger rollup: finals are kept in step by populate, which a trigger rollup skips after its cut-over; remove finals", where, r.Name)
+		return
+	}
+	var filtered []string
+	op := map[string]string{}
+	for _, f := range e.Filters {
+		filtered = append(filtered, f.Dimension)
+		if f.Op != "" && f.Op != FilterEq {
+			op[f.Dimension] = f.Op
+		}
+	}
+	seen := map[string]bool{}
+	for _, combo := range e.Finals {
+		in := map[string]bool{}
+		for _, d := range combo {
+			switch {
+			case !contains(filtered, d):
+				l.errAt(pos, CodeFinals, "%s finals: %q is not a dimension the endpoint filters by%s", where, d, suggest(d, filtered))
+			case op[d] != "":
+				l.errAt(pos, CodeFinals, "%s finals: %q is filtered with op %s, which selects several values whose finished numbers cannot be added up; store only combinations of = filters", where, d, op[d])
+			case in[d]:
+				l.errAt(pos, CodeFinals, "%s finals: a combination lists %q twice", where, d)
+			}
+			in[d] = true
+		}
+		key := strings.Join(sortedKeys(in), ",")
+		if seen[key] {
+			l.errAt(pos, CodeFinals, "%s finals lists the combination [%s] twice: keep one", where, strings.Join(combo, ", "))
+		}
+		seen[key] = true
 	}
 }
 

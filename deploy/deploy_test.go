@@ -167,6 +167,12 @@ func TestScaffoldDeploysEveryTableThenNothingToDo(t *testing.T) {
 	}
 	for _, r := range a.Rollups {
 		want = append(want, r.Table, r.StagingTable)
+		for _, g := range r.Grains {
+			want = append(want, g.Table)
+		}
+		for _, f := range r.Finals {
+			want = append(want, f.Table)
+		}
 	}
 	for _, ep := range a.Endpoints {
 		want = append(want, ep.Endpoint.Name)
@@ -221,12 +227,12 @@ func TestChangedMetricIsRefusedThenDeployedAsNewVersion(t *testing.T) {
 	before := tables(t, e, db)
 
 	files["rollups/events.yaml"] = strings.Replace(files["rollups/events.yaml"],
-		"{name: unique_users, kind: uniq, column: user_id}", "{name: unique_users, kind: uniq_exact, column: user_id}", 1)
+		"{name: unique_users, kind: uniq_combined, precision: 14, column: user_id}", "{name: unique_users, kind: uniq_exact, column: user_id}", 1)
 	a2 := compile(t, files)
 	p := plan(t, e, a2)
 	c := change(t, p, "events_hourly")
 	if c.Action != deploy.ActionDestructive ||
-		!strings.Contains(c.Detail, "metric unique_users: type AggregateFunction(uniq, String) → AggregateFunction(uniqExact, String)") ||
+		!strings.Contains(c.Detail, "metric unique_users: type AggregateFunction(uniqCombined(14), String) → AggregateFunction(uniqExact, String)") ||
 		c.Version != 2 || c.Table != "events_hourly_v2" {
 		t.Errorf("change %+v", c)
 	}
@@ -430,11 +436,13 @@ func TestRemoteOldServer(t *testing.T) {
 		t.Fatalf("plan of artifacts compiled for a current server on 18.16: %v", err)
 	}
 	// The default project's metrics compile to types 18.16 has, but its LowCardinality
-	// columns need a newer server: one clear line naming the version.
+	// columns and its finals (GROUPING SETS) need a newer server: one clear line naming the
+	// version.
 	a := compileFor(t, scaffold("web"), target)
 	_, err = deploy.PlanAt(ctx, e, meta.New(e, "web", nil), a, now)
-	if err == nil || !strings.Contains(err.Error(), "needs ClickHouse ≥ 19.5") || !strings.Contains(err.Error(), "18.16") ||
-		!strings.Contains(err.Error(), "LowCardinality") || strings.Contains(err.Error(), "SimpleAggregateFunction") || strings.Contains(err.Error(), "\n") {
+	if err == nil || !strings.Contains(err.Error(), "needs ClickHouse ≥ 22.9") || !strings.Contains(err.Error(), "18.16") ||
+		!strings.Contains(err.Error(), "LowCardinality") || !strings.Contains(err.Error(), "finals (GROUPING SETS)") ||
+		strings.Contains(err.Error(), "SimpleAggregateFunction") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("plan of the scaffold on 18.16: %v", err)
 	}
 	t.Logf("scaffold on %s: %v", "18.16", err)

@@ -445,7 +445,7 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		c.ra, c.Version, c.Table = v, version, v.Table
 		record(v, version)
 		if !trigger {
-			c.Statements = nonEmpty(v.CreateTable, v.CreateDistributed)
+			c.Statements = append(nonEmpty(v.CreateTable, v.CreateDistributed), derivedStatements(v)...)
 			return nil
 		}
 		c.newCut = true
@@ -564,6 +564,11 @@ func (pl *planner) completeRollup(v *pipes.RollupArtifacts, local *liveTable, w 
 			stmts, notes = append(stmts, v.CreateDistributed), append(notes, missingOn("Distributed table "+v.Table, dt.missing))
 		}
 	}
+	for _, d := range derivedTables(v) {
+		if t := pl.l.table(d.table); t == nil || len(t.missing) > 0 {
+			stmts, notes = append(stmts, d.stmts...), append(notes, "table "+d.table+" is missing: created again, filled from "+v.Table)
+		}
+	}
 	if trigger && !w.IsZero() {
 		view := pl.l.table(v.TriggerView)
 		if view == nil || len(view.missing) > 0 {
@@ -579,6 +584,35 @@ func (pl *planner) completeRollup(v *pipes.RollupArtifacts, local *liveTable, w 
 		}
 	}
 	return stmts, notes, nil
+}
+
+// derived is a grain or finals table of a rollup version and the statements creating it
+// filled from the version as it is.
+type derived struct {
+	table string
+	stmts []string
+}
+
+// derivedTables lists a rollup version's grain and finals tables, day grain before week (the
+// week grain is filled from the day grain).
+func derivedTables(v *pipes.RollupArtifacts) []derived {
+	var out []derived
+	for _, g := range v.Grains {
+		out = append(out, derived{g.Table, g.CreateFilled()})
+	}
+	for _, f := range v.Finals {
+		out = append(out, derived{f.Table, f.CreateFilled()})
+	}
+	return out
+}
+
+// derivedStatements are the statements creating every derived table of a version.
+func derivedStatements(v *pipes.RollupArtifacts) []string {
+	var out []string
+	for _, d := range derivedTables(v) {
+		out = append(out, d.stmts...)
+	}
+	return out
 }
 
 // liveWatermark reads the cut-over watermark of a trigger rollup table from its partition key

@@ -3,6 +3,8 @@ package deploy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hourglass-dev/hourglass/pipes"
 )
 
 // Server features the compiled statements rely on, with the ClickHouse release that brought
@@ -24,6 +26,8 @@ var features = []feature{
 	{"LowCardinality", 19, 3, contains("LowCardinality(")}, // experimental before, behind a setting
 	{"JSONExtract", 19, 5, contains("JSONExtract")},
 	{"DateTime64", 20, 1, contains("DateTime64(")},
+	// Finals tables are filled with GROUPING SETS and grouping() in standard mode.
+	{"finals (GROUPING SETS)", 22, 9, contains("`" + pipes.SetColumn + "`")},
 }
 
 // ParameterisedViews is the ClickHouse release that brought parameterised views, which

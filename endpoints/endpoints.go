@@ -281,47 +281,68 @@ func (r *SwitchResult) Reads() string {
 	return "its " + r.Previous + " version, table " + r.PreviousTable
 }
 
-// ServedSide returns the side an endpoint is switched to, as the metadata records it: SideRollup
-// after a switch to the rollup, SideRaw otherwise. It is what serves the endpoint where no view
-// does (hourglass serve, and endpoint run on servers without parameterised views).
-func ServedSide(ctx context.Context, store *meta.Store, endpoint string) (string, error) {
-	states, err := store.Endpoints(ctx)
-	if err != nil {
-		return "", err
-	}
-	if states[endpoint].Target == TargetRollup {
-		return SideRollup, nil
-	}
-	return SideRaw, nil
-}
-
 // Sides an endpoint runs on.
 const (
 	// SideView runs the published view, whichever version it currently reads.
 	SideView = ""
-	// SideRaw and SideRollup run the raw and rollup versions' SQL directly.
+	// SideRaw runs the raw version's SQL; SideRollup the planned read of the rollup version
+	// (see pipes.PlanRead): grains, the hourly rollup and the raw tail after its watermark.
 	SideRaw    = string(pipes.SideRaw)
 	SideRollup = string(pipes.SideRollup)
+	// SideServed runs the version the endpoint is switched to (as the metadata records it):
+	// the planned read of its rollup version, or raw when it serves raw or was never switched.
+	SideServed = "served"
 )
 
 // RunResult is one run of an endpoint.
 type RunResult struct {
 	Endpoint string `json:"endpoint"`
-	// Side is "view", "raw" or "rollup".
+	// Side is "view", "raw" or "rollup" (what a served run ran).
 	Side    string          `json:"side"`
 	Columns []engine.Column `json:"columns"`
 	Rows    [][]any         `json:"rows"`
 	// Stats are what the engine reports it read, and its own elapsed time.
 	Stats engine.Stats `json:"statistics"`
-	// Wall is the round trip as measured by hourglass.
+	// Wall is the round trip as measured by hourglass: for a rollup run, reading the
+	// watermark, planning and the query.
 	Wall time.Duration `json:"wall_ns"`
+	// Table is the rollup version's table a rollup run read.
+	Table string `json:"table,omitempty"`
+	// Plan is a rollup run's planned read; Segments, with RunOptions.Explain, what each of its
+	// segments read alone.
+	Plan     *pipes.ReadPlan `json:"plan,omitempty"`
+	Segments []SegmentStats  `json:"segments,omitempty"`
+}
+
+// RunOptions configure RunWith.
+type RunOptions struct {
+	// Side is SideView, SideRaw, SideRollup or SideServed.
+	Side string
+	// Now is the clock (time.Now when zero).
+	Now time.Time
+	// Store is hourglass's metadata: the version an endpoint serves and its watermark are read
+	// from it (nil: the metadata in the engine's project database). A rollup run reads the
+	// version the endpoint serves, or the deployed one while it serves raw.
+	Store *meta.Store
+	// Explain runs each segment of a rollup run's plan alone too (RunResult.Segments).
+	Explain bool
+	// Served is what the metadata says about the endpoint, when the caller read it already
+	// (see Resolve); nil reads it.
+	Served *Served
 }
 
 // Run runs endpoint with params (values as text; start and end are required and read like
 // --from/--to, relative ones from now; filter parameters left out take their default, ""
-// meaning no filter). side is SideView for the published view, or SideRaw/SideRollup for one
-// version's SQL (the rollup's deployed version). now is the clock (time.Now when zero).
+// meaning no filter). side is SideView for the published view, SideRaw/SideRollup for one
+// version, SideServed for the version the endpoint serves. now is the clock (time.Now when
+// zero).
 func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, side string, now time.Time) (*RunResult, error) {
+	return RunWith(ctx, e, a, endpoint, params, RunOptions{Side: side, Now: now})
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, opts RunOptions) (*RunResult, error) {
+	started := time.Now()
 	ea, err := lookup(a, endpoint)
 	if err != nil {
 		return nil, err
@@ -330,6 +351,7 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if err != nil {
 		return nil, err
 	}
+	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -337,15 +359,103 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint stri
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, e, a, ea, ra, call.Params, side)
+	side := opts.Side
+	var w *time.Time
+	if side == SideServed || side == SideRollup {
+		sv := opts.Served
+		if sv == nil {
+			if sv, err = Resolve(ctx, e, opts.Store, a, endpoint); err != nil {
+				return nil, err
+			}
+		}
+		if side == SideServed {
+			side = SideRaw
+			if sv.Target == TargetRollup {
+				side = SideRollup
+			}
+		}
+		if side == SideRollup && sv.Table != ra.Table {
+			store := opts.Store
+			if store == nil {
+				store = meta.New(e, a.Project.Database, nil)
+			}
+			if ra, err = servedVersion(ctx, store, a, ra, sv.Table); err != nil {
+				return nil, fmt.Errorf("endpoint %s serves %s: %w", endpoint, sv.Table, err)
+			}
+		}
+		w = &sv.Watermark
+	}
+	out, err := run(ctx, e, opts.Store, a, ea, ra, call, side, opts.Explain, w)
+	if err != nil {
+		return nil, err
+	}
+	out.Wall = time.Since(started)
+	return out, nil
+}
+
+// Served is what a served read of an endpoint needs from hourglass's metadata: the version it
+// is switched to, the rollup version its rollup side reads, and that version's watermark.
+// Resolve reads it with two queries; a server may keep it a moment (ServedCache): a watermark
+// read earlier is never wrong, only older — more hours are read from raw rows.
+type Served struct {
+	// Target is what the endpoint serves: TargetRaw, TargetRollup, or "" when never switched.
+	Target string `json:"target"`
+	// Table is the rollup version's table: the one the endpoint was switched to, else the
+	// deployed one; Watermark its watermark (zero: none, every hour is read from raw rows).
+	Table     string    `json:"table"`
+	Watermark time.Time `json:"watermark,omitzero"`
+}
+
+// Resolve reads what a served read of endpoint needs from store (nil: the metadata in the
+// engine's project database; none at all: an endpoint never switched, without watermark).
+func Resolve(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, endpoint string) (*Served, error) {
+	ea, err := lookup(a, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	ra, err := lookupRollup(a, ea)
+	if err != nil {
+		return nil, err
+	}
+	st, err := servedState(ctx, e, store, a, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	sv := &Served{Target: st.Target, Table: ra.Table}
+	if st.Target == TargetRollup && st.Table != "" {
+		sv.Table = st.Table
+	}
+	if sv.Watermark, err = watermark(ctx, e, store, a.Project.Database, sv.Table); err != nil {
+		return nil, err
+	}
+	return sv, nil
+}
+
+// servedState returns the recorded state of an endpoint (zero when never switched or without
+// metadata).
+func servedState(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, endpoint string) (meta.EndpointState, error) {
+	if store == nil {
+		store = meta.New(e, a.Project.Database, nil)
+	}
+	ok, err := store.Exists(ctx)
+	if err != nil || !ok {
+		return meta.EndpointState{}, err
+	}
+	states, err := store.Endpoints(ctx)
+	if err != nil {
+		return meta.EndpointState{}, err
+	}
+	return states[endpoint], nil
 }
 
 // run runs one side of an endpoint with bound parameters; ra is the rollup version the
-// rollup side reads.
-func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, bound engine.Params, side string) (*RunResult, error) {
+// rollup side reads, through its planned read.
+//
+// w is the version's watermark when the caller knows it (nil: read from store).
+func run(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Artifacts, ea *pipes.EndpointArtifacts, ra *pipes.RollupArtifacts, call *Call, side string, explainIt bool, w *time.Time) (*RunResult, error) {
 	endpoint := ea.Endpoint.Name
+	bound := call.Params
 	var q string
-	var err error
 	out := &RunResult{Endpoint: endpoint, Side: side}
 	switch side {
 	case SideView, "view":
@@ -357,11 +467,20 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	case SideRaw:
 		q = ea.RawSQL
 	case SideRollup:
-		if q, err = ra.EndpointRollupSQL(ea.Endpoint); err != nil {
+		var plan *pipes.ReadPlan
+		var params engine.Params
+		var err error
+		if w != nil {
+			plan, params, err = planWith(ra, call, *w)
+		} else {
+			plan, params, err = planCall(ctx, e, store, a, ra, call)
+		}
+		if err != nil {
 			return nil, err
 		}
+		q, bound, out.Plan, out.Table = plan.SQL, params, plan, ra.Table
 	default:
-		return nil, fmt.Errorf("side %q: use raw, rollup or the view", side)
+		return nil, fmt.Errorf("side %q: use raw, rollup, served or the view", side)
 	}
 	started := time.Now()
 	r, err := e.Query(ctx, q, bound)
@@ -376,7 +495,78 @@ func run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, ea *pipes.End
 	if out.Rows == nil {
 		out.Rows = [][]any{}
 	}
+	if explainIt && out.Plan != nil {
+		if out.Segments, err = explain(ctx, e, out.Plan, bound); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// Sketches returns, by column index, the sketch rule of the uniq_combined columns of a result
+// of an endpoint over rollup ra (see pipes.Sketch).
+func Sketches(ra *pipes.RollupArtifacts, cols []engine.Column) map[int]*pipes.Sketch {
+	out := map[int]*pipes.Sketch{}
+	for i, c := range cols {
+		if m := ra.Rollup.Metric(c.Name); m != nil {
+			if sk := pipes.SketchOf(m); sk != nil {
+				out[i] = sk
+			}
+		}
+	}
+	return out
+}
+
+// SketchedDerived returns, by column index, the uniq_combined columns (by index) each derived
+// metric column of a result of an endpoint over rollup ra is computed from (see
+// pipes.DiffValue.SketchInputs).
+func SketchedDerived(ra *pipes.RollupArtifacts, cols []engine.Column) map[int][]int {
+	idx := map[string]int{}
+	for i, c := range cols {
+		idx[c.Name] = i
+	}
+	out := map[int][]int{}
+	for i, c := range cols {
+		v, ok := ra.MetricValue(c.Name)
+		if !ok {
+			continue
+		}
+		for _, in := range v.SketchInputs {
+			if j, ok := idx[in]; ok {
+				out[i] = append(out[i], j)
+			}
+		}
+	}
+	return out
+}
+
+// AcceptSketched returns a copy of want in which, in each row where a uniq_combined column
+// differs from got's as its sketch's rule allows, the derived columns computed from it take
+// got's values: computed from a count at the sketch's set size, they may differ with it (see
+// pipes.Sketch). Rows are matched by position.
+func AcceptSketched(want, got [][]any, sketches map[int]*pipes.Sketch, derived map[int][]int) [][]any {
+	if len(derived) == 0 || len(want) != len(got) {
+		return want
+	}
+	out := make([][]any, len(want))
+	for r, row := range want {
+		out[r] = row
+		copied := false
+		for col, inputs := range derived {
+			for _, in := range inputs {
+				a, ok1 := row[in].(uint64)
+				b, ok2 := got[r][in].(uint64)
+				if !ok1 || !ok2 || a == b || !sketches[in].Equal(a, b) || col >= len(got[r]) {
+					continue
+				}
+				if !copied {
+					out[r], copied = append([]any{}, row...), true
+				}
+				out[r][col] = got[r][col]
+			}
+		}
+	}
+	return out
 }
 
 // viewQuery selects from the parameterised view, passing every parameter its statement
@@ -441,10 +631,12 @@ type CompareOptions struct {
 	// Now is the clock (time.Now when zero): it reads relative times and decides which hours
 	// are closed.
 	Now time.Time
+	// Explain runs each segment of the rollup side's plan alone too.
+	Explain bool
 }
 
-// Compare runs endpoint's raw version and the rollup version it serves with the same params,
-// over closed hours only (an end in an hour not closed yet is clipped to the last closed
+// Compare runs endpoint's raw version and the rollup version it serves — its planned read,
+// the way it is served (see pipes.PlanRead) — with the same params, over closed hours only (an end in an hour not closed yet is clipped to the last closed
 // hour: the rollup cannot hold it yet), and compares their rows, floats within
 // validate.DefaultTolerance relative.
 func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint string, params map[string]string, opts CompareOptions) (*Comparison, error) {
@@ -496,6 +688,7 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.Note = fmt.Sprintf("end %s is in hours not closed yet (now %s, delay %s): compared up to %s", timerange.Format(end), timerange.Format(now), ra.Rollup.Delay, timerange.Format(closed))
 		end = closed
 		bound[pipes.EndParam] = end
+		call.Range.End = end
 	}
 	if !start.Before(end) {
 		return nil, fmt.Errorf("nothing to compare: start %s is not before the end of the last closed hour, %s", timerange.Format(start), timerange.Format(end))
@@ -505,15 +698,17 @@ func Compare(ctx context.Context, e engine.Engine, a *pipes.Artifacts, endpoint 
 		c.Params[k] = v
 	}
 	c.Params[pipes.StartParam], c.Params[pipes.EndParam] = timerange.Format(start), timerange.Format(end)
-	if c.Raw, err = run(ctx, e, a, ea, ra, bound, SideRaw); err != nil {
+	if c.Raw, err = run(ctx, e, opts.Store, a, ea, ra, call, SideRaw, false, nil); err != nil {
 		return nil, err
 	}
-	if c.Rollup, err = run(ctx, e, a, ea, ra, bound, SideRollup); err != nil {
+	if c.Rollup, err = run(ctx, e, opts.Store, a, ea, ra, call, SideRollup, opts.Explain, nil); err != nil {
 		return nil, err
 	}
-	c.Difference = RowsDiff(c.Raw.Rows, c.Rollup.Rows, c.Tolerance)
+	sketches := Sketches(ra, c.Rollup.Columns)
+	want := AcceptSketched(c.Raw.Rows, c.Rollup.Rows, sketches, SketchedDerived(ra, c.Rollup.Columns))
+	c.Difference = RowsDiff(want, c.Rollup.Rows, c.Tolerance, sketches)
 	c.Equal = c.Difference == ""
-	if !c.Equal && sameRowsAnyOrder(c.Raw.Rows, c.Rollup.Rows, c.Tolerance) {
+	if !c.Equal && sameRowsAnyOrder(c.Raw.Rows, c.Rollup.Rows, c.Tolerance, sketches) {
 		c.Equal, c.OrderDiffers, c.Difference = true, true, ""
 	}
 	if c.Rollup.Stats.RowsRead > 0 {

@@ -157,7 +157,7 @@ func TestFourDefaultEndpointsSameRowsFromRawAndRollup(t *testing.T) {
 
 func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	f := newFixture(t)
-	f.LoadAndBackfill(8, "events_overview_hourly", "audience_hourly")
+	f.LoadAndBackfill(8, "events_totals_hourly", "audience_hourly")
 	f.deployViews()
 	ctx := context.Background()
 	opts := endpoints.SwitchOptions{Actor: "ana@ci", Now: f.Clock}
@@ -166,20 +166,20 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	// backfill, and changes nothing.
 	res, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
 	if !errors.Is(err, endpoints.ErrRefused) || res == nil || !res.Refused || res.Switched || len(res.Reports) != 0 ||
-		!strings.Contains(res.Missing, `hourglass backfill events_overview_hourly --from "2026-10-21 00:00:00" --to "2026-11-12 00:00:00"`) {
+		!strings.Contains(res.Missing, `hourglass backfill events_totals_hourly --from "2026-10-21 00:00:00" --to "2026-11-12 00:00:00"`) {
 		t.Fatalf("switch with 8 of 30 days backfilled = %+v, %v", res, err)
 	}
 	if f.reads("sum_primitives") != "raw" {
 		t.Fatal("a refused switch changed the view")
 	}
-	for _, r := range []string{"events_overview_hourly", "audience_hourly"} {
+	for _, r := range []string{"events_totals_hourly", "audience_hourly"} {
 		f.Backfill(r, timerange.Range{Start: dataStart, End: dataEnd.AddDate(0, 0, -8)})
 	}
 
 	// Clean: the switch is accepted, in one statement, and recorded, after proving all 30 days
 	// per campaign (the dimension the endpoint filters by).
 	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
-	if err != nil || !res.Switched || res.Forced || res.Narrowed || !res.Reports[0].Exact || res.Table != "events_overview_hourly" {
+	if err != nil || !res.Switched || res.Forced || res.Narrowed || !res.Reports[0].Exact || res.Table != "events_totals_hourly" {
 		t.Fatalf("switch when clean = %+v, %v", res, err)
 	}
 	if rep := res.Reports[0]; rep.Buckets != 30*24 || !rep.Range.Start.Equal(dataStart) || !rep.Range.End.Equal(dataEnd) || strings.Join(rep.Dimensions, ",") != "campaign_id" {
@@ -195,7 +195,7 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := st["sum_primitives"]; s.Target != "rollup" || s.Actor != "ana@ci" || s.Forced || !strings.Contains(s.Validation, "EXACT") || s.Table != "events_overview_hourly" {
+	if s := st["sum_primitives"]; s.Target != "rollup" || s.Actor != "ana@ci" || s.Forced || !strings.Contains(s.Validation, "EXACT") || s.Table != "events_totals_hourly" {
 		t.Errorf("recorded state %+v", s)
 	}
 	// The view now serves the rollup's rows, equal to raw.
@@ -226,9 +226,9 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 
 	// Drift two weeks old — one campaign's rollup row at 2026-11-05 06:00 is gone, the hour's
 	// total shrinks — is refused by the default gate, which proves the whole history.
-	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT campaign_id FROM %s.events_overview_hourly WHERE hour = '2026-11-05 06:00:00' ORDER BY campaign_id LIMIT 1", f.DB), nil)
+	r := enginetest.MustQuery(t, f.E, fmt.Sprintf("SELECT campaign_id FROM %s.events_totals_hourly WHERE hour = '2026-11-05 06:00:00' ORDER BY campaign_id LIMIT 1", f.DB), nil)
 	campaign := r.Row()[0].(string)
-	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_overview_hourly DELETE WHERE hour = '2026-11-05 06:00:00' AND campaign_id = '%s' SETTINGS mutations_sync = 2", f.DB, campaign))
+	enginetest.MustExec(t, f.E, fmt.Sprintf("ALTER TABLE %s.events_totals_hourly DELETE WHERE hour = '2026-11-05 06:00:00' AND campaign_id = '%s' SETTINGS mutations_sync = 2", f.DB, campaign))
 	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRollup, opts)
 	if !errors.Is(err, endpoints.ErrRefused) || res == nil || !res.Refused || res.Switched || len(res.Reports) != 1 || res.Reports[0].Exact {
 		t.Fatalf("switch on 15-day-old drift = %+v, %v", res, err)
@@ -248,7 +248,7 @@ func TestSwitchRefusedOnDriftAcceptedWhenCleanAndRolledBack(t *testing.T) {
 	if err != nil || !res.Switched || !res.Narrowed || !res.Window.Start.Equal(day(13, 0)) {
 		t.Fatalf("switch with a 7d window = %+v, %v", res, err)
 	}
-	if hist, _ := f.Store.EndpointHistory(ctx, "sum_primitives"); !strings.HasPrefix(hist[0].Validation, "narrowed by --window 7d to [2026-11-13 00:00:00, 2026-11-20 00:00:00), older hours not proven: events_overview_hourly: EXACT") {
+	if hist, _ := f.Store.EndpointHistory(ctx, "sum_primitives"); !strings.HasPrefix(hist[0].Validation, "narrowed by --window 7d to [2026-11-13 00:00:00, 2026-11-20 00:00:00), older hours not proven: events_totals_hourly: EXACT") {
 		t.Errorf("narrowed switch recorded %q", hist[0].Validation)
 	}
 	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "sum_primitives", endpoints.TargetRaw, opts); err != nil {
@@ -298,13 +298,13 @@ func TestSwitchRefusesNeverBackfilledAndStale(t *testing.T) {
 	ctx := context.Background()
 	res, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "timeseries_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"})
 	if !errors.Is(err, endpoints.ErrRefused) || !strings.Contains(res.Missing, "holds no backfilled hours") ||
-		!strings.Contains(res.Missing, `hourglass backfill events_overview_hourly --from "2026-11-17 00:00:00" --to now`) {
+		!strings.Contains(res.Missing, `hourglass backfill events_totals_hourly --from "2026-11-17 00:00:00" --to now`) {
 		t.Fatalf("never backfilled: %+v, %v", res, err)
 	}
-	f.Backfill("events_overview_hourly", timerange.Range{Start: dataEnd.AddDate(0, 0, -3), End: dataEnd})
+	f.Backfill("events_totals_hourly", timerange.Range{Start: dataEnd.AddDate(0, 0, -3), End: dataEnd})
 	f.Clock = dataEnd.Add(3*time.Hour + 10*time.Minute) // three hours closed since, no populate ran
 	res, err = endpoints.Switch(ctx, f.E, f.Store, f.A, "timeseries_primitives", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Clock, Actor: "t"})
-	if !errors.Is(err, endpoints.ErrRefused) || !strings.Contains(res.Missing, "the last closed hour ends at 2026-11-20 03:00:00: run hourglass populate events_overview_hourly") {
+	if !errors.Is(err, endpoints.ErrRefused) || !strings.Contains(res.Missing, "the last closed hour ends at 2026-11-20 03:00:00: run hourglass populate events_totals_hourly") {
 		t.Fatalf("stale: %+v, %v", res, err)
 	}
 	if hist, _ := f.Store.EndpointHistory(ctx, ""); len(hist) != 0 {
@@ -350,8 +350,9 @@ func TestOldServerSwitchIsRecordedWithoutAView(t *testing.T) {
 	if hist, err := f.Store.EndpointHistory(ctx, "sum_primitives"); err != nil || len(hist) != 1 || hist[0].Target != endpoints.TargetRaw {
 		t.Errorf("history after the switch: %+v %v", hist, err)
 	}
-	if side, err := endpoints.ServedSide(ctx, f.Store, "sum_primitives"); err != nil || side != endpoints.SideRaw {
-		t.Errorf("served side %q %v", side, err)
+	// The served side reads the recorded target, no view needed.
+	if r, err := endpoints.RunWith(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.RunOptions{Side: endpoints.SideServed, Now: f.Clock, Store: f.Store}); err != nil || r.Side != endpoints.SideRaw {
+		t.Errorf("served run on 18.16: %+v %v", r, err)
 	}
 	_, err = endpoints.Run(ctx, oldServer{f.E}, f.A, "sum_primitives", params("campaign_id", "c1"), endpoints.SideView, f.Clock)
 	if !errors.Is(err, endpoints.ErrUnsupported) {

@@ -20,7 +20,9 @@ import (
 //     read from the run log and watermark of the version's table; otherwise it refuses and
 //     says what to backfill or populate;
 //  2. over those hours, every metric of the version equals raw per hour and per value of the
-//     dimensions the endpoint groups and filters by, and no partition is suspect;
+//     dimensions the endpoint groups and filters by, and no partition is suspect; so does
+//     every table the endpoint's planned read may use: the grains its bucket allows (per day,
+//     per week) and its finals (per bucket and combination of filters);
 //  3. when the endpoint declares its current query or tests, the endpoint's rows equal the
 //     reference's on each of them (see Verify).
 //
@@ -67,6 +69,34 @@ func gate(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Arti
 	}
 	if !rep.Exact {
 		return fmt.Errorf("%w: %s", ErrRefused, rep.Summary())
+	}
+	// Every table the endpoint's plan may read: the grains its bucket allows, its finals.
+	for _, g := range ra.Grains {
+		if !pipes.GrainServes(g.Grain, ea.Endpoint.Bucket) || g.WholePeriods(need).Empty() {
+			continue
+		}
+		grep, err := validate.Run(ctx, e, a, rollup, validate.Options{
+			Range: need, Now: now, Dimensions: gateDimensions(ea.Endpoint), MaxMismatches: opts.MaxMismatches, Store: store, Grain: g.Grain,
+		})
+		if err != nil {
+			return fmt.Errorf("validate %s before switching %s: %w", g.Table, ea.Endpoint.Name, err)
+		}
+		res.Reports = append(res.Reports, grep)
+		res.Validation += "; " + grep.Summary()
+		if !grep.Exact {
+			return fmt.Errorf("%w: %s", ErrRefused, grep.Summary())
+		}
+	}
+	if fa := ra.FinalsOf(ea.Endpoint.Name); fa != nil && !fa.WholeBuckets(need).Empty() {
+		frep, err := validate.Finals(ctx, e, ra, ea.Endpoint.Name, validate.Options{Range: need, Now: now, MaxMismatches: opts.MaxMismatches, Store: store})
+		if err != nil {
+			return fmt.Errorf("validate %s before switching %s: %w", fa.Table, ea.Endpoint.Name, err)
+		}
+		res.Reports = append(res.Reports, frep)
+		res.Validation += "; " + frep.Summary()
+		if !frep.Exact {
+			return fmt.Errorf("%w: %s", ErrRefused, frep.Summary())
+		}
 	}
 	if ea.Endpoint.CurrentSQL == "" && len(ea.Endpoint.Tests) == 0 {
 		return nil

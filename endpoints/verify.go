@@ -104,7 +104,7 @@ func (c *Case) Describe() string {
 	return c.Name + " (" + strings.Join(kv, " ") + ")"
 }
 
-// Verify runs endpoint on a rollup version and its reference — its current_sql, or its raw
+// Verify runs endpoint on a rollup version (its planned read, see pipes.PlanRead) and its reference — its current_sql, or its raw
 // version when it has none — with the same parameters, and compares their rows inside the
 // engine with validate's rules (rows matched on the bucket and group_by columns; counts,
 // integer sums and distinct counts exact; floats within validate.DefaultTolerance). The cases
@@ -163,8 +163,13 @@ func Verify(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	values := endpointValues(ra, ep, v.Reference)
 	v.Exact = true
 	for _, c := range cases {
+		// The endpoint runs as it is served: its planned read of the version.
+		plan, params, err := planCall(ctx, e, store, a, ra, c.call)
+		if err != nil {
+			return nil, err
+		}
 		qr, err := validate.CompareQueries(ctx, e, validate.QueryComparison{
-			Reference: reference, Candidate: candidate, ReferenceName: refName, Params: c.bound,
+			Reference: reference, Candidate: plan.SQL, ReferenceName: refName, Params: params,
 			Bucket: ep.Bucket, Keys: ep.GroupBy, Values: values, MaxMismatches: opts.MaxMismatches,
 		})
 		if err != nil {
@@ -181,6 +186,7 @@ func Verify(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 // boundCase is a case with its engine parameters.
 type boundCase struct {
 	*Case
+	call  *Call
 	bound engine.Params
 }
 
@@ -254,7 +260,7 @@ func verifyCases(ep *datasources.Endpoint, whole timerange.Range, now time.Time,
 				}
 			}
 		}
-		out = append(out, boundCase{Case: &Case{Name: s.name, Params: text}, bound: call.Params})
+		out = append(out, boundCase{Case: &Case{Name: s.name, Params: text}, call: call, bound: call.Params})
 	}
 	return out, nil
 }

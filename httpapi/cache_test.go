@@ -28,7 +28,7 @@ import (
 func TestCacheExact(t *testing.T) {
 	f := projecttest.New(t, shared.NeedEmbedded(t))
 	f.Clock = projecttest.MonthEnd.Add(37 * time.Minute) // 2026-11-20 00:37: the watermark is 00:00
-	f.LoadAndBackfill(30, "events_overview_hourly")
+	f.LoadAndBackfill(30, "events_totals_hourly")
 	ctx := context.Background()
 	for _, ep := range []string{"sum_primitives", "timeseries_primitives"} {
 		if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, ep, endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Now()}); err != nil {
@@ -36,8 +36,8 @@ func TestCacheExact(t *testing.T) {
 		}
 	}
 	cache := &httpapi.Cache{}
-	cached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Cache: cache}
-	uncached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now}
+	cached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Cache: cache, Reuse: -1}
+	uncached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Reuse: -1}
 	pop := populate.New(f.E, f.Store, f.A, populate.Options{Now: f.Now})
 
 	series := map[string]string{"start": "-3d", "end": "now", "campaign_id": "c1"}
@@ -73,7 +73,7 @@ func TestCacheExact(t *testing.T) {
 	// yet (late rows beyond the lookback).
 	rawSeries := func(stage string, r *httpapi.Result, rg timerange.Range, campaign string, skip time.Time) {
 		t.Helper()
-		raw := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT toStartOfHour(timestamp) AS h, count(), uniq(session_id), uniq(user_id), sum(value_usd)
+		raw := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT toStartOfHour(timestamp) AS h, count(), uniqCombined(14)(session_id), uniqCombined(14)(user_id), sum(value_usd)
 FROM %s.events WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC') AND ('%s' = '' OR campaign_id = '%s')
 GROUP BY h ORDER BY h`, f.DB, timerange.Format(rg.Start), timerange.Format(rg.End), campaign, campaign), nil).Rows
 		want := map[time.Time][]any{}
@@ -104,7 +104,7 @@ GROUP BY h ORDER BY h`, f.DB, timerange.Format(rg.Start), timerange.Format(rg.En
 	}
 	rawTotals := func(stage string, r *httpapi.Result, from, to, campaign string) {
 		t.Helper()
-		w := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT count(), uniq(session_id), uniq(user_id), sum(value_usd) FROM %s.events
+		w := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT count(), uniqCombined(14)(session_id), uniqCombined(14)(user_id), sum(value_usd) FROM %s.events
 WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC') AND campaign_id = '%s'`, f.DB, from, to, campaign), nil).Rows[0]
 		row := r.Rows[0]
 		got := fmt.Sprintf("%v %v %v %.6f", row[0], row[1], row[2], row[3])
@@ -140,7 +140,7 @@ WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC
 	f.InsertEvents(day(19, 23), day(20, 0), 9, 8)
 	f.InsertEvents(day(18, 10), day(18, 11), 25, 9)
 	f.Clock = day(20, 2).Add(7 * time.Minute)
-	if _, err := pop.PopulateOne(ctx, "events_overview_hourly"); err != nil {
+	if _, err := pop.PopulateOne(ctx, "events_totals_hourly"); err != nil {
 		t.Fatal(err)
 	}
 	rg = timerange.Range{Start: day(17, 2), End: day(20, 2)}
@@ -152,7 +152,7 @@ WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC
 
 	// reconcile --repair rewrites 11-18: what was kept of it and later is dropped, the
 	// closed series before it stays.
-	rep, err := pop.Reconcile(ctx, "events_overview_hourly", timerange.Range{Start: day(10, 0), End: day(20, 2)}, true)
+	rep, err := pop.Reconcile(ctx, "events_totals_hourly", timerange.Range{Start: day(10, 0), End: day(20, 2)}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestCacheDaySeries(t *testing.T) {
 	e := shared.NeedEmbedded(t)
 	f := projecttest.Deploy(t, e, projecttest.Project(t, enginetest.TempDatabase(t, e), map[string]string{"endpoints/daily.yaml": `
 - name: daily
-  rollup: events_overview_hourly
+  rollup: events_totals_hourly
   metrics: [event_count, unique_users]
   bucket: day
   fill: true
@@ -204,12 +204,12 @@ func TestCacheDaySeries(t *testing.T) {
     - {dimension: campaign_id, param: campaign_id}
 `}))
 	f.Clock = projecttest.MonthEnd.Add(37 * time.Minute)
-	f.LoadAndBackfill(30, "events_overview_hourly")
+	f.LoadAndBackfill(30, "events_totals_hourly")
 	ctx := context.Background()
 	if _, err := endpoints.Switch(ctx, f.E, f.Store, f.A, "daily", endpoints.TargetRollup, endpoints.SwitchOptions{Now: f.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	cached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Cache: &httpapi.Cache{}}
+	cached := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Cache: &httpapi.Cache{}, Reuse: -1}
 	params := map[string]string{"date_from": "2026-11-10", "date_to": "2026-11-19", "campaign_id": "c4"}
 	check := func(stage, state string) {
 		t.Helper()
@@ -220,7 +220,7 @@ func TestCacheDaySeries(t *testing.T) {
 		if got.Cache != state {
 			t.Errorf("%s: cache %s, want %s", stage, got.Cache, state)
 		}
-		raw := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT toDate(timestamp) AS d, count(), uniq(user_id) FROM %s.events
+		raw := enginetest.MustQuery(t, f.E, fmt.Sprintf(`SELECT toDate(timestamp) AS d, count(), uniqCombined(14)(user_id) FROM %s.events
 WHERE timestamp >= toDateTime('2026-11-10 00:00:00', 'UTC') AND timestamp < toDateTime('2026-11-20 00:00:00', 'UTC') AND campaign_id = 'c4'
 GROUP BY d ORDER BY d`, f.DB), nil).Rows
 		if len(raw) != 10 || len(got.Rows) != 10 {
@@ -236,7 +236,7 @@ GROUP BY d ORDER BY d`, f.DB), nil).Rows
 	check("same call", httpapi.CachePartial)
 	f.InsertEvents(projecttest.Day(15, 6), projecttest.Day(15, 7), 30, 11)
 	pop := populate.New(f.E, f.Store, f.A, populate.Options{Now: f.Now})
-	if _, err := pop.Reconcile(ctx, "events_overview_hourly", timerange.Range{Start: projecttest.Day(10, 0), End: projecttest.Day(20, 0)}, true); err != nil {
+	if _, err := pop.Reconcile(ctx, "events_totals_hourly", timerange.Range{Start: projecttest.Day(10, 0), End: projecttest.Day(20, 0)}, true); err != nil {
 		t.Fatal(err)
 	}
 	check("after repair", httpapi.CachePartial)

@@ -34,11 +34,11 @@ type fixture struct {
 // TestAPI runs every test of the API on one deployed project with a month of data.
 func TestAPI(t *testing.T) {
 	f := projecttest.New(t, shared.NeedEmbedded(t))
-	f.LoadAndBackfill(30, "events_overview_hourly")
+	f.LoadAndBackfill(30, "events_totals_hourly")
 	serve := func(t *testing.T, opts httpapi.Options) *fixture {
 		ft := *f
 		ft.T = t
-		r := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now}
+		r := &httpapi.ProjectRunner{E: f.E, Store: f.Store, Artifacts: f.A, Now: f.Now, Reuse: -1}
 		return &fixture{Fixture: &ft, api: httpapi.New(r, opts)}
 	}
 	t.Run("errors", func(t *testing.T) { testErrors(t, serve(t, httpapi.Options{})) })
@@ -67,7 +67,7 @@ const local = "127.0.0.1:50000"
 // rawTotals is sum_primitives computed with SQL written here, over [from, to), for one campaign
 // ("" for all): event count, distinct sessions, distinct users, value.
 func (f *fixture) rawTotals(from, to string, campaign string) []any {
-	q := fmt.Sprintf(`SELECT count(), uniq(session_id), uniq(user_id), sum(value_usd) FROM %s.events
+	q := fmt.Sprintf(`SELECT count(), uniqCombined(14)(session_id), uniqCombined(14)(user_id), sum(value_usd) FROM %s.events
 WHERE timestamp >= toDateTime('%s', 'UTC') AND timestamp < toDateTime('%s', 'UTC') AND ('%s' = '' OR campaign_id = '%s')`, f.DB, from, to, campaign, campaign)
 	return enginetest.MustQuery(f.T, f.E, q, nil).Rows[0]
 }

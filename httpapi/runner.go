@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
@@ -24,6 +25,48 @@ type ProjectRunner struct {
 	// Cache, when set, keeps answers about closed hours of rollup-served endpoints (see
 	// Cache); nil runs every call whole.
 	Cache *Cache
+	// Reuse is how long what the metadata says about an endpoint — the version it serves and
+	// that version's watermark — is reused between calls (0: DefaultReuse; negative: never).
+	// Reading it costs two queries per call. A watermark read earlier is never wrong (the hours
+	// after it are read from raw rows, and the cache keeps less); a switch is seen Reuse later
+	// at most.
+	Reuse time.Duration
+
+	mu   sync.Mutex
+	seen map[string]servedAt
+}
+
+// DefaultReuse is ProjectRunner.Reuse when unset.
+const DefaultReuse = time.Second
+
+type servedAt struct {
+	s  *endpoints.Served
+	at time.Time
+}
+
+// resolve returns what the metadata says about endpoint, reused for Reuse.
+func (p *ProjectRunner) resolve(ctx context.Context, name string) (*endpoints.Served, error) {
+	reuse := p.Reuse
+	if reuse == 0 {
+		reuse = DefaultReuse
+	}
+	p.mu.Lock()
+	c, ok := p.seen[name]
+	p.mu.Unlock()
+	if ok && reuse > 0 && time.Since(c.at) < reuse {
+		return c.s, nil
+	}
+	s, err := endpoints.Resolve(ctx, p.E, p.Store, p.Artifacts, name)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	if p.seen == nil {
+		p.seen = map[string]servedAt{}
+	}
+	p.seen[name] = servedAt{s: s, at: time.Now()}
+	p.mu.Unlock()
+	return s, nil
 }
 
 // Endpoints lists the project's endpoints.
@@ -41,21 +84,15 @@ type served struct {
 	rollup    bool
 	table     string
 	watermark time.Time
+	s         *endpoints.Served
 }
 
 func (p *ProjectRunner) served(ctx context.Context, name string) (*served, error) {
-	states, err := p.Store.Endpoints(ctx)
+	s, err := p.resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	st := states[name]
-	s := &served{rollup: st.Target == endpoints.TargetRollup, table: st.Table}
-	if s.rollup {
-		if s.watermark, _, err = p.Store.Watermark(ctx, st.Table); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return &served{rollup: s.Target == endpoints.TargetRollup, table: s.Table, watermark: s.Watermark, s: s}, nil
 }
 
 // Run runs one endpoint on its served version, through the cache when there is one.
@@ -78,18 +115,19 @@ func (p *ProjectRunner) Run(ctx context.Context, name string, params map[string]
 		return nil, err
 	}
 	if !sv.rollup {
-		return p.run(ctx, name, params, endpoints.SideRaw, t, CacheOff)
+		return p.run(ctx, name, params, endpoints.SideRaw, sv, t, CacheOff)
 	}
 	if p.Cache == nil || ra.Rollup.Mode != datasources.ModeScheduled {
 		// A trigger rollup's view writes it on every insert, without a unit in the run log.
-		return p.run(ctx, name, params, endpoints.SideRollup, t, CacheOff)
+		return p.run(ctx, name, params, endpoints.SideRollup, sv, t, CacheOff)
 	}
 	return p.cached(ctx, ea.Endpoint, ra.Rollup, call, sv, params, t)
 }
 
-// run runs one side of an endpoint whole.
-func (p *ProjectRunner) run(ctx context.Context, name string, params map[string]string, side string, t time.Time, cache string) (*Result, error) {
-	r, err := endpoints.Run(ctx, p.E, p.Artifacts, name, params, side, t)
+// run runs one side of an endpoint whole: raw, or the planned read of the rollup version the
+// endpoint serves (grains, the hourly rollup, and the hours after its watermark from raw).
+func (p *ProjectRunner) run(ctx context.Context, name string, params map[string]string, side string, sv *served, t time.Time, cache string) (*Result, error) {
+	r, err := endpoints.RunWith(ctx, p.E, p.Artifacts, name, params, endpoints.RunOptions{Side: side, Now: t, Store: p.Store, Served: sv.s})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +150,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 	c := p.Cache
 	if !shape.series {
 		if sv.watermark.IsZero() || call.Range.End.After(sv.watermark) {
-			return p.run(ctx, ep.Name, params, endpoints.SideRollup, t, CacheOff)
+			return p.run(ctx, ep.Name, params, endpoints.SideRollup, sv, t, CacheOff)
 		}
 		key := cacheKey(ep.Name, sv.table, params, from, to, &call.Range)
 		ch, err := p.changes(ctx, key, sv.table)
@@ -126,7 +164,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 			return res, nil
 		}
 		c.mu.Unlock()
-		res, err := p.run(ctx, ep.Name, params, endpoints.SideRollup, t, CacheMiss)
+		res, err := p.run(ctx, ep.Name, params, endpoints.SideRollup, sv, t, CacheMiss)
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +207,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 			ask[from] = qstart.Format(time.DateOnly)
 		}
 	}
-	fresh, err := p.run(ctx, ep.Name, ask, endpoints.SideRollup, t, state)
+	fresh, err := p.run(ctx, ep.Name, ask, endpoints.SideRollup, sv, t, state)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,9 @@ func (ra *RollupArtifacts) Versioned(table string) (*RollupArtifacts, error) {
 	}
 	r := *ra.Rollup
 	r.Name = table
-	v, err := compileRollup(ra.plan.p, &r, ra.plan.opts)
+	opts := ra.plan.opts
+	opts.def = ra.Rollup
+	v, err := compileRollup(ra.plan.p, &r, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,13 @@ type DiffValue struct {
 	Tolerance float64
 	// Numeric says a relative error can be computed (numbers); Float that NaN equals NaN.
 	Numeric, Float bool
+	// Sketch, for a uniq_combined count, is where two exact computations may still differ
+	// (see Sketch); nil for every other value.
+	Sketch *Sketch
+	// SketchInputs, for a derived metric, are the uniq_combined counts it is computed from: in
+	// a row where one of them (compared in the same query) differs by its sketch's rule, the
+	// derived value may differ too.
+	SketchInputs []string
 	// Array says the values are arrays of numbers, compared element by element (each with
 	// Tolerance; arrays of different lengths differ).
 	Array bool
@@ -122,6 +130,19 @@ func DiffQuery(d Diff) (string, error) {
 	}
 	sample = append(sample, "__hg_in_ref", "__hg_in_cand")
 	var anyMismatch, totals []string
+	// sketchDiffers is, for a uniq_combined count compared at index i, the condition "its two
+	// sides differ, as the sketch's rule allows" (see Sketch).
+	sketchDiffers := func(i int, sk *Sketch) string {
+		r, c := fmt.Sprintf("__hg_ref%d", i), fmt.Sprintf("__hg_cand%d", i)
+		var sizes []string
+		for _, n := range sk.Sizes {
+			sizes = append(sizes, strconv.FormatUint(n, 10))
+		}
+		in := "(" + strings.Join(sizes, ", ") + ")"
+		fr, fc := "toFloat64("+r+")", "toFloat64("+c+")"
+		return fmt.Sprintf("ifNull(%s != %s AND (%s IN %s OR %s IN %s) AND abs(%s - %s) <= %s * least(%s, %s), 0)",
+			r, c, r, in, c, in, fc, fr, strconv.FormatFloat(sk.Tolerance, 'g', -1, 64), fr, fc)
+	}
 	for i, v := range d.Values {
 		r, c := fmt.Sprintf("__hg_ref%d", i), fmt.Sprintf("__hg_cand%d", i)
 		same := fmt.Sprintf("(ifNull(%s = %s, 0) OR (isNull(%s) AND isNull(%s)))", r, c, r, c)
@@ -151,6 +172,14 @@ func DiffQuery(d Diff) (string, error) {
 			if v.Tolerance > 0 {
 				equal = fmt.Sprintf("(%s OR ifNull(abs(%s - %s) <= %s * least(abs(%s), abs(%s)), 0))",
 					same, fc, fr, strconv.FormatFloat(v.Tolerance, 'g', -1, 64), fr, fc)
+			}
+			if v.Sketch != nil {
+				equal = "(" + equal + " OR " + sketchDiffers(i, v.Sketch) + ")"
+			}
+			for j, in := range d.Values {
+				if in.Sketch != nil && slices.Contains(v.SketchInputs, in.Name) {
+					equal = "(" + equal + " OR " + sketchDiffers(j, in.Sketch) + ")"
+				}
 			}
 			x := fmt.Sprintf("abs(%s - %s) / greatest(abs(%s), abs(%s))", fc, fr, fr, fc)
 			rel = fmt.Sprintf("ifNull(if(isFinite(%s), %s, 1), 1)", x, x)
@@ -215,13 +244,56 @@ func (ra *RollupArtifacts) MetricValue(metric string) (v DiffValue, ok bool) {
 		return DiffValue{}, false
 	}
 	c := mp.cmp
-	return DiffValue{Name: metric, Numeric: c.numeric, Float: c.float, Tolerance: c.tolerance, Array: c.array, Member: c.member, Skip: c.skip}, true
+	return DiffValue{Name: metric, Numeric: c.numeric, Float: c.float, Tolerance: c.tolerance, Array: c.array, Member: c.member, Skip: c.skip,
+		Sketch: c.sketch, SketchInputs: c.sketchInputs}, true
 }
 
 // IsDerived reports whether metric is a derived metric of the rollup (computed from the
 // stored ones after the merge, never stored).
 func (ra *RollupArtifacts) IsDerived(metric string) bool {
 	return ra.Rollup.DerivedMetric(metric) != nil
+}
+
+// Sketch is the one place where two computations of uniqCombined(p) over the same rows may
+// differ. ClickHouse's sketch holds the values themselves (a hash set, counted exactly) until
+// the set is full — 2^(p−5) values for String and 64-bit arguments, 2^(p−4) for 32-bit ones —
+// and turns into a HyperLogLog when one more value arrives, even a value it holds already. A
+// group of exactly that many distinct values therefore ends as the exact count or as the
+// HyperLogLog's estimate of the same values, depending on the order its rows or states came
+// in — one query's threads, the grains a plan merges. Every other count is a function of the
+// values alone, so it is compared exactly. Equal says whether two counts agree under this rule.
+type Sketch struct {
+	// Sizes are the set sizes at which the two results may differ.
+	Sizes []uint64
+	// Tolerance is how far the estimate may be from the exact count there: five standard
+	// errors of a HyperLogLog of 2^p cells (1.04 / √2^p each).
+	Tolerance float64
+}
+
+// SketchOf returns the sketch rule of a distinct-count metric, or nil when its counts compare
+// exactly (uniq, uniq_exact, and every other kind).
+func SketchOf(m *datasources.Metric) *Sketch {
+	if m.Kind != datasources.MetricUniqCombined {
+		return nil
+	}
+	p := m.Precision
+	if p == 0 {
+		p = datasources.DefaultPrecision
+	}
+	return &Sketch{Sizes: []uint64{1 << (p - 5), 1 << (p - 4)}, Tolerance: 5 * 1.04 / math.Sqrt(float64(uint64(1)<<p))}
+}
+
+// Equal reports whether two counts agree: the same, or one of them a set size of the sketch
+// and the other within its tolerance.
+func (s *Sketch) Equal(a, b uint64) bool {
+	if a == b {
+		return true
+	}
+	if s == nil || !slices.Contains(s.Sizes, a) && !slices.Contains(s.Sizes, b) {
+		return false
+	}
+	d := math.Abs(float64(a) - float64(b))
+	return d <= s.Tolerance*math.Min(float64(a), float64(b))
 }
 
 // SourceFirstHour returns a query for the first hour of the rollup's source rows (with the

@@ -14,7 +14,8 @@ const defaultDelay = 5 * time.Minute
 
 // ClickHouseFiles renders the project's ClickHouse statements as numbered .sql files, one
 // statement each, in dependency order: the database, raw tables, rollups and their staging
-// tables (on a cluster each local table followed by its Distributed table), endpoint views
+// tables (on a cluster each local table followed by its Distributed table) with their grain and
+// finals tables, endpoint views
 // (reading the raw side until validate switches them), then the populate query and the
 // hourly read of each rollup. Insert-trigger views are not included:
 // their watermark is chosen at deploy time (RollupArtifacts.TriggerViewSQL).
@@ -40,6 +41,12 @@ func ClickHouseFiles(a *Artifacts) map[string][]byte {
 			add("distributed", r.Table, r.CreateDistributed)
 		}
 		add("staging", r.Table, r.CreateStaging)
+		for _, g := range r.Grains {
+			add("grain", g.Table, g.CreateTable)
+		}
+		for _, f := range r.Finals {
+			add("finals", f.Table, f.CreateTable)
+		}
 	}
 	for _, e := range a.Endpoints {
 		add("view", e.Endpoint.Name, e.RawView)

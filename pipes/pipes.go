@@ -142,8 +142,14 @@ type RollupArtifacts struct {
 	// [{start:DateTime}, {end:DateTime}) from the rollup and from the raw datasource (see
 	// MetricsQuery): validate compares them.
 	Read, RawRead string
-	// Hash is the hex sha256 of the rollup's DDL and populate SQL: it changes exactly when the
-	// stored data would differ. Deploy records it.
+	// Grains are the version's tables of coarser grains (datasources.Rollup.Grains), merged
+	// from its states; Finals the finals tables of the endpoints reading it that ask for them.
+	// Both are part of the version: their DDL is in Hash.
+	Grains []*GrainArtifacts
+	Finals []*FinalsArtifacts
+	// Hash is the hex sha256 of the rollup's DDL and populate SQL, its grains' and its
+	// endpoints' finals' DDL: it changes exactly when the stored data would differ. Deploy
+	// records it.
 	Hash string
 
 	plan *rollupPlan
@@ -253,6 +259,16 @@ func CompileFor(p *datasources.Project, target Target) (*Artifacts, error) {
 				return nil, err
 			}
 		}
+		for _, g := range ra.Grains {
+			if err := claim(g.Table, "grain "+string(g.Grain)+" of rollup", r.Pos); err != nil {
+				return nil, err
+			}
+		}
+		for _, f := range ra.Finals {
+			if err := claim(f.Table, "finals of endpoint", f.Endpoint.Pos); err != nil {
+				return nil, err
+			}
+		}
 		a.Rollups = append(a.Rollups, ra)
 	}
 	for _, e := range p.Endpoints {
@@ -273,6 +289,9 @@ type options struct {
 	target Target
 	// shard compiles a cluster project's rollup for one shard (RollupArtifacts.Local).
 	shard bool
+	// def is the rollup's definition when compiling a version under another table name
+	// (Versioned): endpoints name the rollup by its definition's name.
+	def *datasources.Rollup
 	// overTable is the table a rollup over a rollup reads its source from: a version of the
 	// source ("" for the source's name, its first version).
 	overTable string
@@ -338,10 +357,28 @@ func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) 
 	if ra.RawRead, err = rp.query(t, querySpec{side: SideRaw, bucket: "hour", groupBy: dims}); err != nil {
 		return nil, errAt(r.Pos, "rollup %q: %v", r.Name, err)
 	}
+	if ra.Grains, err = compileGrains(rp, ra.Table); err != nil {
+		return nil, err
+	}
+	def := r
+	if opts.def != nil {
+		def = opts.def
+	}
+	if ra.Finals, err = compileFinals(p, def, rp, ra.Table); err != nil {
+		return nil, err
+	}
 	h := sha256.New()
 	h.Write([]byte(ra.CreateTable))
 	h.Write([]byte{0})
 	h.Write([]byte(ra.PopulateSelect))
+	for _, g := range ra.Grains {
+		h.Write([]byte{0})
+		h.Write([]byte(g.CreateTable))
+	}
+	for _, f := range ra.Finals {
+		h.Write([]byte{0})
+		h.Write([]byte(f.CreateTable))
+	}
 	if rp.over != nil {
 		// A rollup over a rollup holds what its source's definition gives: a change of the
 		// source makes a new version of both.

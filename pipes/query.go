@@ -77,6 +77,10 @@ type querySpec struct {
 	// limitParam and offsetParam page the result from parameters.
 	limitParam, offsetParam *datasources.Paging
 	compare                 string
+	// finished, when set, yields the finished rows of window w (a finals table's, see
+	// PlanRead) under the aggregate's aliases, their bucket moved by shift, read beside the
+	// aggregate of the same window; "" for none.
+	finished func(w readWindow, shift string, keys, metrics []outColumn) (string, error)
 }
 
 // MetricsQuery returns a query computing the named metrics of rollup r (all of them if metrics
@@ -313,7 +317,7 @@ func (rp *rollupPlan) query(t target, q querySpec) (string, error) {
 // one for the previous period) wrapped in the finalising select — the output columns named
 // and typed (a day bucket is a Date), the previous period joined, ORDER BY with WITH FILL for
 // a filled time series, LIMIT and OFFSET. The read planner calls it with its own state
-// source.
+// source, and with q.finished the finished rows of each window are read beside its aggregate.
 func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, error) {
 	if err := checkSide(q.side); err != nil {
 		return "", err
@@ -376,7 +380,18 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 	for _, k := range keys {
 		outer = append(outer, ident.Quote(k.alias)+" AS "+ident.Quote(k.name))
 	}
-	cur, err := rp.aggregate(q, src, readWindow{start: t.start, end: t.end}, "", keys, metrics)
+	part := func(w readWindow, shift string) (string, error) {
+		agg, err := rp.aggregate(q, src, w, shift, keys, metrics)
+		if err != nil || q.finished == nil {
+			return agg, err
+		}
+		done, err := q.finished(w, shift, keys, metrics)
+		if err != nil || done == "" {
+			return agg, err
+		}
+		return done + "    UNION ALL\n" + agg, nil
+	}
+	cur, err := part(readWindow{start: t.start, end: t.end}, "")
 	if err != nil {
 		return "", err
 	}
@@ -398,7 +413,7 @@ func (rp *rollupPlan) read(t target, q querySpec, src stateSource) (string, erro
 		if q.bucket == "day" {
 			shift = "toIntervalDay(intDiv(" + period + ", 86400))"
 		}
-		prev, err := rp.aggregate(q, src, prevWindow, shift, keys, metrics)
+		prev, err := part(prevWindow, shift)
 		if err != nil {
 			return "", err
 		}

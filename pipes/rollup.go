@@ -88,6 +88,10 @@ type metricPlan struct {
 type compareRule struct {
 	numeric, float, array, member, skip bool
 	tolerance                           float64
+	// sketch, for a uniq_combined count, is where two exact computations may still differ;
+	// sketchInputs, for a derived metric, the uniq_combined counts it is computed from.
+	sketch       *Sketch
+	sketchInputs []string
 }
 
 func planRollup(p *datasources.Project, r *datasources.Rollup, opts options) (*rollupPlan, error) {
@@ -621,15 +625,12 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			mp.cmp.member = true
 			mp.ref = "groupUniqArray(" + col + ")"
 		}
-	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqIf, datasources.MetricCountDistinctIf:
+	case datasources.MetricUniq, datasources.MetricUniqExact, datasources.MetricUniqCombined, datasources.MetricUniqIf, datasources.MetricCountDistinctIf:
 		if isAggregateType(t) {
 			return nil, fmt.Errorf("%s of a %s column: it is already an aggregate state", m.Kind, t)
 		}
-		fn := "uniq"
-		if m.Kind == datasources.MetricUniqExact || m.Kind == datasources.MetricCountDistinctIf {
-			fn = "uniqExact"
-		}
-		state, raw := fn+"State("+col+")", fn+"("+col+")"
+		fn := DistinctFunction(m)
+		state, raw := Combinator(fn, "State")+"("+col+")", fn+"("+col+")"
 		argType := stripLowCardinality(t)
 		if m.Kind == datasources.MetricUniqIf || m.Kind == datasources.MetricCountDistinctIf {
 			if err := needIf(); err != nil {
@@ -637,13 +638,14 @@ func (rp *rollupPlan) planMetric(m *datasources.Metric) (*metricPlan, error) {
 			}
 			// -StateIf keeps the state of the plain function, merged like any uniq; NULLs are
 			// skipped, so its argument type is never Nullable.
-			state, raw = fn+"StateIf("+col+", "+m.If+")", fn+"If("+col+", "+m.If+")"
+			state, raw = Combinator(fn, "StateIf")+"("+col+", "+m.If+")", Combinator(fn, "If")+"("+col+", "+m.If+")"
 			if argType.IsNullable() {
 				argType = argType.Args[0]
 			}
 		}
-		one("AggregateFunction("+fn+", "+argType.String()+")", state, raw, fn+"Merge("+name+")")
+		one("AggregateFunction("+fn+", "+argType.String()+")", state, raw, Combinator(fn, "Merge")+"("+name+")")
 		mp.valueType, mp.cmp = "UInt64", counted
+		mp.cmp.sketch = SketchOf(m)
 	case datasources.MetricArgMin, datasources.MetricArgMax:
 		bt, err := rp.colType(m.By)
 		if err != nil {
@@ -750,6 +752,14 @@ func (rp *rollupPlan) planDerived(d *datasources.DerivedMetric) (*metricPlan, er
 			if in.cmp.member || in.cmp.skip {
 				mp.cmp.skip = true
 			}
+			if in.cmp.sketch != nil && !slices.Contains(mp.cmp.sketchInputs, in.name) {
+				mp.cmp.sketchInputs = append(mp.cmp.sketchInputs, in.name)
+			}
+			for _, n := range in.cmp.sketchInputs {
+				if !slices.Contains(mp.cmp.sketchInputs, n) {
+					mp.cmp.sketchInputs = append(mp.cmp.sketchInputs, n)
+				}
+			}
 		}
 	}
 	if len(unknown) > 0 {
@@ -760,6 +770,34 @@ func (rp *rollupPlan) planDerived(d *datasources.DerivedMetric) (*metricPlan, er
 	}
 	mp.ref = mp.raw
 	return mp, nil
+}
+
+// DistinctFunction is the ClickHouse aggregate function a distinct-count metric computes, on
+// the raw side and (with -State, -Merge) on every rollup side alike: uniq, uniqExact or
+// uniqCombined(precision). "" for other kinds.
+func DistinctFunction(m *datasources.Metric) string {
+	switch m.Kind {
+	case datasources.MetricUniq, datasources.MetricUniqIf:
+		return "uniq"
+	case datasources.MetricUniqExact, datasources.MetricCountDistinctIf:
+		return "uniqExact"
+	case datasources.MetricUniqCombined:
+		p := m.Precision
+		if p == 0 {
+			p = datasources.DefaultPrecision
+		}
+		return fmt.Sprintf("uniqCombined(%d)", p)
+	}
+	return ""
+}
+
+// Combinator adds an aggregate function combinator to fn, before its parameters:
+// Combinator("uniqCombined(14)", "State") is "uniqCombinedState(14)".
+func Combinator(fn, suffix string) string {
+	if i := strings.Index(fn, "("); i >= 0 {
+		return fn[:i] + suffix + fn[i:]
+	}
+	return fn + suffix
 }
 
 // columns lists the rollup's columns in table order.
@@ -831,10 +869,33 @@ func (rp *rollupPlan) createTable(name string, replicated bool) string {
 
 // createTableOn is createTable with the ON CLUSTER clause given ("" for none).
 func (rp *rollupPlan) createTableOn(name string, replicated bool, on string) string {
+	return rp.createTableLayout(name, replicated, on, rp.partitionExpr(), RollupGranularity)
+}
+
+// createTableLayout writes the DDL of a table with the rollup's columns, engine and sorting
+// key, partitioned by partitionExpr with index granules of granularity rows: the rollup's own
+// tables, and its grains (see GrainArtifacts).
+func (rp *rollupPlan) createTableLayout(name string, replicated bool, on, partitionExpr string, granularity int) string {
 	p := rp.p
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + ident.Qualified(p.Database, name) + on + "\n(\n")
-	cols := rp.columns()
+	writeColumns(&b, rp.columns())
+	if p.Cluster != "" && replicated {
+		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" + replicaArgs(p, name) + ")\n")
+	} else {
+		b.WriteString("ENGINE = AggregatingMergeTree\n")
+	}
+	b.WriteString("PARTITION BY " + partitionExpr + "\n")
+	b.WriteString("ORDER BY (" + rp.sortingKey() + ")")
+	if pk := rp.primaryKey(); pk != nil {
+		b.WriteString("\nPRIMARY KEY (" + quoteList(pk) + ")")
+	}
+	b.WriteString("\n" + tableSettings(granularity, rp.nullableKey))
+	return b.String()
+}
+
+// writeColumns writes the column list of a CREATE TABLE, closing parenthesis included.
+func writeColumns(b *strings.Builder, cols []Column) {
 	for i, c := range cols {
 		b.WriteString("    " + ident.Quote(c.Name) + " " + c.Type)
 		if i < len(cols)-1 {
@@ -843,35 +904,40 @@ func (rp *rollupPlan) createTableOn(name string, replicated bool, on string) str
 		b.WriteString("\n")
 	}
 	b.WriteString(")\n")
-	if p.Cluster != "" && replicated {
-		b.WriteString("ENGINE = ReplicatedAggregatingMergeTree(" + replicaArgs(p, name) + ")\n")
-	} else {
-		b.WriteString("ENGINE = AggregatingMergeTree\n")
+}
+
+// tableSettings is the SETTINGS clause of every table populate swaps partitions of.
+//
+// Replaced parts must leave the disk at once: a part REPLACE PARTITION made outdated but that
+// is still on disk when the process stops is loaded as active again by the next process,
+// doubling its partition. Populate waits for them to go before it records a unit done (see
+// OutdatedParts). Small granules let a filter on the leading sorting-key columns read, and
+// deserialise the states of, only its own rows.
+func tableSettings(granularity int, nullableKey bool) string {
+	s := fmt.Sprintf("SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = %d", granularity)
+	if nullableKey {
+		s += ", allow_nullable_key = 1"
 	}
-	b.WriteString("PARTITION BY " + rp.partitionExpr() + "\n")
-	b.WriteString("ORDER BY (" + rp.sortingKey() + ")")
-	if pk := rp.primaryKey(); pk != nil {
-		b.WriteString("\nPRIMARY KEY (" + quoteList(pk) + ")")
-	}
-	// Replaced parts must leave the disk at once: a part REPLACE PARTITION made outdated but
-	// that is still on disk when the process stops is loaded as active again by the next
-	// process, doubling its partition. Populate waits for them to go before it records a unit
-	// done (see OutdatedParts).
-	b.WriteString("\nSETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
-	if rp.nullableKey {
-		b.WriteString(", allow_nullable_key = 1")
-	}
-	return b.String()
+	return s
 }
 
 // populateSelect writes the SELECT computing the rollup's states from source rows with time
 // column in [lower, upper) (either bound may be empty for none); from is the source table
 // reference. A rollup over a rollup reads the source rollup's entities instead, its table
-// referenced through table. Aggregation runs in an inner query under reserved __hg_
-// aliases, so no alias can shadow a source column used by a condition; the outer query names
-// the rollup columns.
+// referenced through table.
 func (rp *rollupPlan) populateSelect(from string, table func(string) string, lower, upper string) string {
-	cols := rp.columns()
+	src, where := rp.rowSource(table, SideRollup, lower, upper)
+	if rp.over == nil {
+		src = from
+	}
+	return stateSelect(rp.columns(), src, where)
+}
+
+// stateSelect writes the SELECT computing columns cols (their Expr over source rows, the
+// metric states grouped by the others) from the rows of from that every item of where holds.
+// Aggregation runs in an inner query under reserved __hg_ aliases, so no alias can shadow a
+// source column used by a condition; the outer query names the columns.
+func stateSelect(cols []Column, from string, where []string) string {
 	var outer, inner, group []string
 	for i, c := range cols {
 		alias := ident.Quote(fmt.Sprintf("__hg_c%d", i))
@@ -881,17 +947,12 @@ func (rp *rollupPlan) populateSelect(from string, table func(string) string, low
 			group = append(group, alias)
 		}
 	}
-	src, where := rp.rowSource(table, SideRollup, lower, upper)
-	if rp.over == nil {
-		src = from
-	}
-	from = src
 	var b strings.Builder
 	b.WriteString("SELECT\n    " + strings.Join(outer, ",\n    ") + "\nFROM\n(\n")
 	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
 	b.WriteString("    FROM " + from + "\n")
 	if len(where) > 0 {
-		b.WriteString("    WHERE " + strings.Join(where, "\n        AND ") + "\n")
+		b.WriteString("    WHERE " + joinConditions(where) + "\n")
 	}
 	b.WriteString("    GROUP BY " + strings.Join(group, ", ") + "\n)")
 	return b.String()

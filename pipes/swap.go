@@ -50,14 +50,24 @@ func (ra *RollupArtifacts) CarryInto(staging string) string {
 // ReplacePartitionFrom returns the statement that replaces the rollup's partition partitionID
 // with the same partition of the staging table from.
 func (ra *RollupArtifacts) ReplacePartitionFrom(partitionID, from string) string {
-	db := ra.plan.p.Database
-	return "ALTER TABLE " + ident.Qualified(db, ra.Table) + " REPLACE PARTITION ID " + ident.String(partitionID) + " FROM " + ident.Qualified(db, from)
+	return replacePartition(ra.plan.p.Database, ra.Table, partitionID, from)
+}
+
+// replacePartition replaces partition partitionID of db.table with the same partition of
+// db.from.
+func replacePartition(db, table, partitionID, from string) string {
+	return "ALTER TABLE " + ident.Qualified(db, table) + " REPLACE PARTITION ID " + ident.String(partitionID) + " FROM " + ident.Qualified(db, from)
 }
 
 // DropPartition returns the statement that drops the rollup's partition partitionID (the swap
 // of a partition whose recomputed result is empty).
 func (ra *RollupArtifacts) DropPartition(partitionID string) string {
-	return "ALTER TABLE " + ident.Qualified(ra.plan.p.Database, ra.Table) + " DROP PARTITION ID " + ident.String(partitionID)
+	return dropPartition(ra.plan.p.Database, ra.Table, partitionID)
+}
+
+// dropPartition drops partition partitionID of db.table.
+func dropPartition(db, table, partitionID string) string {
+	return "ALTER TABLE " + ident.Qualified(db, table) + " DROP PARTITION ID " + ident.String(partitionID)
 }
 
 // DropTableNamed returns DROP TABLE IF EXISTS for a table of the project database.

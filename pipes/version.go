@@ -19,7 +19,8 @@ func (a *Artifacts) CompileVersion(r *datasources.Rollup, table string) (*Rollup
 
 // DropVersion returns the statements that remove a rollup version for good, in order: its
 // insert-trigger view (so no insert writes into it any more), its table (on a cluster the
-// Distributed table, then the local table on every host) and its staging table. Every
+// Distributed table, then the local table on every host), its staging table, and its grain and
+// finals tables (see GrainArtifacts, FinalsArtifacts). Every
 // statement is DROP TABLE IF EXISTS (ON CLUSTER on a cluster), so running them again is
 // harmless; the view is dropped whatever the rollup's mode (a version may have been deployed
 // as a trigger rollup) and with DROP TABLE, which drops views on every server (18.16 has no
@@ -27,7 +28,14 @@ func (a *Artifacts) CompileVersion(r *datasources.Rollup, table string) (*Rollup
 func (ra *RollupArtifacts) DropVersion() []string {
 	db, on := ra.plan.p.Database, ra.plan.onCluster()
 	var stmts []string
-	for _, t := range uniq(ra.TriggerView, ra.Table, ra.LocalTable, ra.StagingTable) {
+	tables := []string{ra.TriggerView, ra.Table, ra.LocalTable, ra.StagingTable}
+	for _, g := range ra.Grains {
+		tables = append(tables, g.Table)
+	}
+	for _, f := range ra.Finals {
+		tables = append(tables, f.Table)
+	}
+	for _, t := range uniq(tables...) {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+ident.Qualified(db, t)+on)
 	}
 	return stmts

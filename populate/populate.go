@@ -53,6 +53,8 @@ type Runner struct {
 	now       func() time.Time
 	events    func(Event)
 	hooks     Hooks
+	// locks serialise the rebuilds of each grain and finals table (see keepDerived).
+	locks sync.Map
 }
 
 // Step is a point in a unit's life where a crash leaves something different behind.
@@ -540,8 +542,14 @@ func stagingName(ra *pipes.RollupArtifacts, u Unit, runID string, created time.T
 
 // stagingCreated reads the creation time back from a staging table's name.
 func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
-	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
-	if len(parts) < 3 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+	return stagingCreatedWith(ra.StagingPrefix(), name)
+}
+
+// stagingCreatedWith reads the creation time back from the name of a staging table whose
+// names start with prefix.
+func stagingCreatedWith(prefix, name string) (time.Time, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, prefix), "_")
+	if len(parts) < 3 || !strings.HasPrefix(name, prefix) {
 		return time.Time{}, false
 	}
 	sec, err := strconv.ParseInt(parts[1], 10, 64)
@@ -551,26 +559,35 @@ func stagingCreated(ra *pipes.RollupArtifacts, name string) (time.Time, bool) {
 	return time.Unix(sec, 0), true
 }
 
-// stagingRun reads the id of the run that created a staging table back from its name.
-func stagingRun(ra *pipes.RollupArtifacts, name string) (string, bool) {
-	parts := strings.Split(strings.TrimPrefix(name, ra.StagingPrefix()), "_")
-	if len(parts) != 4 || !strings.HasPrefix(name, ra.StagingPrefix()) {
+// stagingRun reads the id of the run that created a staging table back from its name, for
+// staging tables whose names start with prefix.
+func stagingRun(prefix, name string) (string, bool) {
+	parts := strings.Split(strings.TrimPrefix(name, prefix), "_")
+	if len(parts) != 4 || !strings.HasPrefix(name, prefix) {
 		return "", false
 	}
 	return parts[2] + "-" + parts[3], true
 }
 
-// dropStaleStaging drops the staging tables of the rollup version that runs left behind
-// (killed between creating and dropping them, or cut off from the server that held them): the
-// tables of runs that are no longer alive (see meta.Store.DeadRuns), and any older than
-// staleAfter. It looks on every replica of the shard that answers (a run may have worked on
-// another replica than this one). It is housekeeping: a failure does not stop the run.
+// dropStaleStaging drops the staging tables of the rollup version — its own and its grain
+// and finals tables' — that runs left behind (killed between creating and dropping them, or
+// cut off from the server that held them): the tables of runs that are no longer alive (see
+// meta.Store.DeadRuns), and any older than staleAfter. It looks on every replica of the shard
+// that answers (a run may have worked on another replica than this one). It is housekeeping:
+// a failure does not stop the run.
 func (r *Runner) dropStaleStaging(ctx context.Context, rn *run, sh *shard) {
 	ctx = context.WithoutCancel(ctx)
 	ra := sh.ra
 	engines := []engine.Engine{sh.e}
 	for _, o := range sh.others {
 		engines = append(engines, o.e)
+	}
+	prefixes := []string{ra.StagingPrefix()}
+	for _, g := range ra.Grains {
+		prefixes = append(prefixes, g.Table+"__stg_")
+	}
+	for _, f := range ra.Finals {
+		prefixes = append(prefixes, f.Table+"__stg_")
 	}
 	type table struct {
 		e       engine.Engine
@@ -581,20 +598,22 @@ func (r *Runner) dropStaleStaging(ctx context.Context, rn *run, sh *shard) {
 	var found []table
 	var runs []string
 	for _, e := range engines {
-		res, err := e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": ra.StagingPrefix()})
-		if err != nil {
-			continue
-		}
-		for _, row := range res.Rows {
-			t := table{e: e, name: row[0].(string)}
-			var ok bool
-			if t.created, ok = stagingCreated(ra, t.name); !ok {
-				continue
+		for _, prefix := range prefixes {
+			res, err := e.Query(ctx, ra.StagingTables(), engine.Params{"db": r.artifacts.Project.Database, "prefix": prefix})
+			if err != nil {
+				break
 			}
-			if t.run, ok = stagingRun(ra, t.name); ok && t.run != rn.id && !slices.Contains(runs, t.run) {
-				runs = append(runs, t.run)
+			for _, row := range res.Rows {
+				t := table{e: e, name: row[0].(string)}
+				var ok bool
+				if t.created, ok = stagingCreatedWith(prefix, t.name); !ok {
+					continue
+				}
+				if t.run, ok = stagingRun(prefix, t.name); ok && t.run != rn.id && !slices.Contains(runs, t.run) {
+					runs = append(runs, t.run)
+				}
+				found = append(found, t)
 			}
-			found = append(found, t)
 		}
 	}
 	dead, err := r.store.DeadRuns(ctx, rn.ra.Table, runs)

@@ -110,6 +110,12 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit)
 			return fail(u, "after swap", err)
 		}
 	}
+	// The version's grains and finals follow the hours just swapped in, inside the unit: a
+	// crash from here on leaves the units swapping, and their redo rebuilds them too.
+	changed := timerange.Range{Start: first.Range.Start, End: units[len(units)-1].Range.End}
+	if err := r.keepDerived(ctx, e, ra, rn.id, changed); err != nil {
+		return fail(first, "keep the grains and finals of "+first.PartitionID+" in step", err)
+	}
 	if err := r.waitPurged(ctx, sh, ids); err != nil {
 		return fail(first, "swap partition "+first.PartitionID, err)
 	}

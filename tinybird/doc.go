@@ -13,8 +13,8 @@
 //   - A materialized pipe (TYPE MATERIALIZED) or copy pipe (TYPE COPY) whose last node is a
 //     GROUP BY over toStartOfHour(column) (or a day: toDate, toStartOfDay — the hourly rollup
 //     is finer) with aggregates hourglass stores — count, sum, avg, min, max, uniq, uniqExact,
-//     argMin, argMax, any, anyLast, plain or with -State, -SimpleState, and -If for count and
-//     sum — becomes a
+//     uniqCombined(p) (uniq_combined with its precision), argMin, argMax, any, anyLast, plain
+//     or with -State, -SimpleState, and -If for count and sum — becomes a
 //     rollup named after the datasource it fills (trigger mode for a materialized pipe,
 //     scheduled with the COPY_SCHEDULE for a copy pipe). The rollup reads through nodes and
 //     plain pipes that only select columns; columns they extract from JSON text
@@ -42,5 +42,7 @@
 //
 // Import is the inverse of the compiler's Tinybird target (pipes.Tinybird) on what that target
 // writes: building an imported project for Tinybird and importing it again gives the same
-// project, file for file.
+// project, file for file. Grains, finals and fresh are hourglass's own read planning, which
+// Tinybird's datafiles do not carry (Tinybird reads its hourly datasources): an imported
+// project has none.
 package tinybird

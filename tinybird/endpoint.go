@@ -109,6 +109,14 @@ var finalizers = map[string][]datasources.MetricKind{
 	"anyLastMerge":   {datasources.MetricAnyLast},
 }
 
+// precisionOf is a uniq_combined metric's precision, its default when it declares none.
+func precisionOf(m *datasources.Metric) int {
+	if m.Precision == 0 {
+		return datasources.DefaultPrecision
+	}
+	return m.Precision
+}
+
 // metricRead reads an endpoint column as the finalised metric of the rollup, or returns why
 // not.
 func (rt *rollupT) metricRead(e []token) (*datasources.Metric, string) {
@@ -135,13 +143,21 @@ func (rt *rollupT) metricRead(e []token) (*datasources.Metric, string) {
 		return nil, "it is not a metric the rollup stores, finalised"
 	}
 	c := asCall(e)
-	if c == nil || len(c.args) != 1 || c.params != nil {
+	if c == nil || len(c.args) != 1 || c.params != nil && c.name != "uniqCombinedMerge" {
 		return nil, "it is not a metric the rollup stores, finalised"
 	}
 	col := asName(c.args[0])
 	m := rt.metrics[col]
 	if m == nil {
 		return nil, fmt.Sprintf("%s is not a metric of %s", text(c.args[0]), rt.r.Name)
+	}
+	if c.params != nil {
+		// uniqCombinedMerge(p)(m) finalises a uniq_combined metric of the same precision.
+		if c.name == "uniqCombinedMerge" && m.Kind == datasources.MetricUniqCombined && len(c.params) == 1 && len(c.params[0]) == 1 &&
+			c.params[0][0].raw == strconv.Itoa(precisionOf(m)) {
+			return m, ""
+		}
+		return nil, "it is not a metric the rollup stores, finalised"
 	}
 	for _, k := range finalizers[c.name] {
 		if k == m.Kind {
@@ -689,6 +705,12 @@ func (rt *rollupT) derivedRead(x []token) (string, bool) {
 			// A call: a metric's finalisation (with CAST and the avg form handled by
 			// metricRead), or a function whose arguments are read in turn.
 			if close := matching(x, i+1); close > 0 {
+				if close+1 < len(x) && x[close+1].is("(") {
+					// A parametric call, uniqCombinedMerge(14)(m): both lists.
+					if c2 := matching(x, close+1); c2 > 0 {
+						close = c2
+					}
+				}
 				if m, _ := rt.metricRead(x[i : close+1]); m != nil {
 					out = append(out, token{kind: tIdent, raw: m.Name, val: m.Name, line: t.line})
 					used = true

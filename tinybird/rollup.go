@@ -3,6 +3,7 @@ package tinybird
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -693,8 +694,17 @@ func usesNow(toks []token) bool {
 // metric translates an aggregate into an hourglass metric, with a note when the original
 // stored something hourglass stores differently; nil and why when it cannot.
 func (im *importer) metric(v *view, a *agg, name string, pending *[]*datasources.Column) (*datasources.Metric, string) {
+	precision := 0
 	if a.params != nil {
-		return nil, fmt.Sprintf("%s takes parameters, and hourglass has no metric kind for it", a.name)
+		// uniqCombined(p) is hourglass's uniq_combined with a precision; nothing else takes one.
+		if a.base != "uniqCombined" || len(a.params) != 1 || len(a.params[0]) != 1 {
+			return nil, fmt.Sprintf("%s takes parameters, and hourglass has no metric kind for it", a.name)
+		}
+		p, err := strconv.Atoi(a.params[0][0].raw)
+		if err != nil || p < datasources.MinPrecision || p > datasources.MaxPrecision {
+			return nil, fmt.Sprintf("%s: hourglass's uniq_combined takes a precision from %d to %d", text(a.call.toTokens()), datasources.MinPrecision, datasources.MaxPrecision)
+		}
+		precision = p
 	}
 	if a.has("Merge") || a.has("MergeState") {
 		return nil, "it merges states another rollup stored: an hourglass rollup aggregates raw rows"
@@ -800,8 +810,19 @@ func (im *importer) metric(v *view, a *agg, name string, pending *[]*datasources
 		if plain {
 			finished = fmt.Sprintf("%s is stored as a finished value per hour; hourglass stores a mergeable state", text(a.call.toTokens()))
 		}
+	case "uniqCombined":
+		if m.If != "" || len(args) != 1 {
+			return nil, "hourglass's uniq_combined takes one column"
+		}
+		m.Kind, m.Precision = datasources.MetricUniqCombined, precision
+		if m.Column, why = colArg(0); why != "" {
+			return nil, why
+		}
+		if plain {
+			finished = fmt.Sprintf("%s is stored as a finished number per hour, which cannot be combined across hours; hourglass stores a mergeable state", text(a.call.toTokens()))
+		}
 	default:
-		return nil, fmt.Sprintf("%s has no hourglass metric kind (count, sum, avg, min, max, uniq, uniqExact, argMin, argMax, any, anyLast, with -If for count and sum)", a.base)
+		return nil, fmt.Sprintf("%s has no hourglass metric kind (count, sum, avg, min, max, uniq, uniqExact, uniqCombined, argMin, argMax, any, anyLast, with -If for count and sum)", a.base)
 	}
 	return m, finished
 }

@@ -138,7 +138,11 @@ func rollupYAML(r *datasources.Rollup) string {
 	}
 	b.WriteString("metrics:\n")
 	for _, m := range r.Metrics {
-		line := flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "expr", m.Expr, "type", m.Type, "if", m.If, "by", m.By)
+		precision := ""
+		if m.Precision != 0 {
+			precision = itoa(m.Precision)
+		}
+		line := flow("name", m.Name, "kind", string(m.Kind), "column", m.Column, "expr", m.Expr, "type", m.Type, "if", m.If, "by", m.By, "precision", precision)
 		if len(m.Levels) > 0 {
 			var lv []string
 			for _, l := range m.Levels {

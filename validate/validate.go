@@ -59,6 +59,9 @@ type Options struct {
 	// Store is hourglass's metadata; with it, partitions a crashed unit may have doubled are
 	// never reported exact (see Report.Suspect). Nil skips that check.
 	Store *meta.Store
+	// Grain validates one of the rollup's grain tables (day, week) instead of its hourly
+	// table: per period of the grain, over the whole periods of Range.
+	Grain datasources.Grain
 }
 
 // Mismatch kinds.
@@ -248,14 +251,11 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	}
 	rep.Tolerance = tol
 
-	rawQ, err := ra.MetricsQuery(pipes.SideReference, by, opts.Dimensions, rep.Metrics)
+	rawQ, rollQ, err := rep.queries(ra, opts)
 	if err != nil {
 		return nil, err
 	}
-	rollQ, err := ra.MetricsQuery(pipes.SideRollup, by, opts.Dimensions, rep.Metrics)
-	if err != nil {
-		return nil, err
-	}
+	by = rep.By
 	rep.SQL.Raw, rep.SQL.Rollup = rawQ, rollQ
 	qr, err := CompareQueries(ctx, e, QueryComparison{
 		Reference: rawQ, Candidate: rollQ, Params: engine.Params{pipes.StartParam: rep.Range.Start, pipes.EndParam: rep.Range.End},
@@ -271,6 +271,33 @@ func Run(ctx context.Context, e engine.Engine, a *pipes.Artifacts, rollup string
 	rep.Exact = rep.MismatchCount == 0 && len(rep.Suspect) == 0
 	rep.Elapsed = time.Since(started)
 	return rep, nil
+}
+
+// queries returns the raw and rollup queries a validation compares: the hourly table's per
+// bucket, or with opts.Grain the grain table's per period over the whole periods of the range
+// (rep.Range and rep.By follow).
+func (rep *Report) queries(ra *pipes.RollupArtifacts, opts Options) (raw, rollup string, err error) {
+	if opts.Grain == "" {
+		if raw, err = ra.MetricsQuery(pipes.SideReference, rep.By, opts.Dimensions, rep.Metrics); err != nil {
+			return "", "", err
+		}
+		rollup, err = ra.MetricsQuery(pipes.SideRollup, rep.By, opts.Dimensions, rep.Metrics)
+		return raw, rollup, err
+	}
+	ga := ra.Grain(opts.Grain)
+	if ga == nil {
+		return "", "", fmt.Errorf("rollup %s has no grain %q: add it to its grains (grains: [day, week]), or leave --grain out", ra.Rollup.Name, opts.Grain)
+	}
+	whole := ga.WholePeriods(rep.Range)
+	if whole.Empty() {
+		return "", "", fmt.Errorf("--grain %s: %s holds no whole %s of closed hours: give a longer range", opts.Grain, rep.Range, opts.Grain)
+	}
+	rep.Range, rep.By, rep.Rollup = whole, string(opts.Grain), ga.Table
+	if raw, err = ga.MetricsQuery(pipes.SideReference, opts.Dimensions, rep.Metrics); err != nil {
+		return "", "", err
+	}
+	rollup, err = ga.MetricsQuery(pipes.SideRollup, opts.Dimensions, rep.Metrics)
+	return raw, rollup, err
 }
 
 func dimensionNames(r *datasources.Rollup) []string {

@@ -78,8 +78,8 @@ func New(t testing.TB, e engine.Engine) *Fixture {
 }
 
 // Deploy compiles def and sets it up in its database (which must exist) the way deploy
-// would for scheduled rollups: raw tables, rollup tables, metadata tables, and a deployment
-// record per rollup.
+// would for scheduled rollups: raw tables, rollup tables with their grain and finals tables,
+// metadata tables, and a deployment record per rollup.
 func Deploy(t testing.TB, e engine.Engine, def *datasources.Project) *Fixture {
 	t.Helper()
 	return DeployFor(t, e, def, pipes.Target{})
@@ -103,7 +103,7 @@ func DeployFor(t testing.TB, e engine.Engine, def *datasources.Project, target p
 		enginetest.MustExec(t, e, d.CreateTable)
 	}
 	for _, r := range a.Rollups {
-		enginetest.MustExec(t, e, r.CreateTable)
+		enginetest.MustExec(t, e, r.CreateTables()...)
 		if err := f.Store.RecordDeployment(ctx, meta.Deployment{Object: r.Rollup.Name, Kind: "rollup", Version: 1, Table: r.Table, Hash: r.Hash}); err != nil {
 			t.Fatal(err)
 		}

@@ -16,4 +16,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_local` ON CLUSTER `main`
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/events_hourly_local', '{replica}')
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `event_type`, `utm_source`, `is_paid`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;

@@ -10,4 +10,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live_local` ON CLUSTER `main`
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/sessions_live_local', '{replica}')
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `hour`, `device_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;

@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_local__stg_20250102_1_run`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `event_type`, `utm_source`, `is_paid`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;
 SELECT count() FROM `analytics`.`events_local` WHERE `timestamp` >= {start:DateTime} AND `timestamp` < {end:DateTime} AND (event_type != 'debug');
 INSERT INTO `analytics`.`events_hourly_local__stg_20250102_1_run` (`hour`, `event_type`, `utm_source`, `workspace_id`, `campaign_id`, `is_paid`, `event_count`, `unique_sessions`, `unique_users`, `total_value_usd`, `page_unload_count`, `total_time_on_page`)
 SELECT

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_hourly_local__stg_20250102_1_ru
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `country`, `device_type`, `referrer`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, allow_nullable_key = 1;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256, allow_nullable_key = 1;
 SELECT count() FROM `analytics`.`sessions_local` WHERE `started_at` >= {start:DateTime} AND `started_at` < {end:DateTime};
 INSERT INTO `analytics`.`sessions_hourly_local__stg_20250102_1_run` (`hour`, `workspace_id`, `campaign_id`, `country`, `device_type`, `referrer`, `session_count`, `unique_users`, `new_sessions`, `bounced_sessions`, `total_duration`, `avg_duration_sum`, `avg_duration_count`, `min_duration`, `max_duration`, `last_landing_page`, `total_revenue`, `max_revenue`, `returning_revenue`, `avg_price_sum`, `avg_price_count`)
 SELECT

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live_local__stg_20250102_1_run`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `hour`, `device_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;
 SELECT count() FROM `analytics`.`sessions_local` WHERE `started_at` >= {start:DateTime} AND `started_at` < {end:DateTime};
 INSERT INTO `analytics`.`sessions_live_local__stg_20250102_1_run` (`hour`, `workspace_id`, `device_type`, `session_count`, `unique_users`, `first_landing_page`)
 SELECT

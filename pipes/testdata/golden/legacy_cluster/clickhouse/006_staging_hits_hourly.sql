@@ -22,4 +22,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`hits_hourly_staging` ON CLUSTER `two_sha
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`hour`, `site`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;

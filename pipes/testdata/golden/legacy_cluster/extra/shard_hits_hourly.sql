@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS `analytics`.`hits_hourly_local__stg_20250102_1_run`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`hour`, `site`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;
 SELECT count() FROM `analytics`.`hits_local` WHERE `ts` >= {start:DateTime} AND `ts` < {end:DateTime};
 INSERT INTO `analytics`.`hits_hourly_local__stg_20250102_1_run` (`hour`, `site`, `hits`, `big_hits`, `total_bytes`, `total_latency`, `net_delta`, `big_bytes`, `revenue`, `min_latency`, `max_page`, `avg_bytes_sum`, `avg_bytes_count`, `avg_price_sum`, `avg_price_count`, `users`, `exact_users`, `last_page`)
 SELECT

@@ -25,4 +25,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_hourly`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(`hour`)
 ORDER BY (`workspace_id`, `campaign_id`, `hour`, `country`, `device_type`, `referrer`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, allow_nullable_key = 1;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256, allow_nullable_key = 1;

@@ -10,4 +10,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`sessions_live_staging`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`workspace_id`, `hour`, `device_type`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;

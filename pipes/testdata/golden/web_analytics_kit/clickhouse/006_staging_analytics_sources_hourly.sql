@@ -9,4 +9,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`analytics_sources_hourly_staging`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`hour`, `referrer`, `location`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;

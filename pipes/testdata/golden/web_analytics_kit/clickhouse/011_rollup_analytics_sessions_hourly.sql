@@ -12,4 +12,4 @@ CREATE TABLE IF NOT EXISTS `analytics`.`analytics_sessions_hourly`
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(`hour`)
 ORDER BY (`hour`, `device`, `browser`, `location`)
-SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0;
+SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 256;
