@@ -24,7 +24,7 @@ func FuzzImport(f *testing.F) {
 		}
 		files := map[string][]byte{
 			"datasources/analytics_events.datasource": []byte(events),
-			"x/fuzzed" + ext:                          []byte(content),
+			"x/fuzzed" + ext: []byte(content),
 		}
 		if _, err := Import(mapFS(files), Options{Folder: "f"}); err != nil {
 			t.Fatal(err)
