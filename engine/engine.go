@@ -131,6 +131,25 @@ func (r *Result) Row() []any {
 	return r.Rows[0]
 }
 
+// Uint reads a whole number the engines return (a UInt as uint64, an Int as int64, a Bool as
+// bool; a NULL as 0). ok is false for any other value.
+func Uint(v any) (n uint64, ok bool) {
+	switch x := v.(type) {
+	case uint64:
+		return x, true
+	case int64:
+		return uint64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	case nil:
+		return 0, true
+	}
+	return 0, false
+}
+
 // ColumnIndex returns the index of the named column, or -1.
 func (r *Result) ColumnIndex(name string) int {
 	for i, c := range r.Columns {

@@ -80,3 +80,15 @@ func TestDecodeRefusesMalformedOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestUint(t *testing.T) {
+	for _, c := range []struct {
+		v  any
+		n  uint64
+		ok bool
+	}{{uint64(7), 7, true}, {int64(3), 3, true}, {true, 1, true}, {false, 0, true}, {nil, 0, true}, {"7", 0, false}, {1.5, 0, false}} {
+		if n, ok := engine.Uint(c.v); n != c.n || ok != c.ok {
+			t.Errorf("Uint(%#v) = %d, %v; want %d, %v", c.v, n, ok, c.n, c.ok)
+		}
+	}
+}

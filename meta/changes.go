@@ -67,12 +67,8 @@ func (s *Store) ChangesSince(ctx context.Context, table string, seen Changes) (C
 	return c, nil
 }
 
+// asUint reads a count or sequence number (0 when it is not one).
 func asUint(v any) uint64 {
-	switch x := v.(type) {
-	case uint64:
-		return x
-	case int64:
-		return uint64(x)
-	}
-	return 0
+	n, _ := engine.Uint(v)
+	return n
 }

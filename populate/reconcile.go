@@ -145,13 +145,8 @@ func (r *Runner) drift(ctx context.Context, ra *pipes.RollupArtifacts, rg timera
 }
 
 func toUint(v any) (uint64, error) {
-	switch x := v.(type) {
-	case uint64:
-		return x, nil
-	case int64:
-		return uint64(x), nil
-	case nil:
-		return 0, nil
+	if n, ok := engine.Uint(v); ok {
+		return n, nil
 	}
 	return 0, fmt.Errorf("unexpected count value %v (%T)", v, v)
 }

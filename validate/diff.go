@@ -247,18 +247,10 @@ func CompareQueries(ctx context.Context, e engine.Engine, c QueryComparison) (*Q
 	return rep, nil
 }
 
+// asUint reads a count or flag the diff query returns (0 when it is not one).
 func asUint(v any) uint64 {
-	switch x := v.(type) {
-	case uint64:
-		return x
-	case int64:
-		return uint64(x)
-	case bool:
-		if x {
-			return 1
-		}
-	}
-	return 0
+	n, _ := engine.Uint(v)
+	return n
 }
 
 // dimensionValues renders a row's dimension values by name (nil when there are none).
