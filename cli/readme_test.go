@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hourglass-dev/hourglass/internal/syncbuf"
 )
 
 // readmeClock is the minute the README's job runs at: not on the hour, and past the 5-minute
@@ -162,7 +164,7 @@ func runSchedule10_37(t *testing.T, args []string, clock func() time.Time) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	errb := &scheduleLogBuffer{}
+	errb := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, args, IO{In: strings.NewReader(""), Out: &out, Err: errb, Now: clock}, Build{Version: "test"})

@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/internal/syncbuf"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/pipes"
 	"github.com/hourglass-dev/hourglass/populate"
@@ -150,7 +150,7 @@ func TestScheduleDaemonServesAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	errOut := &scheduleLogBuffer{}
+	errOut := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"--project", dir, "--dsn", dsn, "schedule", "--listen", "127.0.0.1:0", "--now", "2026-11-05 03:05"},
@@ -217,22 +217,4 @@ func TestScheduleDaemonServesAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Close()
-}
-
-// scheduleLogBuffer is a bytes.Buffer safe for the daemon's concurrent log writers.
-type scheduleLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *scheduleLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *scheduleLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/hourglass-dev/hourglass/endpoints"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/httpapi"
+	"github.com/hourglass-dev/hourglass/internal/syncbuf"
 )
 
 // endpointYAML is projectYAML with an endpoint on its rollup.
@@ -189,7 +188,7 @@ func numbers(rows [][]any) [][]any {
 func (f *fixture) serve(node string) (string, func()) {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		args := []string{"--project", f.dir, "--dsn", f.c.Node(node).DSN, "serve", "--listen", "127.0.0.1:0", "--now", afterFill, "--holder", "serve@" + node}
@@ -217,22 +216,4 @@ func (f *fixture) serve(node string) (string, func()) {
 			f.t.Fatalf("hourglass serve through %s did not listen:\n%s", node, logs)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the daemon's concurrent log writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

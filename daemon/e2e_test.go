@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/bintest"
+	"github.com/hourglass-dev/hourglass/internal/syncbuf"
 )
 
 var bin bintest.Binary
@@ -32,24 +32,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	bin.Remove()
 	os.Exit(code)
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a child process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type project struct {
@@ -115,7 +97,7 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 		p.must("backfill", r, "--from", from, "--to", to)
 	}
 
-	var daemonOut, daemonErr syncBuffer
+	var daemonOut, daemonErr syncbuf.Buffer
 	srv := exec.Command(p.bin, "serve", "--listen", "127.0.0.1:0")
 	srv.Dir, srv.Stdout, srv.Stderr, srv.Env = p.dir, &daemonOut, &daemonErr, cleanEnv()
 	if err := srv.Start(); err != nil {
@@ -190,7 +172,7 @@ func TestCommandsBesideTheDaemon(t *testing.T) {
 	}
 
 	// A backfill through the daemon, interrupted with Ctrl-C, then resumed.
-	var bfErr syncBuffer
+	var bfErr syncbuf.Buffer
 	bf := exec.Command(p.bin, "backfill", "events_hourly", "--from", from, "--to", to)
 	bf.Dir, bf.Stderr, bf.Env = p.dir, &bfErr, cleanEnv()
 	if err := bf.Start(); err != nil {

@@ -1,7 +1,6 @@
 package scheduler_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/hourglass-dev/hourglass/datasources"
 	"github.com/hourglass-dev/hourglass/engine/enginetest"
 	"github.com/hourglass-dev/hourglass/internal/projecttest"
+	"github.com/hourglass-dev/hourglass/internal/syncbuf"
 	"github.com/hourglass-dev/hourglass/meta"
 	"github.com/hourglass-dev/hourglass/populate"
 	"github.com/hourglass-dev/hourglass/scheduler"
@@ -103,14 +103,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 type fixture struct {
 	*projecttest.Fixture
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 }
 
 func day(d, h int) time.Time { return projecttest.Day(d, h) }
 
 func newFixture(t *testing.T, auto bool) *fixture {
 	t.Helper()
-	f := &fixture{Fixture: projecttest.New(t, shared.NeedEmbedded(t)), clock: newClock(day(5, 0), auto), logs: &syncBuffer{}}
+	f := &fixture{Fixture: projecttest.New(t, shared.NeedEmbedded(t)), clock: newClock(day(5, 0), auto), logs: &syncbuf.Buffer{}}
 	f.Store = meta.New(f.E, f.DB, f.clock.Now)
 	t.Cleanup(func() {
 		if strings.Contains(f.logs.String(), "UNKNOWN_QUERY_PARAMETER") {
@@ -237,22 +237,4 @@ func (p *flaky) inFlight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.busy
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (loggers on several goroutines).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
