@@ -207,6 +207,36 @@ func (c *Cache) put(key string, e *cacheEntry) {
 	c.entries[key] = e
 }
 
+// seen is the run log's point the answer kept under key was read at (zero when none is kept).
+func (c *Cache) seen(key string) meta.Changes {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[key]; e != nil {
+		return e.seen
+	}
+	return meta.Changes{}
+}
+
+// lookup returns a copy of the answer kept under key, after dropping what ch says was
+// rewritten (see get), or nil.
+func (c *Cache) lookup(key string, ch meta.Changes, step time.Duration, series bool) *cacheEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.get(key, ch, step, series)
+	if e == nil {
+		return nil
+	}
+	cp := *e
+	return &cp
+}
+
+// store keeps e under key (see put).
+func (c *Cache) store(key string, e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.put(key, e)
+}
+
 // Len is how many answers are kept.
 func (c *Cache) Len() int {
 	c.mu.Lock()

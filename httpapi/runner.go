@@ -157,20 +157,14 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		if e := c.get(key, ch, time.Hour, false); e != nil {
-			res := &Result{Columns: e.columns, Rows: e.rows, Cache: CacheHit}
-			c.mu.Unlock()
-			return res, nil
+		if e := c.lookup(key, ch, time.Hour, false); e != nil {
+			return &Result{Columns: e.columns, Rows: e.rows, Cache: CacheHit}, nil
 		}
-		c.mu.Unlock()
 		res, err := p.run(ctx, ep.Name, params, endpoints.SideRollup, sv, t, CacheMiss)
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		c.put(key, &cacheEntry{seen: ch, cover: call.Range, columns: res.Columns, rows: res.Rows})
-		c.mu.Unlock()
+		c.store(key, &cacheEntry{seen: ch, cover: call.Range, columns: res.Columns, rows: res.Rows})
 		return res, nil
 	}
 
@@ -183,15 +177,13 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 	qstart, state := call.Range.Start, CacheMiss
 	var kept [][]any
 	var prev *cacheEntry
-	c.mu.Lock()
-	if e := c.get(key, ch, shape.step, true); e != nil && !e.cover.Start.After(call.Range.Start) && call.Range.Start.Before(e.cover.End) {
+	if e := c.lookup(key, ch, shape.step, true); e != nil && !e.cover.Start.After(call.Range.Start) && call.Range.Start.Before(e.cover.End) {
 		upto := floor(minTime(e.cover.End, call.Range.End), shape.rangeStep)
 		if upto.After(call.Range.Start) {
 			kept, _ = rowsIn(e.rows, e.columns, e.bucket, timerange.Range{Start: call.Range.Start, End: upto})
-			qstart, prev = upto, &cacheEntry{cover: e.cover, columns: e.columns, rows: e.rows, bucket: e.bucket}
+			qstart, prev = upto, e
 		}
 	}
-	c.mu.Unlock()
 	if !qstart.Before(call.Range.End) {
 		return &Result{Columns: prev.columns, Rows: kept, Cache: CacheHit}, nil
 	}
@@ -236,9 +228,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 		return res, nil
 	}
 	rows := make([][]any, 0, len(before)+len(after))
-	c.mu.Lock()
-	c.put(key, &cacheEntry{seen: ch, cover: keep, columns: fresh.Columns, rows: append(append(rows, before...), after...), bucket: shape.bucket})
-	c.mu.Unlock()
+	c.store(key, &cacheEntry{seen: ch, cover: keep, columns: fresh.Columns, rows: append(append(rows, before...), after...), bucket: shape.bucket})
 	return res, nil
 }
 
@@ -246,13 +236,7 @@ func (p *ProjectRunner) cached(ctx context.Context, ep *datasources.Endpoint, r 
 // (everything, when none is kept): it is read before any data, so a unit recorded while the
 // data is read is seen by the next call.
 func (p *ProjectRunner) changes(ctx context.Context, key, table string) (meta.Changes, error) {
-	var seen meta.Changes
-	p.Cache.mu.Lock()
-	if e := p.Cache.entries[key]; e != nil {
-		seen = e.seen
-	}
-	p.Cache.mu.Unlock()
-	ch, err := p.Store.ChangesSince(ctx, table, seen)
+	ch, err := p.Store.ChangesSince(ctx, table, p.Cache.seen(key))
 	if err != nil {
 		return meta.Changes{}, fmt.Errorf("cache: %w", err)
 	}
