@@ -520,3 +520,48 @@ endpoints:
 		t.Errorf("second plan on 18.16: %+v", p.Changes)
 	}
 }
+
+// Metadata tables created before they dropped outdated parts at once (a plain MergeTree, as an
+// older hourglass made them): plan shows the alter, deploy applies it, and the next plan has
+// nothing to do. The run log's records survive it.
+func TestOldMetadataTablesGetTheirCleanup(t *testing.T) {
+	e := shared.NeedEmbedded(t)
+	db := dbName(t, e)
+	a := compile(t, scaffold(db))
+	mustApply(t, e, a, false)
+	ctx := context.Background()
+	store := meta.New(e, db, nil)
+	rec := meta.Unit{RunID: "r1", Rollup: "events_hourly", Kind: "backfill", Start: now.Truncate(time.Hour), End: now.Truncate(time.Hour), Status: meta.StatusDone}
+	if err := store.RecordUnits(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the settings an older hourglass created them with.
+	for _, tb := range []string{meta.RunsTable, meta.StateTable} {
+		enginetest.MustExec(t, e, "ALTER TABLE `"+db+"`.`"+tb+"` RESET SETTING old_parts_lifetime, cleanup_delay_period, cleanup_delay_period_random_add")
+	}
+	p := plan(t, e, a)
+	var got *deploy.Change
+	for i, c := range p.Changes {
+		if c.Kind == deploy.KindMetadata {
+			got = &p.Changes[i]
+		}
+	}
+	want := "tables " + meta.RunsTable + ", " + meta.StateTable + ": drop the parts merges leave outdated at once"
+	if got == nil || got.Action != deploy.ActionAlter || got.Detail != want {
+		t.Fatalf("metadata change %+v, want alter %q", got, want)
+	}
+	mustApply(t, e, a, false)
+	for _, tb := range []string{meta.DeploymentsTable, meta.RunsTable, meta.StateTable, meta.EndpointsTable} {
+		r := enginetest.MustQuery(t, e, "SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}", engine.Params{"db": db, "t": tb})
+		if full := r.Rows[0][0].(string); !strings.Contains(full, "old_parts_lifetime = 0") {
+			t.Errorf("%s after deploy: %s", tb, full)
+		}
+	}
+	if p := plan(t, e, a); !p.NothingToDo() {
+		t.Errorf("plan after the alter has work: %+v", p.Changes)
+	}
+	units, err := store.RunUnits(ctx, "r1")
+	if err != nil || len(units) != 1 {
+		t.Errorf("run log after the alter: %v, %v", units, err)
+	}
+}

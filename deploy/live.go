@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/hourglass-dev/hourglass/chtype"
@@ -16,7 +15,6 @@ import (
 // On a cluster it is every host's catalog merged (see mergeCatalogs): a table or column is
 // there when some host has it, and says which hosts lack it.
 type live struct {
-	version     [2]int // server major, minor
 	versionText string
 	catalog
 	deployments map[string]meta.Deployment
@@ -41,6 +39,8 @@ type liveTable struct {
 	// system.tables lacks them.
 	partitionKey, sortingKey string
 	keysKnown                bool
+	// engineFull is system.tables' engine_full ("" on servers without it).
+	engineFull string
 	// missing are the hosts of the cluster without the table.
 	missing []cluster.Host
 }
@@ -69,7 +69,7 @@ func readLive(ctx context.Context, e engine.Engine, store *meta.Store, db string
 	if err != nil {
 		return nil, fmt.Errorf("read the engine version: %w", err)
 	}
-	l := &live{versionText: info.Version, version: parseVersion(info.Version)}
+	l := &live{versionText: info.Version}
 	if len(nodes) == 0 {
 		if l.catalog, err = readCatalog(ctx, e, db); err != nil {
 			return nil, err
@@ -115,6 +115,9 @@ func readCatalog(ctx context.Context, e engine.Engine, db string) (catalog, erro
 	if keys {
 		q += ", partition_key, sorting_key"
 	}
+	if have["engine_full"] {
+		q += ", engine_full"
+	}
 	r, err = e.Query(ctx, q+" FROM system.tables WHERE database = {db:String}", engine.Params{"db": db})
 	if err != nil {
 		return l, fmt.Errorf("read tables of %s: %w", db, err)
@@ -123,6 +126,9 @@ func readCatalog(ctx context.Context, e engine.Engine, db string) (catalog, erro
 		t := &liveTable{name: row[0].(string), engine: row[1].(string), keysKnown: keys}
 		if keys {
 			t.partitionKey, t.sortingKey = row[2].(string), row[3].(string)
+		}
+		if have["engine_full"] {
+			t.engineFull = row[len(row)-1].(string)
 		}
 		l.tables[t.name] = t
 	}
@@ -140,24 +146,6 @@ func readCatalog(ctx context.Context, e engine.Engine, db string) (catalog, erro
 
 // metadataTables are the tables meta.Store.Ensure creates.
 var metadataTables = []string{meta.DeploymentsTable, meta.RunsTable, meta.StateTable, meta.EndpointsTable}
-
-// parseVersion reads "major.minor" from a ClickHouse version string; unknown parts are 0.
-func parseVersion(v string) [2]int {
-	var out [2]int
-	for i, p := range strings.SplitN(v, ".", 3) {
-		if i > 1 {
-			break
-		}
-		n, _ := strconv.Atoi(p)
-		out[i] = n
-	}
-	return out
-}
-
-// atLeast reports whether version v is at least major.minor.
-func atLeast(v [2]int, major, minor int) bool {
-	return v[0] > major || v[0] == major && v[1] >= minor
-}
 
 // sameType compares a declared type with a live one, after normalising both through the type
 // parser (spacing, quoting).

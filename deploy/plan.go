@@ -98,13 +98,15 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 	default:
 		add(Change{Object: db, Kind: KindDatabase, Action: ActionUnchanged})
 	}
-	var missing, partial []string
+	var missing, partial, cleanup []string
 	for _, t := range metadataTables {
 		switch lt := l.table(t); {
 		case lt == nil:
 			missing = append(missing, t)
 		case len(lt.missing) > 0:
 			partial = append(partial, missingOn(t, lt.missing))
+		case meta.NeedsCleanup(l.versionText, len(l.hosts) > 0, lt.engineFull):
+			cleanup = append(cleanup, t)
 		}
 	}
 	switch {
@@ -113,6 +115,9 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 			Detail: "tables " + strings.Join(missing, ", ")})
 	case len(partial) > 0:
 		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionCreate, Detail: strings.Join(partial, "; ")})
+	case len(cleanup) > 0:
+		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionAlter,
+			Detail: "tables " + strings.Join(cleanup, ", ") + ": drop the parts merges leave outdated at once"})
 	default:
 		add(Change{Object: "hourglass", Kind: KindMetadata, Action: ActionUnchanged})
 	}

@@ -14,6 +14,7 @@ package meta
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hourglass-dev/hourglass/engine"
@@ -80,7 +81,47 @@ func (s *Store) Ensure(ctx context.Context) error {
 			return fmt.Errorf("create metadata tables in %s: %w", s.db, err)
 		}
 	}
-	return s.ensureShardColumn(ctx)
+	if err := s.ensureShardColumn(ctx); err != nil {
+		return err
+	}
+	return s.ensureCleanup(ctx)
+}
+
+// ensureCleanup gives the metadata tables created before cleanupSettings existed those
+// settings, on one server (see NeedsCleanup).
+func (s *Store) ensureCleanup(ctx context.Context) error {
+	if s.cluster != "" {
+		return nil
+	}
+	info, err := s.e.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("read the engine version: %w", err)
+	}
+	if !engine.VersionAtLeast(info.Version, 20, 1) {
+		return nil
+	}
+	r, err := s.e.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND has({tables:Array(String)}, name)",
+		engine.Params{"db": s.db, "tables": []string{DeploymentsTable, RunsTable, StateTable, EndpointsTable}})
+	if err != nil {
+		return fmt.Errorf("read the settings of the metadata tables in %s: %w", s.db, err)
+	}
+	for _, row := range r.Rows {
+		if !NeedsCleanup(info.Version, false, row[1].(string)) {
+			continue
+		}
+		if err := s.e.Exec(ctx, "ALTER TABLE "+s.table(row[0].(string))+" MODIFY SETTING "+cleanupSettings, nil); err != nil {
+			return fmt.Errorf("set the cleanup of %s: %w", row[0], err)
+		}
+	}
+	return nil
+}
+
+// NeedsCleanup reports whether a metadata table whose system.tables engine_full is engineFull
+// lacks cleanupSettings and can be given them: on one server (not onCluster) whose ClickHouse
+// changes a table's settings in place (20.1 and later; before, the table keeps the defaults
+// and its outdated parts only linger longer).
+func NeedsCleanup(version string, onCluster bool, engineFull string) bool {
+	return !onCluster && engineFull != "" && !strings.Contains(engineFull, "old_parts_lifetime") && engine.VersionAtLeast(version, 20, 1)
 }
 
 // ensureShardColumn adds the run log's shard column to a run log created before it existed

@@ -195,3 +195,50 @@ func exercise(t *testing.T, e engine.Engine) {
 		t.Errorf("history = %+v, %v", hist, err)
 	}
 }
+
+// The run log drops the parts a merge leaves outdated within seconds, not the default 480 s:
+// a short-lived command writes a part per record, and outdated parts left on disk are loaded
+// again by every engine start (4,945 of them piled up in a day of backfills before).
+func TestRunLogDropsOutdatedPartsAtOnce(t *testing.T) {
+	e := shared.NeedEmbedded(t)
+	ctx := context.Background()
+	db := enginetest.TempDatabase(t, e)
+	s := meta.New(e, db, nil)
+	if err := s.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		u := meta.Unit{RunID: "r", Rollup: "events_hourly", Kind: "backfill", Start: start.Add(time.Duration(i) * time.Hour), End: start.Add(time.Duration(i+1) * time.Hour), Status: meta.StatusDone}
+		if err := s.RecordUnits(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enginetest.MustExec(t, e, "OPTIMIZE TABLE `"+db+"`.`"+meta.RunsTable+"` FINAL")
+	parts := func() (active, outdated uint64) {
+		r := enginetest.MustQuery(t, e, "SELECT countIf(active), countIf(NOT active) FROM system.parts WHERE database = {db:String} AND table = {t:String}",
+			engine.Params{"db": db, "t": meta.RunsTable})
+		a, _ := engine.Uint(r.Rows[0][0])
+		o, _ := engine.Uint(r.Rows[0][1])
+		return a, o
+	}
+	if a, o := parts(); a != 1 || o == 0 {
+		t.Fatalf("after merging 20 records: %d active, %d outdated parts; want 1 active and the 20 merged ones outdated", a, o)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a, o := parts()
+		if o == 0 {
+			t.Logf("outdated parts gone; %d active", a)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outdated parts of the run log still there after 15 s", o)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	units, err := s.RunUnits(ctx, "r")
+	if err != nil || len(units) != 20 {
+		t.Fatalf("run log after the cleanup: %d units, %v", len(units), err)
+	}
+}
