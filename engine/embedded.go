@@ -171,7 +171,11 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 	// table per unit, and every table waiting in metadata_dropped slows the next engine open.
 	// (DROP TABLE … SYNC would do it per statement, but chDB never finishes it for a table of
 	// a database created by the same process: it waits forever.)
-	args = append(args, "--", "--database_atomic_delay_before_drop_table_sec=0")
+	args = append(args, "--", "--database_atomic_delay_before_drop_table_sec=0",
+		// Threads a query leaves idle go at once instead of waiting in the global pool (up to
+		// 1000 of them by default), each holding its stack and its allocator cache: a 90-day
+		// backfill ended with 80 threads and ~60 MB more resident than with 21 (measured).
+		"--max_thread_pool_free_size=0")
 	cargs := make([]*byte, len(args))
 	for i, a := range args {
 		cargs[i] = cString(a)
