@@ -13,13 +13,13 @@ import (
 )
 
 // Grain and finals tables are derived from the rollup version's table: a unit that swaps
-// hours of the version keeps them in step before it is recorded done. Each derived partition
-// holding a changed period is rebuilt in a staging table of its own — the changed periods
-// merged again from the finer table, the partition's other periods carried from the derived
-// table itself — and swapped in with REPLACE PARTITION, the replaced parts purged. A crash in
-// between leaves the unit unfinished, and redoing it rebuilds them again. Rebuilds of one
-// derived table are serialised within the process (units of one run may run in parallel and
-// share a month or a week).
+// hours of the version keeps them in step before it is recorded done. The derived partitions
+// holding the changed periods are rebuilt together in one staging table — the changed periods
+// merged again from the finer table by one INSERT, the partitions' other periods carried from
+// the derived table itself — and swapped in one by one with REPLACE PARTITION, the replaced
+// parts purged once. A crash in between leaves the unit unfinished, and redoing it rebuilds
+// them again. Rebuilds of one derived table are serialised within the process (units of one
+// run may run in parallel and share a month or a week).
 
 // derivedTable is a grain or finals table as a unit rebuilds it.
 type derivedTable interface {
@@ -27,7 +27,6 @@ type derivedTable interface {
 	Rebuild(staging string) string
 	ReplacePartitionFrom(partitionID, staging string) string
 	DropPartition(partitionID string) string
-	CountPartition(table string) string
 	PurgeReplaced() string
 }
 
@@ -43,55 +42,70 @@ func (r *Runner) lock(table string) *sync.Mutex {
 func (r *Runner) keepDerived(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, runID string, changed timerange.Range) error {
 	finer := changed
 	for _, g := range ra.Grains {
-		var rebuilt timerange.Range
-		for _, u := range g.Units(finer) {
-			if err := r.rebuild(ctx, e, ra, g, u, runID); err != nil {
-				return err
-			}
-			if rebuilt.Start.IsZero() {
-				rebuilt.Start = u.Periods.Start
-			}
-			rebuilt.End = u.Periods.End
+		units := g.Units(finer)
+		if err := r.rebuild(ctx, e, ra, g, units, runID); err != nil {
+			return err
 		}
-		finer = rebuilt // the week grain follows the days just merged again
+		if len(units) > 0 {
+			finer = timerange.Range{Start: units[0].Periods.Start, End: units[len(units)-1].Periods.End} // the week grain follows the days just merged again
+		}
 	}
 	for _, f := range ra.Finals {
-		for _, u := range f.Units(changed) {
-			if err := r.rebuild(ctx, e, ra, f, u, runID); err != nil {
-				return err
-			}
+		if err := r.rebuild(ctx, e, ra, f, f.Units(changed), runID); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// rebuild rebuilds one partition of a derived table and swaps it in, durably.
-func (r *Runner) rebuild(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, d derivedTable, u pipes.GrainUnit, runID string) error {
-	mu := r.lock(u.Table)
+// rebuild rebuilds consecutive partitions of a derived table (units, whose periods follow each
+// other) in one staging table and swaps each in, durably: one INSERT merges every changed
+// period again and carries the partitions' other periods, so a long range costs one
+// aggregation instead of one per partition.
+func (r *Runner) rebuild(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, d derivedTable, units []pipes.GrainUnit, runID string) error {
+	if len(units) == 0 {
+		return nil
+	}
+	first, last := units[0], units[len(units)-1]
+	mu := r.lock(first.Table)
 	mu.Lock()
 	defer mu.Unlock()
-	what := fmt.Sprintf("keep %s %s in step", u.Table, u.PartitionID)
-	staging := fmt.Sprintf("%s__stg_%s_%d_%s", u.Table, u.PartitionID, time.Now().Unix(), strings.NewReplacer("-", "_").Replace(runID))
+	what := fmt.Sprintf("keep %s %s in step", first.Table, first.PartitionID)
+	if len(units) > 1 {
+		what = fmt.Sprintf("keep %s %s–%s in step", first.Table, first.PartitionID, last.PartitionID)
+	}
+	staging := fmt.Sprintf("%s__stg_%s_%d_%s", first.Table, first.PartitionID, time.Now().Unix(), strings.NewReplacer("-", "_").Replace(runID))
 	if err := e.Exec(ctx, d.CreateStagingNamed(staging), nil); err != nil {
 		return fmt.Errorf("%s: create staging: %w", what, err)
 	}
 	defer func() { _ = e.Exec(context.WithoutCancel(ctx), ra.DropTableNamed(staging), nil) }()
-	params := engine.Params(u.RebuildParams())
-	if err := e.Exec(ctx, d.Rebuild(staging), params); err != nil {
+	all := pipes.GrainUnit{Partition: timerange.Range{Start: first.Partition.Start, End: last.Partition.End},
+		Periods: timerange.Range{Start: first.Periods.Start, End: last.Periods.End}}
+	if err := e.Exec(ctx, d.Rebuild(staging), engine.Params(all.RebuildParams())); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	res, err := e.Query(ctx, d.CountPartition(staging), params)
+	res, err := e.Query(ctx, ra.StagedRows(), engine.Params{"db": r.artifacts.Project.Database, "table": staging})
 	if err != nil {
 		return fmt.Errorf("%s: count staged rows: %w", what, err)
 	}
-	swap := d.ReplacePartitionFrom(u.PartitionID, staging)
-	if res.Row()[0] == uint64(0) {
-		swap = d.DropPartition(u.PartitionID)
+	staged := map[string]bool{}
+	for _, row := range res.Rows {
+		if n, _ := engine.Uint(row[1]); n > 0 {
+			staged[fmt.Sprint(row[0])] = true
+		}
 	}
-	if err := e.Exec(ctx, swap, nil); err != nil {
-		return fmt.Errorf("%s: swap: %w", what, err)
+	ids := make([]string, len(units))
+	for i, u := range units {
+		ids[i] = u.PartitionID
+		swap := d.ReplacePartitionFrom(u.PartitionID, staging)
+		if !staged[u.PartitionID] {
+			swap = d.DropPartition(u.PartitionID)
+		}
+		if err := e.Exec(ctx, swap, nil); err != nil {
+			return fmt.Errorf("keep %s %s in step: swap: %w", u.Table, u.PartitionID, err)
+		}
 	}
-	return r.purge(ctx, e, ra, u.Table, d.PurgeReplaced(), []string{u.PartitionID})
+	return r.purge(ctx, e, ra, first.Table, d.PurgeReplaced(), ids)
 }
 
 // purge deletes the parts the swaps of partitions ids of table replaced and waits until they
