@@ -20,8 +20,8 @@ type BackfillOptions struct {
 	Parallel int
 	// Resume skips the units the latest backfill of the rollup completed.
 	Resume bool
-	// Batch is the most partitions one INSERT recomputes (0: as many as keep it to about
-	// groupRows rollup rows, up to maxGroup; 1: one partition per INSERT).
+	// Batch is the most partitions one group swaps in together (0: as many as take about
+	// groupTime, up to maxGroup; 1: one partition per group, and per INSERT).
 	Batch int
 }
 

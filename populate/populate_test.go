@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -308,4 +309,59 @@ func TestStaleStagingIsDropped(t *testing.T) {
 	if got := fmt.Sprint(r.Row()[0]); got != "["+fresh+"]" {
 		t.Fatalf("staging tables after the run = %s, want only %s", got, fresh)
 	}
+}
+
+// stagingInserts counts the INSERTs that recompute staging tables from raw rows, on the real
+// engine it wraps.
+type stagingInserts struct {
+	engine.Engine
+	prefix string
+	n      atomic.Int64
+}
+
+func (s *stagingInserts) Query(ctx context.Context, q string, p engine.Params) (*engine.Result, error) {
+	if strings.HasPrefix(q, "INSERT INTO "+s.prefix) {
+		s.n.Add(1)
+	}
+	return s.Engine.Query(ctx, q, p)
+}
+
+// A group of partitions swapped in together is filled by INSERTs bounded by the rows they
+// stage (memory), not by the group: with a bound below a day's rows, the days after the first
+// take one group and one INSERT per day, and leave the rollup exact and identical to the
+// default backfill's.
+func TestLargeGroupsStageInBoundedInserts(t *testing.T) {
+	f := newFixture(t)
+	rg := timerange.Range{Start: day(1, 0), End: day(12, 0)}
+	f.InsertEvents(rg.Start, rg.End, 40000, 1)
+	ctx := context.Background()
+	ra := f.A.Rollup("events_hourly")
+	if _, err := f.runner(populate.Hooks{}).Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := f.snapshot(ra.Rollup.Name)
+
+	counted := &stagingInserts{Engine: f.E, prefix: "`" + f.DB + "`.`" + ra.StagingPrefix()}
+	var groups []int // units per group: a group's units are all started before it runs
+	prev := populate.EventKind("")
+	r := populate.New(counted, f.Store, f.A, populate.Options{Now: f.Now, GroupRows: 1, Events: func(ev populate.Event) {
+		if ev.Kind == populate.EventStarted {
+			if prev != populate.EventStarted {
+				groups = append(groups, 0)
+			}
+			groups[len(groups)-1]++
+		}
+		prev = ev.Kind
+	}})
+	rep, err := r.Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rep.Units; n < 5 || rep.Done != n || counted.n.Load() != int64(n) || fmt.Sprint(groups) != fmt.Sprint([]int{1, n - 1}) {
+		t.Fatalf("backfill: %d of %d units done, %d staging INSERTs, groups %v; want an INSERT a day in groups [1 %d]", rep.Done, n, counted.n.Load(), groups, n-1)
+	}
+	if got := f.snapshot(ra.Rollup.Name); got != want {
+		t.Fatalf("rollup after the bounded INSERTs %s, after the default backfill %s", got, want)
+	}
+	f.RequireExact(ra.Rollup.Name, timerange.Range{Start: rg.Start, End: rep.Watermark})
 }
