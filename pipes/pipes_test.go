@@ -459,3 +459,20 @@ func TestRollupOverRollupVersions(t *testing.T) {
 		t.Error("a change of the source leaves the reader's hash")
 	}
 }
+
+// Units running side by side share the server's threads: the populate INSERT says how many it
+// may take, and the server's max_threads is read in both of the forms servers print it.
+func TestPopulateIntoThreads(t *testing.T) {
+	ra := mustCompile(t, webProject("")).Rollups[0]
+	if got, want := ra.PopulateIntoThreads("stg", 0), ra.PopulateInto("stg"); got != want {
+		t.Errorf("0 threads: %q, want the plain INSERT", got)
+	}
+	if got := ra.PopulateIntoThreads("stg", 1); !strings.HasPrefix(got, ra.PopulateInto("stg")) || !strings.HasSuffix(got, "\nSETTINGS max_threads = 1") {
+		t.Errorf("1 thread: %q", got)
+	}
+	for in, want := range map[string]int{"'auto(2)'": 2, "16": 16, "auto(12)": 12, "": 0, "'auto'": 0} {
+		if got := ParseMaxThreads(in); got != want {
+			t.Errorf("ParseMaxThreads(%q) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -28,6 +28,37 @@ func (ra *RollupArtifacts) PopulateInto(table string) string {
 	return "INSERT INTO " + ident.Qualified(ra.plan.p.Database, table) + " (" + ra.plan.columnList() + ")\n" + ra.PopulateSelect
 }
 
+// PopulateIntoThreads is PopulateInto run on at most threads threads (0: the server's
+// max_threads): units running side by side share the server's cores instead of each taking
+// them all.
+func (ra *RollupArtifacts) PopulateIntoThreads(table string, threads int) string {
+	if threads < 1 {
+		return ra.PopulateInto(table)
+	}
+	return fmt.Sprintf("%s\nSETTINGS max_threads = %d", ra.PopulateInto(table), threads)
+}
+
+// MaxThreads returns a query giving the server's max_threads setting as text ("2",
+// "'auto(2)'"); see ParseMaxThreads.
+func (ra *RollupArtifacts) MaxThreads() string {
+	return "SELECT value FROM system.settings WHERE name = 'max_threads'"
+}
+
+// ParseMaxThreads reads the number of threads from max_threads' text ("2", "'auto(2)'"); 0
+// when it cannot.
+func ParseMaxThreads(v string) int {
+	n := 0
+	for _, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n*10 + int(c-'0')
+		case n > 0:
+			return n
+		}
+	}
+	return n
+}
+
 // Parameters of CarryInto: the partition whose hours outside [{start}, {end}) are carried.
 const (
 	PartitionStartParam = "partition_start"
@@ -193,8 +224,9 @@ func (ra *RollupArtifacts) EndpointRollupSQL(e *datasources.Endpoint) (string, e
 	return sql, nil
 }
 
-// StagedRows returns a query giving the rows of each partition of a staging table (a batch of
-// partitions recomputed by one INSERT); it binds {db:String} and {table:String}.
+// StagedRows returns a query giving the rows of each partition of a rollup-shaped table (a
+// staging table filled for a group of partitions, or the rollup's table); it binds
+// {db:String} and {table:String}.
 func (ra *RollupArtifacts) StagedRows() string {
 	return "SELECT partition_id, sum(rows) FROM system.parts WHERE database = {db:String} AND table = {table:String} AND active GROUP BY partition_id"
 }

@@ -34,9 +34,11 @@ func TestRemoteBackfillIsExact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("backfill #%d: %v", i+1, err)
 		}
-		// RowsRead is what the server scanned: every raw row at least once (hits is not sorted
-		// by time, so each day's unit scans the whole table).
-		if rep.Done != 7 || rep.RowsRead < 20000 || rep.RowsWritten == 0 {
+		// RowsRead is what the server reported scanning in its progress packets: every raw row
+		// about once when the 7 days are one INSERT (the second run, sized from the rollup's
+		// partitions; 18.16 may leave the last few rows of a scan out of its progress), once per
+		// INSERT otherwise (hits is not sorted by time, so each INSERT scans the whole table).
+		if rep.Done != 7 || rep.RowsRead < 19000 || rep.RowsWritten == 0 {
 			t.Fatalf("backfill #%d report %+v", i+1, rep)
 		}
 		snap := fmt.Sprint(enginetest.MustQuery(t, e, fmt.Sprintf("SELECT count(), uniqMerge(users) FROM %s.hits_hourly", db), nil).Rows)

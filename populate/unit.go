@@ -26,7 +26,7 @@ import (
 //
 // The group runs on one shard (sh): its statements are the shard's (sh.ra, on sh.e); its
 // run-log rows are keyed by the rollup version's table (rn.ra.Table) and the shard.
-func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit, chunk int) ([]meta.Unit, error) {
+func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit, size sizing) ([]meta.Unit, error) {
 	ra, e := sh.ra, sh.e
 	start := time.Now()
 	recs := make([]meta.Unit, len(units))
@@ -84,7 +84,7 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 	if u, err := step(StepBeforeStage); err != nil {
 		return fail(u, "before stage", err)
 	}
-	if err := r.stage(ctx, e, ra, staging, units, chunk, recs); err != nil {
+	if err := r.stage(ctx, e, ra, staging, units, size, recs); err != nil {
 		return fail(first, "", err)
 	}
 	if u, err := step(StepStaged); err != nil {
@@ -142,12 +142,12 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 
 // stage fills the staging table with the group's new content: a unit's hours outside its
 // Range carried from the rollup (when Carry; such a unit is alone in its group), then the
-// group's Ranges recomputed from raw rows by INSERTs of chunk partitions each (the engine's
-// memory follows the rows one INSERT aggregates). It sets each record's rows read and written
+// group's Ranges recomputed from raw rows by INSERTs of size.chunk partitions each (the
+// engine's memory follows the rows one INSERT aggregates). It sets each record's rows read and written
 // from the engine's own statistics: the rows written per partition are read from the staging
 // table's parts when the group has several, and the raw rows the INSERTs read are shared among
 // them in proportion.
-func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, staging string, units []Unit, chunk int, recs []meta.Unit) error {
+func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, staging string, units []Unit, size sizing, recs []meta.Unit) error {
 	first := units[0]
 	var carried uint64
 	known := true
@@ -160,10 +160,11 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 		carried, known = res.Stats.RowsWritten, res.Stats.WritesKnown
 	}
 	var read, written uint64
-	for i := 0; i < len(units); i += max(1, chunk) {
-		c := units[i:min(len(units), i+max(1, chunk))]
+	chunk := max(1, size.chunk)
+	for i := 0; i < len(units); i += chunk {
+		c := units[i:min(len(units), i+chunk)]
 		rg := timerange.Range{Start: c[0].Range.Start, End: c[len(c)-1].Range.End}
-		res, err := e.Query(ctx, ra.PopulateInto(staging), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
+		res, err := e.Query(ctx, ra.PopulateIntoThreads(staging, size.threads()), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
 		if err != nil {
 			return fmt.Errorf("recompute %s: %w", rg, err)
 		}
