@@ -2,7 +2,9 @@ package meta_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sort"
 	"testing"
 	"time"
 
@@ -240,5 +242,38 @@ func TestRunLogDropsOutdatedPartsAtOnce(t *testing.T) {
 	units, err := s.RunUnits(ctx, "r")
 	if err != nil || len(units) != 20 {
 		t.Fatalf("run log after the cleanup: %d units, %v", len(units), err)
+	}
+}
+
+// A group's run-log rows travel as arrays (RecordUnits from 8 rows): every field comes back as
+// it went, quotes and backslashes in errors and times included, on both engines.
+func TestRecordManyUnitsEmbedded(t *testing.T) { recordMany(t, shared.NeedEmbedded(t)) }
+func TestRecordManyUnitsRemote(t *testing.T)   { recordMany(t, shared.NeedRemote(t)) }
+
+func recordMany(t *testing.T, e engine.Engine) {
+	ctx := context.Background()
+	db := enginetest.TempDatabase(t, e)
+	at := time.Date(2026, 11, 2, 12, 5, 7, 0, time.UTC)
+	s := meta.New(e, db, func() time.Time { return at })
+	if err := s.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var want []meta.Unit
+	for i := range 20 {
+		want = append(want, meta.Unit{RunID: "r1", Rollup: "events_hourly", Hash: "h", Kind: "backfill", Start: start.AddDate(0, 0, i), End: start.AddDate(0, 0, i+1),
+			Status: meta.StatusFailed, RowsRead: uint64(1000 + i), RowsWritten: uint64(i), Duration: time.Duration(i) * time.Second,
+			Error: fmt.Sprintf(`unit %d: it's "bad" \ really`, i), Attempt: i % 3, At: at, Shard: fmt.Sprint(i % 2)})
+	}
+	if err := s.RecordUnits(ctx, want...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RunUnits(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Start.Before(got[j].Start) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("run log (-recorded +read back):\n%s", diff)
 	}
 }
