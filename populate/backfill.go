@@ -102,6 +102,11 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	}
 	rn := r.newRun(ra, KindBackfill, dep)
 	rep := &Report{RunID: rn.id, Rollup: rollup, Table: ra.Table, Kind: KindBackfill, Range: rg, Units: len(units), Recovered: recovered}
+	// The run is the one the next --resume resumes from now on, even if it dies before its
+	// first group records anything (see durableUnits).
+	if err := r.store.Set(ctx, ra.Table, lastBackfillKey, rn.id); err != nil {
+		return nil, err
+	}
 	// The units being skipped are durable from the run being resumed; record them under this
 	// run first, so that resuming this run (should it be interrupted too) skips them as well.
 	// On a cluster they are the units of each shard (a partition may be durable on one shard
@@ -125,20 +130,31 @@ func (r *Runner) Backfill(ctx context.Context, rollup string, rg timerange.Range
 	}
 	if len(units) > 0 && ra.Rollup.Mode != datasources.ModeTrigger {
 		covered := timerange.Range{Start: units[0].Range.Start, End: units[len(units)-1].Range.End}
-		if rep.Watermark, err = r.advanceWatermark(ctx, ra.Table, covered); err != nil {
+		// Every unit is durable: the watermark follows even when Ctrl-C came after the last
+		// group, or the run would stop short of recording what it did.
+		if rep.Watermark, err = r.advanceWatermark(context.WithoutCancel(ctx), ra.Table, covered); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
+// lastBackfillKey is the state key (object: the rollup version's table) naming the latest
+// backfill run started on it.
+const lastBackfillKey = "last_backfill"
+
 // durableUnits returns the units (partition start and shard) the latest backfill of the
 // rollup version left durable with the definition compiled now: done, or redone after it died.
 func (r *Runner) durableUnits(ctx context.Context, ra *pipes.RollupArtifacts) (map[unitKey]bool, error) {
 	skip := map[unitKey]bool{}
-	last, err := r.store.LastRun(ctx, ra.Table, KindBackfill)
-	if err != nil || last == "" {
-		return skip, err
+	last, ok, err := r.store.Get(ctx, ra.Table, lastBackfillKey)
+	if err != nil {
+		return nil, err
+	}
+	if !ok { // a run log written before backfills recorded their start
+		if last, err = r.store.LastRun(ctx, ra.Table, KindBackfill); err != nil || last == "" {
+			return skip, err
+		}
 	}
 	units, err := r.store.RunUnits(ctx, last)
 	if err != nil {
@@ -318,7 +334,7 @@ func (r *Runner) populateVersion(ctx context.Context, ra *pipes.RollupArtifacts,
 		rep.Duration = time.Since(started)
 		return rep, err
 	}
-	if rep.Watermark, err = r.advanceWatermark(ctx, ra.Table, rg); err != nil {
+	if rep.Watermark, err = r.advanceWatermark(context.WithoutCancel(ctx), ra.Table, rg); err != nil { // as in Backfill
 		return rep, err
 	}
 	rep.Duration = time.Since(started)

@@ -374,3 +374,30 @@ func TestLargeGroupsStageInBoundedInserts(t *testing.T) {
 	}
 	f.RequireExact(ra.Rollup.Name, timerange.Range{Start: rg.Start, End: rep.Watermark})
 }
+
+// Ctrl-C after the last group finished: every unit is durable, so the run ends as finished,
+// with the watermark recorded, instead of failing on the cancelled context.
+func TestInterruptAfterTheLastGroupFinishes(t *testing.T) {
+	f := newFixture(t)
+	rg := timerange.Range{Start: day(1, 0), End: day(4, 0)}
+	f.InsertEvents(rg.Start, rg.End, 3000, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := 0
+	runner := populate.New(f.E, f.Store, f.A, populate.Options{Now: f.Now, Events: func(ev populate.Event) {
+		if ev.Kind == populate.EventDone {
+			if done++; done == 3 {
+				cancel()
+			}
+		}
+	}})
+	rep, err := runner.Backfill(ctx, "events_overview_hourly", rg, populate.BackfillOptions{})
+	if err != nil || rep.Done != 3 || !rep.Watermark.Equal(rg.End) {
+		t.Fatalf("backfill interrupted after its last unit: %v, report %+v; want it finished with the watermark at %s", err, rep, rg.End)
+	}
+	w, ok, err := f.Store.Watermark(context.Background(), f.A.Rollup("events_overview_hourly").Table)
+	if err != nil || !ok || !w.Equal(rg.End) {
+		t.Fatalf("recorded watermark %s (%v, %v), want %s", w, ok, err, rg.End)
+	}
+	f.RequireExact("events_overview_hourly", rg)
+}

@@ -399,7 +399,7 @@ func TestRemoteUnitErrorsFailCleanly(t *testing.T) {
 				shared.Server.Kill()
 			}
 			return nil
-		}}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{})
+		}}, nil).Backfill(ctx, rollupName, rg, populate.BackfillOptions{Batch: 1}) // the second unit is the second group
 		t.Logf("connection lost: %v", err)
 		requireOneLine(t, err, "hits_hourly 2026-11-02", "record the swap")
 		f.restart()
