@@ -225,7 +225,7 @@ it.`,
 	c.Flags().BoolVar(&allowDestructive, "allow-destructive", false, "apply destructive changes (new rollup versions, raw column type changes and drops)")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and its statements without applying them")
 	c.Flags().BoolVar(&backfill, "backfill", false, "backfill every rollup version the deploy creates, from its source's first day to now")
-	c.Flags().IntVar(&parallel, "parallel", 1, "with --backfill: units to run at once")
+	c.Flags().IntVar(&parallel, "parallel", 1, "with --backfill: groups of units to run at once; they share the engine's threads")
 	return c
 }
 

@@ -47,8 +47,9 @@ func newBackfillCmd(g *globals) *cobra.Command {
 table, and swaps each into the rollup whole: running it twice, or after a crash, leaves the same
 rollup. Hours that are not closed yet are left to the hourly populate. Several rollups are
 backfilled one after the other. First it redoes any partition a crashed run may have left
-counted twice. Ctrl-C stops after the units in progress; run the same command with --resume to
-skip what was finished.
+counted twice. Consecutive partitions are swapped in together, in groups of about 10 s of work
+that keep the engine's memory bounded whatever the range. Ctrl-C stops after the groups in
+progress; run the same command with --resume to skip what was finished.
 
 --from -30d is 30 days ago floored to the hour, --to now the end of the rollup's last closed
 hour, whatever the minute; absolute times must be on the hour.`,
@@ -140,7 +141,7 @@ hour, whatever the minute; absolute times must be on the hour.`,
 	}
 	c.Flags().StringVar(&from, "from", "", "start of the range (inclusive, UTC, on the hour): 2026-11-01, \"2026-11-01 10:00\", -30d")
 	c.Flags().StringVar(&to, "to", "", "end of the range (exclusive, UTC, on the hour): 2026-11-22, now")
-	c.Flags().IntVar(&parallel, "parallel", 1, "units to run at once")
+	c.Flags().IntVar(&parallel, "parallel", 1, "groups of units to run at once; they share the engine's threads")
 	c.Flags().BoolVar(&resume, "resume", false, "skip the units the latest interrupted backfill of this rollup finished")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "print the units and the statements of the first one, run nothing")
 	now.add(c)
