@@ -1,6 +1,8 @@
 // Package chtype parses ClickHouse type names ("Nullable(LowCardinality(String))",
 // "DateTime64(3, 'UTC')", "Map(String, UInt64)") into a small tree, so the validator can check
-// that a metric fits its column and the compiler can derive a rollup's state types.
+// that a metric fits its column and the compiler can derive a rollup's state types. It also
+// reads ClickHouse version numbers (ParseVersion), which decide what a server can run: the
+// one rule the compiler, deploy and the metadata store compare versions by.
 package chtype
 
 import (

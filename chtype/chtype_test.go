@@ -49,3 +49,18 @@ func TestPredicates(t *testing.T) {
 		t.Errorf("NotNull = %s", got)
 	}
 }
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		v            string
+		major, minor int
+		want         bool
+	}{
+		{"26.5.1.1", 20, 1, true}, {"18.16.1", 20, 1, false}, {"20.1", 20, 1, true}, {"20.0.9", 20, 1, false},
+		{"19.8.3", 19, 8, true}, {"", 1, 0, false}, {"x.y", 1, 0, false}, {"26", 1, 0, false},
+	} {
+		if got := VersionAtLeast(c.v, c.major, c.minor); got != c.want {
+			t.Errorf("VersionAtLeast(%q, %d, %d) = %v, want %v", c.v, c.major, c.minor, got, c.want)
+		}
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hourglass-dev/hourglass/engine"
+	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/pipes"
 )
 
@@ -50,7 +50,7 @@ func checkServer(l *live, changes []Change) error {
 			continue
 		}
 		for _, f := range features {
-			if engine.VersionAtLeast(l.versionText, f.major, f.minor) || seen[f.name] {
+			if chtype.VersionAtLeast(l.versionText, f.major, f.minor) || seen[f.name] {
 				continue
 			}
 			for _, s := range c.Statements {
@@ -78,4 +78,4 @@ func checkServer(l *live, changes []Change) error {
 }
 
 // endpointsSupported reports whether the server has parameterised views.
-func endpointsSupported(l *live) bool { return engine.VersionAtLeast(l.versionText, 23, 1) }
+func endpointsSupported(l *live) bool { return chtype.VersionAtLeast(l.versionText, 23, 1) }

@@ -16,7 +16,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -95,25 +94,6 @@ type Info struct {
 	Database string `json:"database"`
 	// Library is the path of libchdb.so (embedded only).
 	Library string `json:"library,omitempty"`
-}
-
-// AtLeast reports whether the engine's ClickHouse version is at least major.minor (false when
-// the version cannot be read).
-func (i Info) AtLeast(major, minor int) bool { return VersionAtLeast(i.Version, major, minor) }
-
-// VersionAtLeast reports whether the ClickHouse version v ("26.5.1.1", "18.16.1") is at least
-// major.minor; a version that cannot be read is not.
-func VersionAtLeast(v string, major, minor int) bool {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return ma > major || ma == major && mi >= minor
 }
 
 // Error is an error reported by ClickHouse, carrying its numeric code and name.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hourglass-dev/hourglass/chtype"
 	"github.com/hourglass-dev/hourglass/engine"
 	"github.com/hourglass-dev/hourglass/ident"
 )
@@ -97,7 +98,7 @@ func (s *Store) ensureCleanup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the engine version: %w", err)
 	}
-	if !engine.VersionAtLeast(info.Version, 20, 1) {
+	if !chtype.VersionAtLeast(info.Version, 20, 1) {
 		return nil
 	}
 	r, err := s.e.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND has({tables:Array(String)}, name)",
@@ -121,7 +122,7 @@ func (s *Store) ensureCleanup(ctx context.Context) error {
 // changes a table's settings in place (20.1 and later; before, the table keeps the defaults
 // and its outdated parts only linger longer).
 func NeedsCleanup(version string, onCluster bool, engineFull string) bool {
-	return !onCluster && engineFull != "" && !strings.Contains(engineFull, "old_parts_lifetime") && engine.VersionAtLeast(version, 20, 1)
+	return !onCluster && engineFull != "" && !strings.Contains(engineFull, "old_parts_lifetime") && chtype.VersionAtLeast(version, 20, 1)
 }
 
 // ensureShardColumn adds the run log's shard column to a run log created before it existed

@@ -1,9 +1,6 @@
 package pipes
 
-import (
-	"strconv"
-	"strings"
-)
+import "github.com/hourglass-dev/hourglass/chtype"
 
 // Target is what the ClickHouse server the statements are compiled for can run. The compiler
 // takes it as an input (CompileFor) so that every command working on one server — plan,
@@ -44,15 +41,14 @@ const (
 // TargetFor returns the target of a server of the given version ("18.16.1", "26.5.1.1"); an
 // empty or unparseable version is a current server.
 func TargetFor(version string) Target {
-	v := parseVersion(version)
-	if v == [2]int{} {
+	if _, _, ok := chtype.ParseVersion(version); !ok {
 		return Target{Version: version}
 	}
 	return Target{
 		Version:                   version,
-		NoSimpleAggregateFunction: !atLeast(v, SimpleAggregateFunctionSince),
-		NoTriggerViews:            !atLeast(v, TriggerViewsSince),
-		NoDDSketch:                !atLeast(v, DDSketchSince),
+		NoSimpleAggregateFunction: !atLeast(version, SimpleAggregateFunctionSince),
+		NoTriggerViews:            !atLeast(version, TriggerViewsSince),
+		NoDDSketch:                !atLeast(version, DDSketchSince),
 	}
 }
 
@@ -64,27 +60,10 @@ func (t Target) server() string {
 	return "ClickHouse " + t.Version
 }
 
-// parseVersion reads "major.minor" from a version string; {0, 0} when it cannot.
-func parseVersion(v string) [2]int {
-	var out [2]int
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return out
-	}
-	for i := range 2 {
-		n, err := strconv.Atoi(parts[i])
-		if err != nil {
-			return [2]int{}
-		}
-		out[i] = n
-	}
-	return out
-}
-
 // atLeast reports whether version v is at least release ("19.8").
-func atLeast(v [2]int, release string) bool {
-	r := parseVersion(release)
-	return v[0] > r[0] || v[0] == r[0] && v[1] >= r[1]
+func atLeast(v, release string) bool {
+	major, minor, _ := chtype.ParseVersion(release)
+	return chtype.VersionAtLeast(v, major, minor)
 }
 
 // Equal reports whether t and u compile the same statements (Version only appears in
