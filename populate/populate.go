@@ -433,7 +433,6 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units [
 			if sr.perPartition > 0 {
 				size = int(min(int64(batch), max(1, int64(groupTime/sr.perPartition))))
 			}
-
 			chunk = int(min(uint64(size), max(1, r.groupRows/sr.rowsPerPartition)))
 		}
 		var g []Unit

@@ -143,10 +143,10 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 // stage fills the staging table with the group's new content: a unit's hours outside its
 // Range carried from the rollup (when Carry; such a unit is alone in its group), then the
 // group's Ranges recomputed from raw rows by INSERTs of size.chunk partitions each (the
-// engine's memory follows the rows one INSERT aggregates). It sets each record's rows read and written
-// from the engine's own statistics: the rows written per partition are read from the staging
-// table's parts when the group has several, and the raw rows the INSERTs read are shared among
-// them in proportion.
+// engine's memory follows the rows one INSERT aggregates). It sets each record's rows read
+// and written from the engine's own statistics: the rows written per partition are read from
+// the staging table's parts when the group has several, and the raw rows the INSERTs read are
+// shared among them in proportion.
 func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, staging string, units []Unit, size sizing, recs []meta.Unit) error {
 	first := units[0]
 	var carried uint64
