@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -128,13 +129,18 @@ func PlanAt(ctx context.Context, e engine.Engine, store *meta.Store, a *pipes.Ar
 		}
 		add(c)
 	}
+	planned := map[string]bool{}
 	for _, r := range a.Rollups {
 		cs, err := pl.rollup(r)
 		if err != nil {
 			return nil, err
 		}
+		for _, c := range cs {
+			planned[c.Table] = true
+		}
 		add(cs...)
 	}
+	add(pl.relayoutOlder(planned)...)
 	for _, ep := range a.Endpoints {
 		add(pl.endpoint(ep))
 	}
@@ -478,9 +484,13 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(stmts) > 0 {
-			c.Action, c.Record, c.Statements, c.Detail = ActionCreate, false, stmts, strings.Join(notes, "; ")
-		} else {
+		relaid, relaidNotes := pl.relayout(cur)
+		switch {
+		case len(stmts) > 0:
+			c.Action, c.Record, c.Statements, c.Detail = ActionCreate, false, append(stmts, relaid...), strings.Join(append(notes, relaidNotes...), "; ")
+		case len(relaid) > 0:
+			c.Action, c.Record, c.Statements, c.Detail = ActionAlter, false, relaid, strings.Join(relaidNotes, "; ")
+		default:
 			c.Action, c.Record = ActionUnchanged, false
 		}
 		if v := pl.versions[table]; v != nil && !v.HasDefinition() {
@@ -518,6 +528,8 @@ func (pl *planner) rollup(ra *pipes.RollupArtifacts) ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
+		relaid, relaidNotes := pl.relayout(ra)
+		stmts, notes = append(stmts, relaid...), append(notes, relaidNotes...)
 		if len(stmts) > 0 {
 			c.Action, c.Statements = ActionCreate, stmts
 			c.Detail = strings.Join(append(notes, "deploy records it"), "; ")
@@ -592,10 +604,63 @@ func (pl *planner) completeRollup(v *pipes.RollupArtifacts, local *liveTable, w 
 }
 
 // derived is a grain or finals table of a rollup version and the statements creating it
-// filled from the version as it is.
+// filled from the version as it is; for a grain, also its partition key and the statements
+// rebuilding it when the table exists with another one.
 type derived struct {
-	table string
-	stmts []string
+	table         string
+	stmts         []string
+	partitionExpr string
+	relayout      []string
+}
+
+// relaidOut reports whether the grain table t, as it exists, has another partition key than
+// the compiled one: populate could not swap partitions of the compiled layout into it.
+func (d derived) relaidOut(t *liveTable) bool {
+	return d.relayout != nil && t != nil && len(t.missing) == 0 && t.keysKnown && normKey(t.partitionKey) != normKey(d.partitionExpr)
+}
+
+func (d derived) relayoutNote(t *liveTable, from string) string {
+	return fmt.Sprintf("table %s is partitioned by %s, hourglass now partitions it by %s: built again from %s and swapped in",
+		d.table, showKey(t.partitionKey), showKey(d.partitionExpr), from)
+}
+
+// relayoutOlder plans, for the older versions of the project's rollups (planned is the set of
+// tables the rollups' own changes cover), the rebuild of grain tables whose partition key is
+// not the compiled one: populate keeps such versions fresh until they are pruned, swapping in
+// partitions of the compiled layout.
+func (pl *planner) relayoutOlder(planned map[string]bool) []Change {
+	tables := make([]string, 0, len(pl.versions))
+	for t := range pl.versions {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	var out []Change
+	for _, table := range tables {
+		v := pl.versions[table]
+		if planned[table] || !v.Kept() || pl.l.table(table) == nil {
+			continue
+		}
+		ra, err := v.Artifacts(pl.a)
+		if err != nil {
+			continue // populate says why it cannot keep this version fresh
+		}
+		if stmts, notes := pl.relayout(ra); len(stmts) > 0 {
+			out = append(out, Change{Object: v.Rollup, Kind: KindRollup, Version: v.Version, Table: table, Action: ActionAlter,
+				Statements: stmts, Detail: strings.Join(notes, "; ")})
+		}
+	}
+	return out
+}
+
+// relayout returns the statements laying out again the grain tables of version v that exist
+// with another partition key than the compiled one, and what they do.
+func (pl *planner) relayout(v *pipes.RollupArtifacts) (stmts, notes []string) {
+	for _, d := range derivedTables(v) {
+		if t := pl.l.table(d.table); d.relaidOut(t) {
+			stmts, notes = append(stmts, d.relayout...), append(notes, d.relayoutNote(t, v.Table))
+		}
+	}
+	return stmts, notes
 }
 
 // derivedTables lists a rollup version's grain and finals tables, day grain before week (the
@@ -603,10 +668,10 @@ type derived struct {
 func derivedTables(v *pipes.RollupArtifacts) []derived {
 	var out []derived
 	for _, g := range v.Grains {
-		out = append(out, derived{g.Table, g.CreateFilled()})
+		out = append(out, derived{table: g.Table, stmts: g.CreateFilled(), partitionExpr: g.PartitionExpr, relayout: g.ReplaceFilled()})
 	}
 	for _, f := range v.Finals {
-		out = append(out, derived{f.Table, f.CreateFilled()})
+		out = append(out, derived{table: f.Table, stmts: f.CreateFilled()})
 	}
 	return out
 }

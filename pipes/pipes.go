@@ -373,7 +373,7 @@ func compileRollup(p *datasources.Project, r *datasources.Rollup, opts options) 
 	h.Write([]byte(ra.PopulateSelect))
 	for _, g := range ra.Grains {
 		h.Write([]byte{0})
-		h.Write([]byte(g.CreateTable))
+		h.Write([]byte(g.hashedDDL()))
 	}
 	for _, f := range ra.Finals {
 		h.Write([]byte{0})

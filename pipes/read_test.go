@@ -106,7 +106,7 @@ func TestGoldenReads(t *testing.T) {
 	}
 	for _, g := range ra.Grains {
 		stg := g.Table + "__stg_1"
-		files["grain_"+string(g.Grain)+".sql"] = []byte(strings.Join(append(g.CreateFilled(), g.CreateStagingNamed(stg), g.Rebuild(stg), g.ReplacePartitionFrom("202611", stg), g.CountPartition(stg)), ";\n") + ";\n")
+		files["grain_"+string(g.Grain)+".sql"] = []byte(strings.Join(append(g.CreateFilled(), g.CreateStagingNamed(stg), g.Rebuild(stg), g.ReplacePartitionFrom("20261123", stg), g.CountPartition(stg)), ";\n") + ";\n-- laid out again (deploy, when the table has another partition key)\n" + strings.Join(g.ReplaceFilled(), ";\n") + ";\n")
 	}
 	for _, f := range ra.Finals {
 		stg := f.Table + "__stg_1"
@@ -223,8 +223,8 @@ func TestPlanCoversTheRange(t *testing.T) {
 	}
 }
 
-// TestDerivedUnits: the partitions a change of hours rebuilds — days by ISO week, weeks by
-// month (of the week's Monday), finals by month — and the periods merged again in each.
+// TestDerivedUnits: the partitions a change of hours rebuilds — days and weeks by ISO week,
+// finals by month — and the periods merged again in each.
 func TestDerivedUnits(t *testing.T) {
 	a := mustCompile(t, readsProject(t))
 	ra := a.Rollup("events_hourly")
@@ -245,7 +245,8 @@ func TestDerivedUnits(t *testing.T) {
 			"20261130 [2026-11-30 00:00:00, 2026-12-07 00:00:00) [2026-11-30 00:00:00, 2026-12-02 00:00:00)",
 		},
 		"week": {
-			"202611 [2026-11-01 00:00:00, 2026-12-01 00:00:00) [2026-11-23 00:00:00, 2026-12-07 00:00:00)",
+			"20261123 [2026-11-23 00:00:00, 2026-11-30 00:00:00) [2026-11-23 00:00:00, 2026-11-30 00:00:00)",
+			"20261130 [2026-11-30 00:00:00, 2026-12-07 00:00:00) [2026-11-30 00:00:00, 2026-12-07 00:00:00)",
 		},
 		"hourly finals": {
 			"202611 [2026-11-01 00:00:00, 2026-12-01 00:00:00) [2026-11-29 22:00:00, 2026-12-01 00:00:00)",

@@ -11,6 +11,6 @@ CREATE TABLE IF NOT EXISTS `analytics`.`events_hourly_week`
     `value` SimpleAggregateFunction(sum, Float64)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(`hour`)
+PARTITION BY toMonday(`hour`)
 ORDER BY (`campaign_id`, `hour`, `event_type`)
 SETTINGS old_parts_lifetime = 0, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0, index_granularity = 8;
