@@ -611,6 +611,9 @@ type derived struct {
 	stmts         []string
 	partitionExpr string
 	relayout      []string
+	// replaced is the table a relayout renames the old table to, and dropReplaced the
+	// statement dropping it (a leftover when a relayout stopped after its RENAME).
+	replaced, dropReplaced string
 }
 
 // relaidOut reports whether the grain table t, as it exists, has another partition key than
@@ -656,8 +659,12 @@ func (pl *planner) relayoutOlder(planned map[string]bool) []Change {
 // with another partition key than the compiled one, and what they do.
 func (pl *planner) relayout(v *pipes.RollupArtifacts) (stmts, notes []string) {
 	for _, d := range derivedTables(v) {
-		if t := pl.l.table(d.table); d.relaidOut(t) {
+		switch t := pl.l.table(d.table); {
+		case d.relaidOut(t):
 			stmts, notes = append(stmts, d.relayout...), append(notes, d.relayoutNote(t, v.Table))
+		case d.replaced != "" && pl.l.table(d.replaced) != nil:
+			stmts = append(stmts, d.dropReplaced)
+			notes = append(notes, "table "+d.replaced+" is left from an interrupted relayout of "+d.table+": dropped")
 		}
 	}
 	return stmts, notes
@@ -668,7 +675,8 @@ func (pl *planner) relayout(v *pipes.RollupArtifacts) (stmts, notes []string) {
 func derivedTables(v *pipes.RollupArtifacts) []derived {
 	var out []derived
 	for _, g := range v.Grains {
-		out = append(out, derived{table: g.Table, stmts: g.CreateFilled(), partitionExpr: g.PartitionExpr, relayout: g.ReplaceFilled()})
+		out = append(out, derived{table: g.Table, stmts: g.CreateFilled(), partitionExpr: g.PartitionExpr, relayout: g.ReplaceFilled(),
+			replaced: g.ReplacedTable(), dropReplaced: g.DropReplaced()})
 	}
 	for _, f := range v.Finals {
 		out = append(out, derived{table: f.Table, stmts: f.CreateFilled()})

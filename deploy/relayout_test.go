@@ -57,7 +57,8 @@ USING w`, engine.Params{"from": from, "to": to})
 // TestGrainWithAnOlderLayoutIsLaidOutAgain: week grains are partitioned by ISO week; one an
 // older hourglass created by month is built again by the next deploy — for the deployed
 // version and for an older version an endpoint still reads — and holds the same weeks, checked
-// against the raw events; the version keeps its hash (no new version, nothing destructive).
+// against the raw events; the version keeps its hash (no new version, nothing destructive),
+// and what an interrupted relayout leaves is dropped by the next deploy.
 func TestGrainWithAnOlderLayoutIsLaidOutAgain(t *testing.T) {
 	e := shared.NeedEmbedded(t)
 	ctx := context.Background()
@@ -96,6 +97,22 @@ func TestGrainWithAnOlderLayoutIsLaidOutAgain(t *testing.T) {
 	}
 	if p := plan(t, e, a); !p.NothingToDo() {
 		t.Errorf("plan after the deploy has work: %+v", p.Changes)
+	}
+	// A relayout that stopped after its RENAME leaves the old table under its temporary name:
+	// the next deploy drops it.
+	enginetest.MustExec(t, e, "CREATE TABLE "+db+"."+week+"__hg_old AS "+db+"."+week)
+	c = change(t, plan(t, e, a), "events_overview_hourly")
+	if want := "table " + week + "__hg_old is left from an interrupted relayout of " + week + ": dropped"; c.Action != deploy.ActionAlter || c.Detail != want {
+		t.Fatalf("plan with a leftover: %s %q, want alter %q", c.Action, c.Detail, want)
+	}
+	mustApply(t, e, a, false)
+	for _, left := range tables(t, e, db) {
+		if strings.Contains(left, "__hg_") {
+			t.Errorf("deploy left table %s", left)
+		}
+	}
+	if p := plan(t, e, a); !p.NothingToDo() {
+		t.Errorf("plan after dropping the leftover has work: %+v", p.Changes)
 	}
 
 	// An older version an endpoint reads: a changed metric makes version 2, and version 1 —

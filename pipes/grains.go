@@ -236,6 +236,17 @@ func (ga *GrainArtifacts) ReplaceFilled() []string {
 	return replaceFilled(ga.plan.p.Database, ga.Table, ga.createTable, ga.columnNames(), ga.merged(""))
 }
 
+// ReplacedTable is the name ReplaceFilled gives the table it replaces until it drops it: a
+// table of that name is the leftover of a ReplaceFilled that stopped after its RENAME.
+func (ga *GrainArtifacts) ReplacedTable() string { return replacedName(ga.Table) }
+
+// DropReplaced returns the statement dropping ReplacedTable.
+func (ga *GrainArtifacts) DropReplaced() string {
+	return "DROP TABLE IF EXISTS " + ident.Qualified(ga.plan.p.Database, ga.ReplacedTable())
+}
+
+func replacedName(table string) string { return table + "__hg_old" }
+
 func (ga *GrainArtifacts) columnNames() []string {
 	var names []string
 	for _, c := range ga.plan.columns() {
@@ -309,7 +320,7 @@ func createFilled(db, table string, create func(name string) string, names []str
 // the old one is dropped. A crash before the RENAME leaves the old table in place; after it,
 // the old table under its temporary name, dropped by the next run.
 func replaceFilled(db, table string, create func(name string) string, names []string, fill string) []string {
-	tmp, old := ident.Qualified(db, table+"__hg_fill"), ident.Qualified(db, table+"__hg_old")
+	tmp, old := ident.Qualified(db, table+"__hg_fill"), ident.Qualified(db, replacedName(table))
 	stmts := createFilled(db, table, create, names, fill)
 	return append([]string{"DROP TABLE IF EXISTS " + old}, append(stmts[:len(stmts)-1],
 		"RENAME TABLE "+ident.Qualified(db, table)+" TO "+old+", "+tmp+" TO "+ident.Qualified(db, table),
