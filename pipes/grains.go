@@ -236,6 +236,13 @@ func (ga *GrainArtifacts) ReplaceFilled() []string {
 	return replaceFilled(ga.plan.p.Database, ga.Table, ga.createTable, ga.columnNames(), ga.merged(""))
 }
 
+// PartitionKey returns a query giving the partition key of the grain table as it exists (no
+// row when it does not); it binds {db:String} and {table:String}. A swap into a table whose key
+// is not PartitionExpr fails: deploy lays such a table out again (ReplaceFilled).
+func (ga *GrainArtifacts) PartitionKey() string {
+	return "SELECT partition_key FROM system.tables WHERE database = {db:String} AND name = {table:String}"
+}
+
 // ReplacedTable is the name ReplaceFilled gives the table it replaces until it drops it: a
 // table of that name is the leftover of a ReplaceFilled that stopped after its RENAME.
 func (ga *GrainArtifacts) ReplacedTable() string { return replacedName(ga.Table) }

@@ -102,10 +102,29 @@ func (r *Runner) rebuild(ctx context.Context, e engine.Engine, ra *pipes.RollupA
 			swap = d.DropPartition(u.PartitionID)
 		}
 		if err := e.Exec(ctx, swap, nil); err != nil {
-			return fmt.Errorf("keep %s %s in step: swap: %w", u.Table, u.PartitionID, err)
+			return fmt.Errorf("keep %s %s in step: swap: %w", u.Table, u.PartitionID, r.layoutHint(ctx, e, d, u.Table, err))
 		}
 	}
 	return r.purge(ctx, e, ra, first.Table, d.PurgeReplaced(), ids)
+}
+
+// layoutHint returns err, explained when the swap failed because the grain table was laid out
+// by an older hourglass (its partition key is not the compiled one): deploy lays it out again.
+func (r *Runner) layoutHint(ctx context.Context, e engine.Engine, d derivedTable, table string, err error) error {
+	g, ok := d.(*pipes.GrainArtifacts)
+	if !ok {
+		return err
+	}
+	res, qerr := e.Query(context.WithoutCancel(ctx), g.PartitionKey(), engine.Params{"db": r.artifacts.Project.Database, "table": table})
+	if qerr != nil || len(res.Rows) == 0 {
+		return err
+	}
+	have := fmt.Sprint(res.Rows[0][0])
+	if strings.ReplaceAll(have, " ", "") == strings.NewReplacer("`", "", " ", "").Replace(g.PartitionExpr) {
+		return err
+	}
+	return fmt.Errorf("%s is partitioned by %s, this hourglass partitions it by %s: run hourglass deploy, which lays it out again, then this command again (%w)",
+		table, have, strings.ReplaceAll(g.PartitionExpr, "`", ""), err)
 }
 
 // purge deletes the parts the swaps of partitions ids of table replaced and waits until they

@@ -401,3 +401,29 @@ func TestInterruptAfterTheLastGroupFinishes(t *testing.T) {
 	}
 	f.RequireExact("events_overview_hourly", rg)
 }
+
+// TestGrainLaidOutByAnOlderHourglass: a week grain an older hourglass partitioned by month
+// cannot take the swap of a week: the unit fails — its partition is named suspect, never left
+// silently stale — with one line saying to run hourglass deploy, which lays the table out
+// again.
+func TestGrainLaidOutByAnOlderHourglass(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rg := timerange.Range{Start: day(1, 0), End: day(3, 0)}
+	f.InsertEvents(rg.Start, rg.End, 2000, 1)
+	ra := f.A.Rollup("events_overview_hourly")
+	week := ra.Grains[1]
+	stmts := week.CreateFilled()
+	stmts[1] = strings.Replace(stmts[1], "PARTITION BY toMonday(`hour`)", "PARTITION BY toYYYYMM(`hour`)", 1)
+	enginetest.MustExec(t, f.E, "DROP TABLE `"+f.DB+"`.`"+week.Table+"`")
+	enginetest.MustExec(t, f.E, stmts...)
+	_, err := f.runner(populate.Hooks{}).Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{})
+	want := week.Table + " is partitioned by toYYYYMM(hour), this hourglass partitions it by toMonday(hour): run hourglass deploy, which lays it out again"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("backfill into a week grain partitioned by month: %v\nwant one line containing %q", err, want)
+	}
+	sus, err := f.Store.Suspect(ctx, ra.Table)
+	if err != nil || len(sus) == 0 {
+		t.Fatalf("after the failed swap of the week grain: suspect %v, %v; want the swapped partitions named", sus, err)
+	}
+}
