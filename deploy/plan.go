@@ -604,27 +604,18 @@ func (pl *planner) completeRollup(v *pipes.RollupArtifacts, local *liveTable, w 
 }
 
 // derived is a grain or finals table of a rollup version and the statements creating it
-// filled from the version as it is; for a grain, also its partition key and the statements
-// rebuilding it when the table exists with another one.
+// filled from the version as it is; grain is the grain's artifacts (nil for finals), which
+// also lay the table out again when it exists with another partition key.
 type derived struct {
-	table         string
-	stmts         []string
-	partitionExpr string
-	relayout      []string
-	// replaced is the table a relayout renames the old table to, and dropReplaced the
-	// statement dropping it (a leftover when a relayout stopped after its RENAME).
-	replaced, dropReplaced string
+	table string
+	stmts []string
+	grain *pipes.GrainArtifacts
 }
 
 // relaidOut reports whether the grain table t, as it exists, has another partition key than
 // the compiled one: populate could not swap partitions of the compiled layout into it.
 func (d derived) relaidOut(t *liveTable) bool {
-	return d.relayout != nil && t != nil && len(t.missing) == 0 && t.keysKnown && normKey(t.partitionKey) != normKey(d.partitionExpr)
-}
-
-func (d derived) relayoutNote(t *liveTable, from string) string {
-	return fmt.Sprintf("table %s is partitioned by %s, hourglass now partitions it by %s: built again from %s and swapped in",
-		d.table, showKey(t.partitionKey), showKey(d.partitionExpr), from)
+	return d.grain != nil && t != nil && len(t.missing) == 0 && t.keysKnown && !d.grain.LaidOut(t.partitionKey)
 }
 
 // relayoutOlder plans, for the older versions of the project's rollups (planned is the set of
@@ -661,10 +652,12 @@ func (pl *planner) relayout(v *pipes.RollupArtifacts) (stmts, notes []string) {
 	for _, d := range derivedTables(v) {
 		switch t := pl.l.table(d.table); {
 		case d.relaidOut(t):
-			stmts, notes = append(stmts, d.relayout...), append(notes, d.relayoutNote(t, v.Table))
-		case d.replaced != "" && pl.l.table(d.replaced) != nil:
-			stmts = append(stmts, d.dropReplaced)
-			notes = append(notes, "table "+d.replaced+" is left from an interrupted relayout of "+d.table+": dropped")
+			stmts = append(stmts, d.grain.ReplaceFilled()...)
+			notes = append(notes, fmt.Sprintf("table %s is partitioned by %s, hourglass now partitions it by %s: built again from %s and swapped in",
+				d.table, showKey(t.partitionKey), showKey(d.grain.PartitionExpr), v.Table))
+		case d.grain != nil && pl.l.table(d.grain.ReplacedTable()) != nil:
+			stmts = append(stmts, d.grain.DropReplaced())
+			notes = append(notes, "table "+d.grain.ReplacedTable()+" is left from an interrupted relayout of "+d.table+": dropped")
 		}
 	}
 	return stmts, notes
@@ -675,8 +668,7 @@ func (pl *planner) relayout(v *pipes.RollupArtifacts) (stmts, notes []string) {
 func derivedTables(v *pipes.RollupArtifacts) []derived {
 	var out []derived
 	for _, g := range v.Grains {
-		out = append(out, derived{table: g.Table, stmts: g.CreateFilled(), partitionExpr: g.PartitionExpr, relayout: g.ReplaceFilled(),
-			replaced: g.ReplacedTable(), dropReplaced: g.DropReplaced()})
+		out = append(out, derived{table: g.Table, stmts: g.CreateFilled(), grain: g})
 	}
 	for _, f := range v.Finals {
 		out = append(out, derived{table: f.Table, stmts: f.CreateFilled()})

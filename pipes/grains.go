@@ -243,6 +243,14 @@ func (ga *GrainArtifacts) PartitionKey() string {
 	return "SELECT partition_key FROM system.tables WHERE database = {db:String} AND name = {table:String}"
 }
 
+// LaidOut reports whether a grain table whose partition key the server reports as key
+// (system.tables' partition_key) has the compiled layout, PartitionExpr: swaps of the compiled
+// partitions into a table laid out otherwise fail.
+func (ga *GrainArtifacts) LaidOut(key string) bool {
+	bare := strings.NewReplacer("`", "", " ", "", "\n", "", "\t", "")
+	return bare.Replace(key) == bare.Replace(ga.PartitionExpr)
+}
+
 // ReplacedTable is the name ReplaceFilled gives the table it replaces until it drops it: a
 // table of that name is the leftover of a ReplaceFilled that stopped after its RENAME.
 func (ga *GrainArtifacts) ReplacedTable() string { return replacedName(ga.Table) }

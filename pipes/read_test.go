@@ -261,3 +261,14 @@ func TestDerivedUnits(t *testing.T) {
 		t.Fatalf("units (-want +got):\n%s", d)
 	}
 }
+
+// TestGrainLaidOut: a grain table has the compiled layout only with the compiled partition
+// key, however the server spells it.
+func TestGrainLaidOut(t *testing.T) {
+	week := mustCompile(t, readsProject(t)).Rollup("events_hourly").Grain(datasources.GrainWeek)
+	for key, want := range map[string]bool{"toMonday(hour)": true, "toMonday(`hour`)": true, "toMonday( hour )": true, "toYYYYMM(hour)": false, "": false} {
+		if got := week.LaidOut(key); got != want {
+			t.Errorf("LaidOut(%q) = %v, want %v", key, got, want)
+		}
+	}
+}

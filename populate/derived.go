@@ -120,7 +120,7 @@ func (r *Runner) layoutHint(ctx context.Context, e engine.Engine, d derivedTable
 		return err
 	}
 	have := fmt.Sprint(res.Rows[0][0])
-	if strings.ReplaceAll(have, " ", "") == strings.NewReplacer("`", "", " ", "").Replace(g.PartitionExpr) {
+	if g.LaidOut(have) {
 		return err
 	}
 	return fmt.Errorf("%s is partitioned by %s, this hourglass partitions it by %s: run hourglass deploy, which lays it out again, then this command again (%w)",
