@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,18 +111,42 @@ func loadChdb(path string) (*chdbAPI, error) {
 // embedded is the in-process engine.
 type embedded struct {
 	api     *chdbAPI
-	connPtr unsafe.Pointer // chdb_connection*
-	conn    unsafe.Pointer // chdb_connection
 	dir     string
 	library string
 	lock    *os.File
+	// args are the arguments every connection is opened with.
+	args []string
 	// mu guards closed: calls hold it shared, so they run concurrently, and Close takes it
-	// exclusively, so the connection is never closed under a running call. Calls never mutate
-	// session state (parameters are bound into the SQL text, see run), which is what makes
-	// concurrent calls safe; chDB itself runs one statement of a connection at a time.
-	mu       sync.RWMutex
-	closed   bool
+	// exclusively, so no connection is closed under a running call.
+	mu     sync.RWMutex
+	closed bool
+	// pool holds the connections no call is using. chDB runs one statement of a connection at a
+	// time, but the connections of one data folder run theirs in parallel: a call takes an
+	// idle connection, or opens one more while there are fewer than maxConns, or waits for one.
+	// Calls never mutate session state (parameters are bound into the SQL text, see run; every
+	// connection gets the same SETs when it opens), so any connection serves any call.
+	pool     chan *chConn
+	poolMu   sync.Mutex
+	conns    []*chConn // every connection open, the first one opened with the engine
+	maxConns int
 	database string
+}
+
+// chConn is one chDB connection to the engine's data folder.
+type chConn struct {
+	ptr  unsafe.Pointer // chdb_connection*
+	conn unsafe.Pointer // chdb_connection
+}
+
+// maxEmbeddedConns bounds the connections of an engine on a data folder: the statements the
+// parallel workers of a backfill, the derived tables' rebuilds and the reads of hourglass serve
+// run at once. An in-memory engine keeps one connection: each connection to ":memory:" would
+// not be guaranteed to see the others' tables.
+func maxEmbeddedConns(memory bool) int {
+	if memory {
+		return 1
+	}
+	return max(4, runtime.NumCPU())
 }
 
 func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
@@ -176,32 +201,81 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 		// 1000 of them by default), each holding its stack and its allocator cache: a 90-day
 		// backfill ended with 80 threads and ~60 MB more resident than with 21 (measured).
 		"--max_thread_pool_free_size=0")
-	cargs := make([]*byte, len(args))
-	for i, a := range args {
+	e.args = args
+	e.maxConns = maxEmbeddedConns(memory)
+	e.pool = make(chan *chConn, e.maxConns)
+	c, err := e.connect()
+	if err != nil {
+		e.unlock()
+		return nil, err
+	}
+	e.conns = append(e.conns, c)
+	e.pool <- c
+	e.database = "default"
+	embeddedGuard.open = dir
+	return e, nil
+}
+
+// connect opens one more connection to the engine and configures its session.
+func (e *embedded) connect() (*chConn, error) {
+	cargs := make([]*byte, len(e.args))
+	for i, a := range e.args {
 		cargs[i] = cString(a)
 	}
-	e.connPtr = api.connect(int32(len(args)), &cargs[0])
-	if e.connPtr == nil || *(*unsafe.Pointer)(e.connPtr) == nil {
-		e.unlock()
-		return nil, fmt.Errorf("the embedded engine could not open %s: check that the folder is writable and not used by another ClickHouse", dir)
+	ptr := e.api.connect(int32(len(e.args)), &cargs[0])
+	if ptr == nil || *(*unsafe.Pointer)(ptr) == nil {
+		return nil, fmt.Errorf("the embedded engine could not open %s: check that the folder is writable and not used by another ClickHouse", e.dir)
 	}
-	e.conn = *(*unsafe.Pointer)(e.connPtr)
-	for _, s := range []string{
+	c := &chConn{ptr: ptr, conn: *(*unsafe.Pointer)(ptr)}
+	for _, q := range []string{
 		"SET session_timezone = 'UTC'",
 		"SET output_format_json_quote_64bit_integers = 1",
 		"SET output_format_json_quote_denormals = 1",
 		"SET output_format_json_escape_forward_slashes = 0",
 	} {
-		if _, _, err := e.run(s, nil); err != nil {
-			e.api.closeConn(e.connPtr)
-			e.unlock()
+		if _, _, err := e.run(c, q, nil); err != nil {
+			e.api.closeConn(ptr)
 			return nil, fmt.Errorf("configure embedded engine: %w", err)
 		}
 	}
-	e.database = "default"
-	embeddedGuard.open = dir
-	return e, nil
+	return c, nil
 }
+
+// acquire takes an idle connection, opens one more when none is idle and fewer than maxConns
+// are open, or waits for one; the caller holds mu shared and gives it back with release.
+func (e *embedded) acquire(ctx context.Context) (*chConn, error) {
+	select {
+	case c := <-e.pool:
+		return c, nil
+	default:
+	}
+	e.poolMu.Lock()
+	if len(e.conns) < e.maxConns {
+		c, err := e.connect()
+		if err == nil {
+			e.conns = append(e.conns, c)
+		}
+		e.poolMu.Unlock()
+		if err != nil {
+			// The engine still has its other connections: wait for one of them.
+			return e.wait(ctx)
+		}
+		return c, nil
+	}
+	e.poolMu.Unlock()
+	return e.wait(ctx)
+}
+
+func (e *embedded) wait(ctx context.Context) (*chConn, error) {
+	select {
+	case c := <-e.pool:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (e *embedded) release(c *chConn) { e.pool <- c }
 
 // lockFolder takes an exclusive lock on the data folder so that a second process gets a clear
 // error instead of two engines writing the same files.
@@ -261,15 +335,20 @@ func (e *embedded) do(ctx context.Context, query string, params Params) ([]byte,
 	if e.closed {
 		return nil, Stats{}, errors.New("embedded engine is closed")
 	}
-	return e.run(query, params)
+	c, err := e.acquire(ctx)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer e.release(c)
+	return e.run(c, query, params)
 }
 
-// run executes one statement; the caller holds mu shared (or is opening the engine).
-// Parameters are bound into the SQL text as typed literals (bindLiterals), never set on the
-// connection: chDB's query parameters are session state, so two calls binding them at once
-// would see each other's values. The statistics are the engine's own: rows and bytes read
+// run executes one statement on connection c, which the caller holds (acquire, or the engine
+// is opening it). Parameters are bound into the SQL text as typed literals (bindLiterals),
+// never set on the connection: chDB's query parameters are session state, which libchdb does
+// not keep apart between connections running at once. The statistics are the engine's own: rows and bytes read
 // from storage, rows and bytes written (an INSERT's), elapsed time.
-func (e *embedded) run(query string, params Params) ([]byte, Stats, error) {
+func (e *embedded) run(c *chConn, query string, params Params) ([]byte, Stats, error) {
 	if len(params) > 0 {
 		q, err := bindLiterals(query, params)
 		if err != nil {
@@ -277,7 +356,7 @@ func (e *embedded) run(query string, params Params) ([]byte, Stats, error) {
 		}
 		query = q
 	}
-	res := e.api.query(e.conn, query, "JSONCompact")
+	res := e.api.query(c.conn, query, "JSONCompact")
 	if res == nil {
 		return nil, Stats{}, errors.New("embedded engine returned no result (out of memory?)")
 	}
@@ -318,7 +397,12 @@ func (e *embedded) Close() error {
 		return nil
 	}
 	e.closed = true
-	e.api.closeConn(e.connPtr)
+	// The first connection, opened with the engine, closes last: the engine lives as long as
+	// one of its connections.
+	for i := len(e.conns) - 1; i >= 0; i-- {
+		e.api.closeConn(e.conns[i].ptr)
+	}
+	e.conns = nil
 	e.unlock()
 	embeddedGuard.Lock()
 	embeddedGuard.open = ""

@@ -94,3 +94,33 @@ func TestRemoteErrorIsEngineError(t *testing.T) {
 		t.Fatalf("err = %v, want code 62", err)
 	}
 }
+
+// The engine itself must say that a second statement ran while a first one was still running:
+// a statement started during a sleep finds the sleeping one in system.processes. Before the
+// embedded engine had several connections, chDB ran the second only after the first ended, so
+// it never found it.
+func TestEmbeddedRunsStatementsAtOnce(t *testing.T) {
+	e := shared.NeedEmbedded(t)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- e.Exec(ctx, "SELECT sleep(1) AS hourglass_parallel_probe", nil) }()
+	seen := uint64(0)
+	for seen == 0 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Fatal("the sleeping statement ended before any other statement saw it run: statements of the embedded engine do not run at once")
+		default:
+		}
+		r, err := e.Query(ctx, "SELECT count() FROM system.processes WHERE query LIKE '%hourglass_parallel_probe%' AND query NOT LIKE '%system.processes%'", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen, _ = engine.Uint(r.Row()[0])
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
