@@ -263,11 +263,18 @@ func (fa *FinalsArtifacts) Units(changed timerange.Range) []GrainUnit {
 // carried from the finals table, those inside finished again from the version's states with
 // one GROUPING SETS aggregation over every combination. It binds what GrainUnit.RebuildParams
 // gives.
-func (fa *FinalsArtifacts) Rebuild(staging string) string {
+func (fa *FinalsArtifacts) Rebuild(staging string) string { return fa.RebuildFrom(staging, fa.from) }
+
+// RebuildFrom is Rebuild finishing the buckets again from source, a table of the version's
+// shape (see GrainArtifacts.RebuildFrom).
+func (fa *FinalsArtifacts) RebuildFrom(staging, source string) string {
 	h := ident.Quote(HourColumn)
 	s, e := param(StartParam, TimeParamType), param(EndParam, TimeParamType)
-	return carryAndRecompute(fa.rp.p.Database, staging, fa.Table, fa.columnNames(), fa.finished(h+" >= "+s+" AND "+h+" < "+e))
+	return carryAndRecompute(fa.rp.p.Database, staging, fa.Table, fa.columnNames(), fa.finishedFrom(source, h+" >= "+s+" AND "+h+" < "+e))
 }
+
+// From returns the table the finals are finished from: the rollup version's.
+func (fa *FinalsArtifacts) From() string { return fa.from }
 
 // CreateFilled returns the statements creating the finals table filled from the rollup
 // version as it is (see GrainArtifacts.CreateFilled).
@@ -287,7 +294,10 @@ func (fa *FinalsArtifacts) columnNames() []string {
 
 // finished is the SELECT finishing the version's states (where: a condition on them, or "")
 // per bucket and combination, naming the finals' columns.
-func (fa *FinalsArtifacts) finished(where string) string {
+func (fa *FinalsArtifacts) finished(where string) string { return fa.finishedFrom(fa.from, where) }
+
+// finishedFrom is finished reading source instead of the version's table.
+func (fa *FinalsArtifacts) finishedFrom(source, where string) string {
 	cols, _ := fa.columns()
 	alias := func(i int) string { return ident.Quote(fmt.Sprintf("__hg_c%d", i)) }
 	dimAlias := map[string]string{}
@@ -330,7 +340,7 @@ func (fa *FinalsArtifacts) finished(where string) string {
 	var b strings.Builder
 	b.WriteString("SELECT " + strings.Join(outer, ", ") + "\nFROM\n(\n")
 	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
-	b.WriteString("    FROM " + ident.Qualified(fa.rp.p.Database, fa.from) + "\n")
+	b.WriteString("    FROM " + ident.Qualified(fa.rp.p.Database, source) + "\n")
 	if where != "" {
 		b.WriteString("    WHERE " + where + "\n")
 	}

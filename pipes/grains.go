@@ -215,10 +215,15 @@ func (ga *GrainArtifacts) CreateStagingNamed(name string) string { return ga.cre
 // [{start:DateTime}, {end:DateTime}) carried from the grain table itself, and the periods inside
 // merged again from the finer table. It binds PartitionStartParam and PartitionEndParam (the
 // partition's range) and the periods' range (GrainUnit.RebuildParams).
-func (ga *GrainArtifacts) Rebuild(staging string) string {
+func (ga *GrainArtifacts) Rebuild(staging string) string { return ga.RebuildFrom(staging, ga.From) }
+
+// RebuildFrom is Rebuild merging the periods again from source, a table of the finer table's
+// shape: the staging table whose partitions are about to replace the finer table's (each of
+// them holds what the finer table will), so that the merge need not wait for the swaps.
+func (ga *GrainArtifacts) RebuildFrom(staging, source string) string {
 	h := ident.Quote(HourColumn)
 	s, e := param(StartParam, TimeParamType), param(EndParam, TimeParamType)
-	return carryAndRecompute(ga.plan.p.Database, staging, ga.Table, ga.columnNames(), ga.merged(h+" >= "+s+" AND "+h+" < "+e))
+	return carryAndRecompute(ga.plan.p.Database, staging, ga.Table, ga.columnNames(), ga.mergedFrom(source, h+" >= "+s+" AND "+h+" < "+e))
 }
 
 // CreateFilled returns the statements creating the grain table filled from its finer table
@@ -273,7 +278,10 @@ func (ga *GrainArtifacts) columnNames() []string {
 // merged is the SELECT merging the finer table's rows (where: a condition on them, or "")
 // into the grain's periods, naming the grain's columns. The merge runs under reserved
 // aliases, so no output name shadows a column it reads.
-func (ga *GrainArtifacts) merged(where string) string {
+func (ga *GrainArtifacts) merged(where string) string { return ga.mergedFrom(ga.From, where) }
+
+// mergedFrom is merged reading source instead of the finer table.
+func (ga *GrainArtifacts) mergedFrom(source, where string) string {
 	rp := ga.plan
 	var outer, inner, group []string
 	for i, c := range rp.columns() {
@@ -294,7 +302,7 @@ func (ga *GrainArtifacts) merged(where string) string {
 	var b strings.Builder
 	b.WriteString("SELECT " + strings.Join(outer, ", ") + "\nFROM\n(\n")
 	b.WriteString("    SELECT\n        " + strings.Join(inner, ",\n        ") + "\n")
-	b.WriteString("    FROM " + ident.Qualified(rp.p.Database, ga.From) + "\n")
+	b.WriteString("    FROM " + ident.Qualified(rp.p.Database, source) + "\n")
 	if where != "" {
 		b.WriteString("    WHERE " + where + "\n")
 	}

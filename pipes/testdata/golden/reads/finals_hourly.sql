@@ -46,3 +46,23 @@ FROM
 )
 SETTINGS force_grouping_standard_compatibility = 1;
 ALTER TABLE `analytics`.`hourly_final_events_hourly` REPLACE PARTITION ID '202611' FROM `analytics`.`hourly_final_events_hourly__stg_1`;
+-- finished from the staging table of the version's swaps
+INSERT INTO `analytics`.`hourly_final_events_hourly__stg_1` (`hour`, `__hg_set`, `campaign_id`, `events`, `users`)
+SELECT `hour`, `__hg_set`, `campaign_id`, `events`, `users`
+FROM `analytics`.`hourly_final_events_hourly`
+WHERE `hour` >= {partition_start:DateTime} AND `hour` < {partition_end:DateTime} AND NOT (`hour` >= {start:DateTime} AND `hour` < {end:DateTime})
+UNION ALL
+SELECT `__hg_c0` AS `hour`, `__hg_c1` AS `__hg_set`, `__hg_c2` AS `campaign_id`, `__hg_c3` AS `events`, `__hg_c4` AS `users`
+FROM
+(
+    SELECT
+        `hour` AS `__hg_c0`,
+        toUInt8((1 - grouping(`__hg_c2`)) * 1) AS `__hg_c1`,
+        `campaign_id` AS `__hg_c2`,
+        sum(`events`) AS `__hg_c3`,
+        uniqCombinedMerge(14)(`users`) AS `__hg_c4`
+    FROM `analytics`.`events_hourly__stg_1`
+    WHERE `hour` >= {start:DateTime} AND `hour` < {end:DateTime}
+    GROUP BY GROUPING SETS ((`__hg_c0`), (`__hg_c0`, `__hg_c2`))
+)
+SETTINGS force_grouping_standard_compatibility = 1;

@@ -49,3 +49,24 @@ FROM
 )
 SETTINGS force_grouping_standard_compatibility = 1;
 ALTER TABLE `analytics`.`trend_final_events_hourly` REPLACE PARTITION ID '202611' FROM `analytics`.`trend_final_events_hourly__stg_1`;
+-- finished from the staging table of the version's swaps
+INSERT INTO `analytics`.`trend_final_events_hourly__stg_1` (`hour`, `__hg_set`, `campaign_id`, `events`, `users`, `value`)
+SELECT `hour`, `__hg_set`, `campaign_id`, `events`, `users`, `value`
+FROM `analytics`.`trend_final_events_hourly`
+WHERE `hour` >= {partition_start:DateTime} AND `hour` < {partition_end:DateTime} AND NOT (`hour` >= {start:DateTime} AND `hour` < {end:DateTime})
+UNION ALL
+SELECT `__hg_c0` AS `hour`, `__hg_c1` AS `__hg_set`, `__hg_c2` AS `campaign_id`, `__hg_c3` AS `events`, `__hg_c4` AS `users`, `__hg_c5` AS `value`
+FROM
+(
+    SELECT
+        toStartOfDay(`hour`) AS `__hg_c0`,
+        toUInt8((1 - grouping(`__hg_c2`)) * 1) AS `__hg_c1`,
+        `campaign_id` AS `__hg_c2`,
+        sum(`events`) AS `__hg_c3`,
+        uniqCombinedMerge(14)(`users`) AS `__hg_c4`,
+        sum(`value`) AS `__hg_c5`
+    FROM `analytics`.`events_hourly__stg_1`
+    WHERE `hour` >= {start:DateTime} AND `hour` < {end:DateTime}
+    GROUP BY GROUPING SETS ((`__hg_c0`), (`__hg_c0`, `__hg_c2`))
+)
+SETTINGS force_grouping_standard_compatibility = 1;
