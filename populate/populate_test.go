@@ -312,17 +312,21 @@ func TestStaleStagingIsDropped(t *testing.T) {
 	}
 }
 
-// stagingInserts counts the INSERTs that recompute staging tables from raw rows, on the real
-// engine it wraps.
+// stagingInserts counts the INSERTs that recompute staging tables from raw rows, and the most
+// of them running at once, on the real engine it wraps.
 type stagingInserts struct {
 	engine.Engine
-	prefix string
-	n      atomic.Int64
+	prefix      string
+	n, now, top atomic.Int64
 }
 
 func (s *stagingInserts) Query(ctx context.Context, q string, p engine.Params) (*engine.Result, error) {
 	if strings.HasPrefix(q, "INSERT INTO "+s.prefix) {
 		s.n.Add(1)
+		n := s.now.Add(1)
+		defer s.now.Add(-1)
+		for top := s.top.Load(); n > top && !s.top.CompareAndSwap(top, n); top = s.top.Load() {
+		}
 	}
 	return s.Engine.Query(ctx, q, p)
 }
@@ -426,4 +430,67 @@ func TestGrainLaidOutByAnOlderHourglass(t *testing.T) {
 	if err != nil || len(sus) == 0 {
 		t.Fatalf("after the failed swap of the week grain: suspect %v, %v; want the swapped partitions named", sus, err)
 	}
+}
+
+// periodsDiffering counts the periods (days or ISO weeks: period is the SQL of a period's
+// start from a time) where a grain table's events and unique users differ from the raw events'
+// — SQL written here, from the raw table — and the periods the raw table has.
+func periodsDiffering(t *testing.T, f *fixture, grain, period string, rg timerange.Range) (differ, periods uint64) {
+	t.Helper()
+	r := enginetest.MustQuery(t, f.E, fmt.Sprintf(`
+SELECT countIf(g.c != r.c OR g.u != r.u), count()
+FROM (SELECT %[3]s AS p, sum(event_count) AS c, uniqCombinedMerge(14)(unique_users) AS u FROM %[1]s.%[2]s GROUP BY p) AS g
+FULL OUTER JOIN (SELECT %[4]s AS p, count() AS c, uniqCombined(14)(user_id) AS u FROM %[1]s.events
+                 WHERE timestamp >= {from:DateTime} AND timestamp < {to:DateTime} GROUP BY p) AS r
+USING p`, f.DB, grain, strings.ReplaceAll(period, "$t", "hour"), strings.ReplaceAll(period, "$t", "timestamp")),
+		engine.Params{"from": rg.Start, "to": rg.End})
+	d, _ := engine.Uint(r.Rows[0][0])
+	n, _ := engine.Uint(r.Rows[0][1])
+	return d, n
+}
+
+// A group whose INSERTs stage two partitions or more runs two of them at once, each over half
+// the partitions, and its grains are merged again by two INSERTs at once from the staging
+// table while the partitions are swapped in. Backfilled twice — the second time over the
+// history the first wrote, after late rows arrived — the rollup's day and week grains give,
+// day by day and week by week, the events and unique users the raw table gives (SQL written
+// here).
+func TestGroupsStageTwoInsertsAtOnceAndTheGrainsFollow(t *testing.T) {
+	f := newFixture(t)
+	rg := timerange.Range{Start: day(2, 0), End: day(16, 0)}
+	f.Clock = day(19, 0).Add(23 * time.Minute)
+	f.InsertEvents(rg.Start.Add(-3*24*time.Hour), f.Clock, 20000, 1)
+	ctx := context.Background()
+	ra := f.A.Rollup("events_overview_hourly")
+	counted := &stagingInserts{Engine: f.E, prefix: "`" + f.DB + "`.`" + ra.StagingPrefix()}
+	r := populate.New(counted, f.Store, f.A, populate.Options{Now: f.Now, GroupRows: 1 << 40})
+	for i := range 2 {
+		if i == 1 {
+			// Late rows over the history the first backfill wrote: the grains must be merged
+			// again from the new hours, not from those the swaps replace.
+			f.InsertEvents(rg.Start.Add(30*time.Minute), rg.End, 3000, 2)
+		}
+		rep, err := r.Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{})
+		if err != nil || rep.Done != rep.Units {
+			t.Fatalf("backfill %d: %v, %d of %d units done", i+1, err, rep.Done, rep.Units)
+		}
+	}
+	if top := counted.top.Load(); top != 2 {
+		t.Errorf("at most %d staging INSERTs ran at once, want 2", top)
+	}
+	for _, g := range []struct{ table, period string }{
+		{ra.Grains[0].Table, "toStartOfDay($t)"},
+		{ra.Grains[1].Table, "toMonday($t)"},
+	} {
+		// The grains hold whole periods: compare the periods the backfill covers whole.
+		whole := timerange.Range{Start: rg.Start, End: rg.End}
+		if g.period == "toMonday($t)" {
+			whole = ra.Grains[1].WholePeriods(rg)
+		}
+		differ, periods := periodsDiffering(t, f, g.table, g.period, whole)
+		if periods < 2 || differ != 0 {
+			t.Errorf("%s: %d of %d periods differ from the raw events", g.table, differ, periods)
+		}
+	}
+	f.RequireExact(ra.Rollup.Name, rg)
 }

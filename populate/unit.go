@@ -93,6 +93,10 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 	if err := rn.lease.check(); err != nil {
 		return fail(first, "swap partition "+first.PartitionID, err)
 	}
+	// The grains and finals read from the version's table start merging from the staging
+	// table now, while the partitions are swapped in (see startDerived).
+	ea := r.startDerived(ctx, e, rn, ra, staging, units)
+	defer ea.close(ctx)
 	if err := record(meta.StatusSwapping, ""); err != nil {
 		return fail(first, "record the swap of "+first.PartitionID, err)
 	}
@@ -113,7 +117,7 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 	// The version's grains and finals follow the hours just swapped in, inside the unit: a
 	// crash from here on leaves the units swapping, and their redo rebuilds them too.
 	changed := timerange.Range{Start: first.Range.Start, End: units[len(units)-1].Range.End}
-	if err := r.keepDerived(ctx, e, ra, rn.id, changed); err != nil {
+	if err := r.keepDerived(ctx, e, ra, rn.id, changed, ea); err != nil {
 		return fail(first, "keep the grains and finals of "+first.PartitionID+" in step", err)
 	}
 	if err := r.waitPurged(ctx, sh, ids); err != nil {
@@ -142,11 +146,11 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 
 // stage fills the staging table with the group's new content: a unit's hours outside its
 // Range carried from the rollup (when Carry; such a unit is alone in its group), then the
-// group's Ranges recomputed from raw rows by INSERTs of size.chunk partitions each (the
-// engine's memory follows the rows one INSERT aggregates). It sets each record's rows read
-// and written from the engine's own statistics: the rows written per partition are read from
-// the staging table's parts when the group has several, and the raw rows the INSERTs read are
-// shared among them in proportion.
+// group's Ranges recomputed from raw rows by INSERTs of size.chunk partitions each, size.at
+// of them at once (the engine's memory follows the rows the running INSERTs aggregate). It
+// sets each record's rows read and written from the engine's own statistics: the rows written
+// per partition are read from the staging table's parts when the group has several, and the
+// raw rows the INSERTs read are shared among them in proportion.
 func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArtifacts, staging string, units []Unit, size sizing, recs []meta.Unit) error {
 	first := units[0]
 	var carried uint64
@@ -159,17 +163,51 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 		}
 		carried, known = res.Stats.RowsWritten, res.Stats.WritesKnown
 	}
-	var read, written uint64
+	var chunks []timerange.Range
 	chunk := max(1, size.chunk)
 	for i := 0; i < len(units); i += chunk {
 		c := units[i:min(len(units), i+chunk)]
-		rg := timerange.Range{Start: c[0].Range.Start, End: c[len(c)-1].Range.End}
-		res, err := e.Query(ctx, ra.PopulateIntoThreads(staging, size.threads()), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
-		if err != nil {
-			return fmt.Errorf("recompute %s: %w", rg, err)
-		}
-		read, written = read+res.Stats.RowsRead, written+res.Stats.RowsWritten
-		known = known && res.Stats.WritesKnown
+		chunks = append(chunks, timerange.Range{Start: c[0].Range.Start, End: c[len(c)-1].Range.End})
+	}
+	at := min(max(1, size.at), len(chunks))
+	var (
+		mu            sync.Mutex
+		read, written uint64
+		firstErr      error
+		next          int
+		wg            sync.WaitGroup
+	)
+	// Each of at stagers takes the next chunk until none is left or one failed.
+	for range at {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next == len(chunks) || firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				rg := chunks[next]
+				next++
+				mu.Unlock()
+				res, err := e.Query(ctx, ra.PopulateIntoThreads(staging, size.threads(at)), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("recompute %s: %w", rg, err)
+					}
+				} else {
+					read, written = read+res.Stats.RowsRead, written+res.Stats.RowsWritten
+					known = known && res.Stats.WritesKnown
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
 	}
 	if len(units) == 1 && known {
 		recs[0].RowsRead, recs[0].RowsWritten = read, carried+written
