@@ -23,6 +23,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,7 +117,8 @@ type Options struct {
 	// Hooks inject faults in tests.
 	Hooks Hooks
 	// GroupRows bounds the rollup rows one INSERT of a backfill stages (0: groupRows, which
-	// keeps the engine's memory to a few hundred MB); a lower bound means more, smaller INSERTs.
+	// keeps the engine's memory to a few hundred MB); a lower bound means more, smaller
+	// INSERTs, down to an hour each.
 	GroupRows uint64
 }
 
@@ -330,12 +332,12 @@ func (r *Runner) newRun(ra *pipes.RollupArtifacts, kind string, dep meta.Deploym
 
 // Groups: consecutive whole-partition units are swapped in together (see runGroup): one
 // staging table, one run-log write for the group's swaps and one for its end, one purge, and
-// one rebuild of each grain and finals partition they touch. A group is filled by INSERTs of
-// at most about groupRows rollup rows each, judged from the largest partition seen so far in
-// the run (the first group is a single partition): the engine's memory follows the rows one
-// INSERT aggregates, ~1.2 KB a row, whatever the group (measured on the wide events_hourly,
-// ~17,000 rows a day: one day an INSERT, peak RSS 345 MB; two days 408 MB; one 90-day INSERT
-// 1.9 GB). A group takes about groupTime, judged from how long the shard's last group took per
+// one rebuild of each grain and finals partition they touch. A group is filled by INSERTs,
+// two at once, of at most about groupRows rollup rows each (see cut), judged from the largest
+// partition seen so far in the run (the first group is a single partition): the engine's
+// memory follows the rows an INSERT aggregates, ~1.2 KB a row, whatever the group (measured
+// on the wide events_hourly, ~17,000 rows a day: one day an INSERT, peak RSS 345 MB; two days
+// 408 MB; one 90-day INSERT 1.9 GB). A group takes about groupTime, judged from how long the shard's last group took per
 // partition, and at most maxGroup partitions: long enough that the per-group statements are
 // paid rarely (measured on events_overview_hourly, 90 days: groups of a month 3.1 s, one
 // group 2.6 s), short enough that Ctrl-C, which lets the groups in flight finish, and a crash,
@@ -416,23 +418,21 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units [
 	}
 	var mu, evMu sync.Mutex
 	interrupted := false
-	// nextGroup takes the next group of consecutive units of a shard to run, how many of its
-	// partitions one INSERT recomputes and how many of its INSERTs run at once; nil when there
-	// is none or the shard must stop.
-	nextGroup := func(sr *shardRun) ([]Unit, int, int) {
+	// nextGroup takes the next group of consecutive units of a shard to run and how its
+	// INSERTs are cut; nil when there is none or the shard must stop.
+	nextGroup := func(sr *shardRun) ([]Unit, sizing) {
 		mu.Lock()
 		defer mu.Unlock()
 		if ctx.Err() != nil && sr.next < len(sr.units) && sr.err == nil {
 			interrupted = true
-			return nil, 0, 0
+			return nil, sizing{}
 		}
-		size, chunk := 1, 1
+		size := 1
 		if sr.rowsPerPartition > 0 {
 			size = batch
 			if sr.perPartition > 0 {
 				size = int(min(int64(batch), max(1, int64(groupTime/sr.perPartition))))
 			}
-			chunk = int(min(uint64(size), max(1, r.groupRows/sr.rowsPerPartition)))
 		}
 		var g []Unit
 		for sr.next < len(sr.units) && sr.err == nil {
@@ -453,14 +453,8 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units [
 			g = append(g, u)
 			sr.next++
 		}
-		at := 1
-		if chunk = min(chunk, len(g)); chunk >= 2 {
-			// Two INSERTs of half the rows each at once: the rows aggregated at once stay
-			// within groupRows, and each INSERT's write into its parts, which runs on one
-			// thread, gets a core (see stagersAtOnce).
-			at, chunk = stagersAtOnce, (chunk+1)/2
-		}
-		return g, chunk, at
+		pieces, at := cut(g, sr.rowsPerPartition, r.groupRows)
+		return g, sizing{pieces: pieces, at: at, threads: sr.threads}
 	}
 	for _, sr := range runs {
 		if sr.sh.down == nil {
@@ -478,13 +472,13 @@ func (r *Runner) runUnits(ctx context.Context, rn *run, shards []*shard, units [
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for g, chunk, at := nextGroup(sr); len(g) > 0; g, chunk, at = nextGroup(sr) {
+				for g, size := nextGroup(sr); len(g) > 0; g, size = nextGroup(sr) {
 					for _, u := range g {
 						r.emit(&evMu, Event{Kind: EventStarted, RunID: rn.id, Unit: u})
 					}
 					began := time.Now()
 					sr.busy.Add(1)
-					recs, err := r.runGroup(context.WithoutCancel(ctx), rn, sr.sh, g, sizing{chunk: chunk, at: at, threads: sr.threads})
+					recs, err := r.runGroup(context.WithoutCancel(ctx), rn, sr.sh, g, size)
 					sr.busy.Add(-1)
 					mu.Lock()
 					sr.perPartition = time.Since(began) / time.Duration(len(g))
@@ -602,19 +596,83 @@ func (sr *shardRun) threads(at int) int {
 	return max(1, sr.maxThreads/n)
 }
 
-// stagersAtOnce is how many INSERTs a group whose INSERTs stage two partitions or more runs at
-// once. An INSERT … SELECT aggregates on every thread it has but writes its parts on one:
-// measured on 2 cores, events_overview_hourly 90 d in 8 INSERTs of 12 days, 0.55 s one at a
-// time (on 2 threads each) and 0.36 s two at a time (on 1 thread each) — 0.35 s of a 0.70 s
-// INSERT is the write into a MergeTree (0.35 s into a Null table).
+// stagersAtOnce is how many INSERTs of a group run at once when it has several. An INSERT …
+// SELECT aggregates on every thread it has but writes its parts on one: measured on 2 cores,
+// events_overview_hourly 90 d in 8 INSERTs of 12 days, 0.55 s one at a time (on 2 threads
+// each) and 0.36 s two at a time (on 1 thread each) — 0.35 s of a 0.70 s INSERT is the write
+// into a MergeTree (0.35 s into a Null table). events_hourly 90 d in INSERTs of a day: 6.3–7.0 s
+// one at a time, 4.9–5.3 s two at a time, peak RSS 327–333 MB and 320–328 MB (the engine's own
+// footprint dwarfs two days of aggregation); in INSERTs of 8 hours two at a time, 5.7–6.6 s:
+// each reads about as many raw rows as a day's (the raw table is not sorted by time first).
 const stagersAtOnce = 2
 
-// sizing is how a group's INSERTs are cut: chunk partitions each, at of them at once, each on
-// threads(at) threads (0: the server's).
+// sizing is how a group's INSERTs are cut: one per piece (consecutive ranges of whole hours
+// covering the units' Ranges), at of them at once, each on threads(at) threads (0: the
+// server's).
 type sizing struct {
-	chunk   int
+	pieces  []timerange.Range
 	at      int
 	threads func(at int) int
+}
+
+// cut returns the pieces a group's INSERTs recompute and how many run at once. Each piece holds
+// about groupRows rollup rows at most (judged from rowsPerPartition, the most rows a whole
+// partition staged so far), so that the engine's memory follows groupRows whatever the group:
+// consecutive units while they fit, and a unit holding more split into ranges of whole hours.
+// Unknown sizes (a first group) give a piece a unit, one at a time.
+func cut(units []Unit, rowsPerPartition, groupRows uint64) ([]timerange.Range, int) {
+	var pieces []timerange.Range
+	if rowsPerPartition == 0 {
+		for _, u := range units {
+			pieces = append(pieces, u.Range)
+		}
+		return pieces, 1
+	}
+	per := float64(max(1, groupRows))
+	var cur timerange.Range
+	var curRows float64
+	flush := func() {
+		if !cur.Empty() {
+			pieces = append(pieces, cur)
+		}
+		cur, curRows = timerange.Range{}, 0
+	}
+	for _, u := range units {
+		rows := float64(rowsPerPartition) * u.Range.End.Sub(u.Range.Start).Hours() / u.Partition.End.Sub(u.Partition.Start).Hours()
+		switch {
+		case rows > per:
+			flush()
+			pieces = append(pieces, splitHours(u.Range, int(math.Ceil(rows/per)))...)
+		case !cur.Empty() && curRows+rows <= per:
+			cur.End, curRows = u.Range.End, curRows+rows
+		default:
+			flush()
+			cur, curRows = u.Range, rows
+		}
+	}
+	flush()
+	if len(pieces) < 2 {
+		return pieces, 1
+	}
+	return pieces, stagersAtOnce
+}
+
+// splitHours splits rg, whose ends are whole hours, into at most n consecutive ranges of
+// whole hours, as even as can be: an hour's rollup rows come from one INSERT.
+func splitHours(rg timerange.Range, n int) []timerange.Range {
+	hours := int(rg.End.Sub(rg.Start) / time.Hour)
+	n = max(1, min(n, hours))
+	var out []timerange.Range
+	start := rg.Start
+	for i := range n {
+		end := rg.Start.Add(time.Duration(hours*(i+1)/n) * time.Hour)
+		if i == n-1 {
+			end = rg.End
+		}
+		out = append(out, timerange.Range{Start: start, End: end})
+		start = end
+	}
+	return out
 }
 
 // wholePartitionRows scales the rows a unit staged to its whole partition: a range that starts

@@ -334,8 +334,8 @@ func (s *stagingInserts) Query(ctx context.Context, q string, p engine.Params) (
 // A group of partitions swapped in together is filled by INSERTs bounded by the rows they
 // stage (memory), not by the group. On an empty rollup the first group is a single partition
 // (nothing tells its size) and the rest one group; over history the rollup holds already, its
-// partitions size the first group, and with a bound below a day's rows the whole range is one
-// group of an INSERT a day. The rollup is exact and identical after both.
+// partitions size the first group, and with a bound below an hour's rows the whole range is
+// one group of an INSERT an hour, two at once. The rollup is exact and identical after both.
 func TestLargeGroupsStageInBoundedInserts(t *testing.T) {
 	f := newFixture(t)
 	rg := timerange.Range{Start: day(1, 0), End: day(12, 0)}
@@ -370,8 +370,10 @@ func TestLargeGroupsStageInBoundedInserts(t *testing.T) {
 	}
 	want := f.snapshot(ra.Rollup.Name)
 	rep = backfill(1)
-	if n := rep.Units; rep.Done != n || counted.n.Load() != int64(n) || fmt.Sprint(groups) != fmt.Sprint([]int{n}) {
-		t.Fatalf("backfill over its history: %d of %d units done, %d staging INSERTs, groups %v; want an INSERT a day in one group", rep.Done, n, counted.n.Load(), groups)
+	hours := int64(rep.Watermark.Sub(rg.Start) / time.Hour)
+	if n := rep.Units; rep.Done != n || counted.n.Load() != hours || counted.top.Load() != 2 || fmt.Sprint(groups) != fmt.Sprint([]int{n}) {
+		t.Fatalf("backfill over its history: %d of %d units done, %d staging INSERTs (at most %d at once), groups %v; want an INSERT an hour (%d), two at once, in one group",
+			rep.Done, n, counted.n.Load(), counted.top.Load(), groups, hours)
 	}
 	if got := f.snapshot(ra.Rollup.Name); got != want {
 		t.Fatalf("rollup after the bounded INSERTs %s, after the default backfill %s", got, want)
@@ -463,14 +465,16 @@ func TestGroupsStageTwoInsertsAtOnceAndTheGrainsFollow(t *testing.T) {
 	ctx := context.Background()
 	ra := f.A.Rollup("events_overview_hourly")
 	counted := &stagingInserts{Engine: f.E, prefix: "`" + f.DB + "`.`" + ra.StagingPrefix()}
-	r := populate.New(counted, f.Store, f.A, populate.Options{Now: f.Now, GroupRows: 1 << 40})
+	var rows uint64 // a bound on the rows an INSERT stages of about 3 days
 	for i := range 2 {
 		if i == 1 {
 			// Late rows over the history the first backfill wrote: the grains must be merged
 			// again from the new hours, not from those the swaps replace.
 			f.InsertEvents(rg.Start.Add(30*time.Minute), rg.End, 3000, 2)
 		}
+		r := populate.New(counted, f.Store, f.A, populate.Options{Now: f.Now, GroupRows: rows})
 		rep, err := r.Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{})
+		rows = 3 * rep.RowsWritten / uint64(rep.Units)
 		if err != nil || rep.Done != rep.Units {
 			t.Fatalf("backfill %d: %v, %d of %d units done", i+1, err, rep.Done, rep.Units)
 		}

@@ -146,8 +146,8 @@ func (r *Runner) runGroup(ctx context.Context, rn *run, sh *shard, units []Unit,
 
 // stage fills the staging table with the group's new content: a unit's hours outside its
 // Range carried from the rollup (when Carry; such a unit is alone in its group), then the
-// group's Ranges recomputed from raw rows by INSERTs of size.chunk partitions each, size.at
-// of them at once (the engine's memory follows the rows the running INSERTs aggregate). It
+// group's Ranges recomputed from raw rows by an INSERT per piece of size.pieces, size.at of
+// them at once (the engine's memory follows the rows the running INSERTs aggregate). It
 // sets each record's rows read and written from the engine's own statistics: the rows written
 // per partition are read from the staging table's parts when the group has several, and the
 // raw rows the INSERTs read are shared among them in proportion.
@@ -163,13 +163,8 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 		}
 		carried, known = res.Stats.RowsWritten, res.Stats.WritesKnown
 	}
-	var chunks []timerange.Range
-	chunk := max(1, size.chunk)
-	for i := 0; i < len(units); i += chunk {
-		c := units[i:min(len(units), i+chunk)]
-		chunks = append(chunks, timerange.Range{Start: c[0].Range.Start, End: c[len(c)-1].Range.End})
-	}
-	at := min(max(1, size.at), len(chunks))
+	pieces := size.pieces
+	at := min(max(1, size.at), len(pieces))
 	var (
 		mu            sync.Mutex
 		read, written uint64
@@ -177,18 +172,18 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 		next          int
 		wg            sync.WaitGroup
 	)
-	// Each of at stagers takes the next chunk until none is left or one failed.
+	// Each of at stagers takes the next piece until none is left or one failed.
 	for range at {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				mu.Lock()
-				if next == len(chunks) || firstErr != nil {
+				if next == len(pieces) || firstErr != nil {
 					mu.Unlock()
 					return
 				}
-				rg := chunks[next]
+				rg := pieces[next]
 				next++
 				mu.Unlock()
 				res, err := e.Query(ctx, ra.PopulateIntoThreads(staging, size.threads(at)), engine.Params{pipes.StartParam: rg.Start, pipes.EndParam: rg.End})
