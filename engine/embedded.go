@@ -204,7 +204,18 @@ func openEmbedded(ctx context.Context, dir, library string) (Engine, error) {
 	e.args = args
 	e.maxConns = maxEmbeddedConns(memory)
 	e.pool = make(chan *chConn, e.maxConns)
-	c, err := e.connect()
+	// chDB starting in a process that just stopped it can fail once in a long while (seen
+	// once in CI, in a process that had opened and closed the engine many times: a table's
+	// load job failed on "recursive_mutex lock failed"); a failed start leaves nothing
+	// behind, and a start after it succeeds, so the engine is started again a few times
+	// before the folder is declared unusable.
+	var c *chConn
+	for pause := 100 * time.Millisecond; ; pause *= 3 {
+		if c, err = e.connect(); err == nil || pause > time.Second || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(pause)
+	}
 	if err != nil {
 		e.unlock()
 		return nil, err
