@@ -16,10 +16,10 @@ import (
 // Grain and finals tables are derived from the rollup version's table: a unit that swaps
 // hours of the version keeps them in step before it is recorded done. The derived partitions
 // holding the changed periods are rebuilt together in one staging table — the changed periods
-// merged again from the finer table by one INSERT, the partitions' other periods carried from
-// the derived table itself — and swapped in one by one with REPLACE PARTITION, the replaced
-// parts purged once. A crash in between leaves the unit unfinished, and redoing it rebuilds
-// them again. Rebuilds of one derived table are serialised within the process (units of one
+// merged again from the finer table by an INSERT per half of the partitions, both at once, the
+// partitions' other periods carried from the derived table itself — and swapped in one by one
+// with REPLACE PARTITION, the replaced parts purged once. A crash in between leaves the unit
+// unfinished, and redoing it rebuilds them again. Rebuilds of one derived table are serialised within the process (units of one
 // run may run in parallel and share a month or a week): a rebuild holds the table from its
 // INSERT, whose carried periods it reads, to its last swap.
 //

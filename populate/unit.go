@@ -174,9 +174,7 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 	)
 	// Each of at stagers takes the next piece until none is left or one failed.
 	for range at {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
 				mu.Lock()
 				if next == len(pieces) || firstErr != nil {
@@ -198,7 +196,7 @@ func (r *Runner) stage(ctx context.Context, e engine.Engine, ra *pipes.RollupArt
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if firstErr != nil {
