@@ -17,7 +17,7 @@ import (
 // query over T's states). A bucket's distinct count over one hour or day is final once the
 // bucket is closed, so a call whose bucket, filters and range fit reads finished rows instead
 // of merging states. Populate keeps the table in step with T inside the unit that swaps T's
-// partition (Rebuild); validate compares it with raw per combination (CompareQueries).
+// partition (RebuildFrom); validate compares it with raw per combination (CompareQueries).
 
 // SetColumn is the finals table's column naming the filter combination of a row: bit i is
 // set when the row is restricted to one value of the i-th filter dimension of FilterDims.
@@ -258,15 +258,12 @@ func (fa *FinalsArtifacts) Units(changed timerange.Range) []GrainUnit {
 	return out
 }
 
-// Rebuild returns the INSERT filling staging with one month of the finals as it must be after
-// the rollup version changed: the month's buckets outside [{start:DateTime}, {end:DateTime})
-// carried from the finals table, those inside finished again from the version's states with
-// one GROUPING SETS aggregation over every combination. It binds what GrainUnit.RebuildParams
+// RebuildFrom returns the INSERT filling staging with one month of the finals as it must be
+// after the rollup version changed: the month's buckets outside [{start:DateTime},
+// {end:DateTime}) carried from the finals table, those inside finished again from source — the
+// version's table (From) or its staging table (see GrainArtifacts.RebuildFrom) — with one
+// GROUPING SETS aggregation over every combination. It binds what GrainUnit.RebuildParams
 // gives.
-func (fa *FinalsArtifacts) Rebuild(staging string) string { return fa.RebuildFrom(staging, fa.from) }
-
-// RebuildFrom is Rebuild finishing the buckets again from source, a table of the version's
-// shape (see GrainArtifacts.RebuildFrom).
 func (fa *FinalsArtifacts) RebuildFrom(staging, source string) string {
 	h := ident.Quote(HourColumn)
 	s, e := param(StartParam, TimeParamType), param(EndParam, TimeParamType)

@@ -17,7 +17,7 @@ import (
 // T_week from T_day — with each metric's merge face (…MergeState, or the simple function of a
 // SimpleAggregateFunction column), never from raw rows, so a grain holds exactly what T holds.
 // Populate keeps them in step with T inside the unit that swaps T's partition (see
-// GrainArtifacts.Rebuild), and reads use their whole periods (see PlanRead).
+// GrainArtifacts.RebuildFrom), and reads use their whole periods (see PlanRead).
 
 // Layout for reads: rollup tables use small index granules, so that a filter on the leading
 // sorting-key columns (a tenant) reads — and deserialises the states of — only its own rows;
@@ -198,7 +198,7 @@ func (ga *GrainArtifacts) Units(changed timerange.Range) []GrainUnit {
 // The grain and finals rebuild statements bind PartitionStartParam and PartitionEndParam (the
 // partition being rebuilt) beside {start:DateTime} and {end:DateTime}, the periods merged again.
 
-// RebuildParams returns the parameters of Rebuild for a unit.
+// RebuildParams returns the parameters of RebuildFrom for a unit.
 func (u GrainUnit) RebuildParams() map[string]any {
 	return map[string]any{
 		PartitionStartParam: u.Partition.Start, PartitionEndParam: u.Partition.End,
@@ -210,16 +210,13 @@ func (u GrainUnit) RebuildParams() map[string]any {
 // partitioning and sorting key.
 func (ga *GrainArtifacts) CreateStagingNamed(name string) string { return ga.createTable(name) }
 
-// Rebuild returns the INSERT filling staging with one partition of the grain table as it must
-// be after its finer table changed: the partition's periods outside
+// RebuildFrom returns the INSERT filling staging with one partition of the grain table as it
+// must be after its finer table changed: the partition's periods outside
 // [{start:DateTime}, {end:DateTime}) carried from the grain table itself, and the periods inside
-// merged again from the finer table. It binds PartitionStartParam and PartitionEndParam (the
-// partition's range) and the periods' range (GrainUnit.RebuildParams).
-func (ga *GrainArtifacts) Rebuild(staging string) string { return ga.RebuildFrom(staging, ga.From) }
-
-// RebuildFrom is Rebuild merging the periods again from source, a table of the finer table's
-// shape: the staging table whose partitions are about to replace the finer table's (each of
-// them holds what the finer table will), so that the merge need not wait for the swaps.
+// merged again from source — the finer table (From), or a table of its shape holding what the
+// finer table will: the staging table whose partitions are about to replace its own, so that
+// the merge need not wait for the swaps. It binds PartitionStartParam and PartitionEndParam
+// (the partition's range) and the periods' range (GrainUnit.RebuildParams).
 func (ga *GrainArtifacts) RebuildFrom(staging, source string) string {
 	h := ident.Quote(HourColumn)
 	s, e := param(StartParam, TimeParamType), param(EndParam, TimeParamType)

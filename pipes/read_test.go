@@ -106,12 +106,12 @@ func TestGoldenReads(t *testing.T) {
 	}
 	for _, g := range ra.Grains {
 		stg := g.Table + "__stg_1"
-		files["grain_"+string(g.Grain)+".sql"] = []byte(strings.Join(append(g.CreateFilled(), g.CreateStagingNamed(stg), g.Rebuild(stg), g.ReplacePartitionFrom("20261123", stg), g.CountPartition(stg)), ";\n") + ";\n-- laid out again (deploy, when the table has another partition key)\n" + strings.Join(g.ReplaceFilled(), ";\n") + ";\n" +
+		files["grain_"+string(g.Grain)+".sql"] = []byte(strings.Join(append(g.CreateFilled(), g.CreateStagingNamed(stg), g.RebuildFrom(stg, g.From), g.ReplacePartitionFrom("20261123", stg), g.CountPartition(stg)), ";\n") + ";\n-- laid out again (deploy, when the table has another partition key)\n" + strings.Join(g.ReplaceFilled(), ";\n") + ";\n" +
 			"-- merged from the staging table of the finer table's swaps\n" + g.RebuildFrom(stg, g.From+"__stg_1") + ";\n")
 	}
 	for _, f := range ra.Finals {
 		stg := f.Table + "__stg_1"
-		files["finals_"+f.Endpoint.Name+".sql"] = []byte(strings.Join(append(f.CreateFilled(), f.Rebuild(stg), f.ReplacePartitionFrom("202611", stg)), ";\n") + ";\n" +
+		files["finals_"+f.Endpoint.Name+".sql"] = []byte(strings.Join(append(f.CreateFilled(), f.RebuildFrom(stg, f.From()), f.ReplacePartitionFrom("202611", stg)), ";\n") + ";\n" +
 			"-- finished from the staging table of the version's swaps\n" + f.RebuildFrom(stg, f.From()+"__stg_1") + ";\n")
 	}
 	w := at("2026-11-20 10:00:00")

@@ -31,7 +31,6 @@ import (
 // derivedTable is a grain or finals table as a unit rebuilds it.
 type derivedTable interface {
 	CreateStagingNamed(name string) string
-	Rebuild(staging string) string
 	RebuildFrom(staging, source string) string
 	ReplacePartitionFrom(partitionID, staging string) string
 	DropPartition(partitionID string) string

@@ -451,6 +451,23 @@ USING p`, f.DB, grain, strings.ReplaceAll(period, "$t", "hour"), strings.Replace
 	return d, n
 }
 
+// requireGrainsExact checks the rollup's day and week grains against the raw events over the
+// periods rg covers whole (periodsDiffering).
+func requireGrainsExact(t *testing.T, f *fixture, ra *pipes.RollupArtifacts, rg timerange.Range) {
+	t.Helper()
+	for _, g := range []struct {
+		table, period string
+		whole         timerange.Range
+	}{
+		{ra.Grains[0].Table, "toStartOfDay($t)", ra.Grains[0].WholePeriods(rg)},
+		{ra.Grains[1].Table, "toMonday($t)", ra.Grains[1].WholePeriods(rg)},
+	} {
+		if differ, periods := periodsDiffering(t, f, g.table, g.period, g.whole); periods < 2 || differ != 0 {
+			t.Errorf("%s: %d of %d periods differ from the raw events", g.table, differ, periods)
+		}
+	}
+}
+
 // A group whose INSERTs stage two partitions or more runs two of them at once, each over half
 // the partitions, and its grains are merged again by two INSERTs at once from the staging
 // table while the partitions are swapped in. Backfilled twice — the second time over the
@@ -474,28 +491,15 @@ func TestGroupsStageTwoInsertsAtOnceAndTheGrainsFollow(t *testing.T) {
 		}
 		r := populate.New(counted, f.Store, f.A, populate.Options{Now: f.Now, GroupRows: rows})
 		rep, err := r.Backfill(ctx, ra.Rollup.Name, rg, populate.BackfillOptions{})
-		rows = 3 * rep.RowsWritten / uint64(rep.Units)
 		if err != nil || rep.Done != rep.Units {
-			t.Fatalf("backfill %d: %v, %d of %d units done", i+1, err, rep.Done, rep.Units)
+			t.Fatalf("backfill %d: %v, report %+v", i+1, err, rep)
 		}
+		rows = 3 * rep.RowsWritten / uint64(rep.Units)
 	}
 	if top := counted.top.Load(); top != 2 {
 		t.Errorf("at most %d staging INSERTs ran at once, want 2", top)
 	}
-	for _, g := range []struct{ table, period string }{
-		{ra.Grains[0].Table, "toStartOfDay($t)"},
-		{ra.Grains[1].Table, "toMonday($t)"},
-	} {
-		// The grains hold whole periods: compare the periods the backfill covers whole.
-		whole := timerange.Range{Start: rg.Start, End: rg.End}
-		if g.period == "toMonday($t)" {
-			whole = ra.Grains[1].WholePeriods(rg)
-		}
-		differ, periods := periodsDiffering(t, f, g.table, g.period, whole)
-		if periods < 2 || differ != 0 {
-			t.Errorf("%s: %d of %d periods differ from the raw events", g.table, differ, periods)
-		}
-	}
+	requireGrainsExact(t, f, ra, rg)
 	f.RequireExact(ra.Rollup.Name, rg)
 }
 
@@ -518,17 +522,6 @@ func TestParallelGroupsSharingWeeksKeepTheGrainsExact(t *testing.T) {
 	if err != nil || rep.Done != rep.Units {
 		t.Fatalf("backfill: %v, %d of %d units done", err, rep.Done, rep.Units)
 	}
-	for _, g := range []struct{ table, period string }{
-		{ra.Grains[0].Table, "toStartOfDay($t)"},
-		{ra.Grains[1].Table, "toMonday($t)"},
-	} {
-		whole := rg
-		if g.period == "toMonday($t)" {
-			whole = ra.Grains[1].WholePeriods(rg)
-		}
-		if differ, periods := periodsDiffering(t, f, g.table, g.period, whole); periods < 2 || differ != 0 {
-			t.Errorf("%s: %d of %d periods differ from the raw events", g.table, differ, periods)
-		}
-	}
+	requireGrainsExact(t, f, ra, rg)
 	f.RequireExact(ra.Rollup.Name, rg)
 }
